@@ -1,0 +1,1 @@
+//! FIXME: module agent is being written.

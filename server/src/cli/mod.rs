@@ -1,0 +1,1 @@
+//! FIXME: module cli is being written.

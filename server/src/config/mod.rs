@@ -1,0 +1,1 @@
+//! FIXME: module config is being written.

@@ -1,0 +1,1 @@
+//! FIXME: module lsp is being written.

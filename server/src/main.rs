@@ -1,0 +1,3 @@
+//! The `director` binary.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! FIXME: module proposal is being written.

@@ -1,0 +1,1 @@
+//! FIXME: module run is being written.

@@ -1,0 +1,1 @@
+//! FIXME: module syntax is being written.

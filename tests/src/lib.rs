@@ -1,0 +1,2 @@
+//! End-to-end test support: an LSP client over the real binary's stdio and
+//! mock agent servers on 127.0.0.1.
