@@ -1,1 +1,35 @@
-//! FIXME: module lsp is being written.
+//! The language server: a thin adapter between LSP and the plain Rust modules.
+//! It is the only module that knows about LSP types.
+//!
+//! Which handler serves which method:
+//! - lifecycle and document sync: [`server`];
+//! - `textDocument/codeAction`: [`handlers::code_action`];
+//! - `textDocument/codeLens`: [`handlers::code_lens`];
+//! - `textDocument/hover`: [`handlers::hover`];
+//! - `workspace/executeCommand`: [`handlers::execute_command`];
+//! - `director/runs`, `director/run`: [`handlers::runs`];
+//! - `window/workDoneProgress/cancel`: [`progress`];
+//! - diagnostics for proposals and config problems: [`diagnostics`].
+
+mod backend;
+mod capabilities;
+mod convert;
+mod diagnostics;
+mod handlers;
+mod progress;
+mod server;
+
+use backend::Backend;
+use tower_lsp_server::{LspService, Server};
+
+/// Serves LSP over stdin/stdout until the client says `exit`.
+pub async fn serve_stdio() {
+    let (service, socket) = LspService::build(Backend::new)
+        .custom_method("director/runs", Backend::runs_request)
+        .custom_method("director/run", Backend::run_request)
+        .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
+        .finish();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}

@@ -1,1 +1,11 @@
-//! FIXME: module run is being written.
+//! Runs: one dispatch of an instruction on a region, from the prompt through the
+//! agent's streamed answer to proposals, recorded in the journal.
+
+pub mod engine;
+pub mod event;
+pub mod journal;
+pub mod output;
+pub mod preset;
+pub mod prompt;
+pub mod state;
+pub mod summary;

@@ -1,0 +1,121 @@
+//! The state the language server keeps between requests, beyond the engine:
+//! what was negotiated with the client and the diagnostics it publishes.
+
+use super::convert::{uri_from_url, url_from_uri};
+use super::diagnostics;
+use crate::config::ConfigProblem;
+use crate::document::PositionEncoding;
+use crate::run::engine::Engine;
+use crate::run::event::RunEvent;
+use crate::workspace::lock;
+use futures_util::FutureExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::{MessageType, Uri};
+use tower_lsp_server::Client;
+use url::Url;
+
+/// What the client said it supports, as far as Director cares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientSupport {
+    pub work_done_progress: bool,
+    pub code_lens_refresh: bool,
+}
+
+/// Everything fixed at `initialize`.
+pub struct Session {
+    pub engine: Arc<Engine>,
+    pub encoding: PositionEncoding,
+    pub support: ClientSupport,
+    pub root: Option<PathBuf>,
+}
+
+/// The server; cheap to clone, so the loop that forwards run events can own one.
+#[derive(Clone)]
+pub struct Backend {
+    pub client: Client,
+    pub session: Arc<OnceLock<Session>>,
+    /// Run events waiting for `initialized` to start the loop that forwards them.
+    pub pending_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<RunEvent>>>>,
+    /// Problems in config files, published as diagnostics on those files.
+    pub config_problems: Arc<Mutex<HashMap<Url, Vec<ConfigProblem>>>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            session: Arc::new(OnceLock::new()),
+            pending_events: Arc::new(Mutex::new(None)),
+            config_problems: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn session(&self) -> jsonrpc::Result<&Session> {
+        self.session
+            .get()
+            .ok_or_else(|| jsonrpc::Error::new(jsonrpc::ErrorCode::ServerNotInitialized))
+    }
+
+    /// Publishes every diagnostic Director has for a document (proposals and config
+    /// problems together), so that no source wipes another's.
+    pub async fn publish(&self, url: &Url) {
+        let Ok(session) = self.session() else { return };
+        let (mut all, version) = {
+            let workspace = lock(&session.engine.workspace);
+            let version = workspace.documents.get(url).map(|document| document.version);
+            (diagnostics::proposal_diagnostics(&workspace, url, session.encoding), version)
+        };
+        if let Some(problems) = lock(&self.config_problems).get(url) {
+            let workspace = lock(&session.engine.workspace);
+            all.extend(diagnostics::config_diagnostics(
+                workspace.documents.get(url),
+                problems,
+                session.encoding,
+            ));
+        }
+        match uri_from_url(url) {
+            Ok(uri) => self.client.publish_diagnostics(uri, all, version).await,
+            Err(_) => tracing::error!("cannot publish diagnostics for {url}"),
+        }
+        if session.support.code_lens_refresh {
+            let _ = self.client.code_lens_refresh().await;
+        }
+    }
+
+    /// Runs a request handler, turning a panic into an internal error and a
+    /// message instead of a dead server.
+    pub async fn guard<T>(
+        &self,
+        method: &str,
+        handler: impl Future<Output = jsonrpc::Result<T>>,
+    ) -> jsonrpc::Result<T> {
+        match AssertUnwindSafe(handler).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no details");
+                tracing::error!("{method} panicked: {detail}");
+                self.client
+                    .show_message(
+                        MessageType::ERROR,
+                        format!("Director hit an internal error in {method}: {detail}"),
+                    )
+                    .await;
+                Err(jsonrpc::Error::internal_error())
+            }
+        }
+    }
+
+    pub fn url(&self, uri: &Uri) -> jsonrpc::Result<Url> {
+        url_from_uri(uri)
+    }
+}

@@ -1,0 +1,148 @@
+//! Proposals and config problems as LSP diagnostics. A hunk becomes one
+//! diagnostic whose `data` names the hunk, so code actions need no lookup by range.
+
+use super::convert::lsp_range;
+use crate::config::ConfigProblem;
+use crate::document::{Document, PositionEncoding};
+use crate::proposal::{Hunk, HunkState};
+use crate::workspace::Workspace;
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, DiagnosticTag, NumberOrString};
+use url::Url;
+
+pub const SOURCE: &str = "director";
+pub const PROPOSAL_CODE: &str = "proposal";
+pub const CONFIG_CODE: &str = "config";
+
+/// What a proposal diagnostic carries in `data`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ProposalData {
+    pub hunk: u64,
+    pub run: u64,
+}
+
+pub fn proposal_diagnostics(workspace: &Workspace, url: &Url, encoding: PositionEncoding) -> Vec<Diagnostic> {
+    let Some(document) = workspace.documents.get(url) else {
+        return Vec::new();
+    };
+    workspace
+        .proposals
+        .open_hunks(url)
+        .into_iter()
+        .map(|hunk| {
+            let agent = workspace
+                .runs
+                .get(&hunk.run)
+                .map_or("agent", |run| run.agent.as_str());
+            hunk_diagnostic(document, hunk, agent, encoding)
+        })
+        .collect()
+}
+
+fn hunk_diagnostic(document: &Document, hunk: &Hunk, agent: &str, encoding: PositionEncoding) -> Diagnostic {
+    let (severity, message) = match hunk.state {
+        HunkState::Conflicted => (
+            DiagnosticSeverity::WARNING,
+            format!(
+                "{agent} (run {}): conflicted: this text changed after the proposal was made; refine run {} to redo it on the current text",
+                hunk.run, hunk.run
+            ),
+        ),
+        HunkState::Stale => (
+            DiagnosticSeverity::WARNING,
+            format!(
+                "{agent} (run {}): stale: the document no longer holds the text this proposal was made for",
+                hunk.run
+            ),
+        ),
+        _ => (
+            DiagnosticSeverity::INFORMATION,
+            format!("{agent} (run {}): {}", hunk.run, hunk_summary(hunk)),
+        ),
+    };
+    let tags = (hunk.state == HunkState::Open && !hunk.base_text.is_empty()).then(|| vec![DiagnosticTag::UNNECESSARY]);
+    Diagnostic {
+        range: lsp_range(document, hunk.range.clone(), encoding),
+        severity: Some(severity),
+        code: Some(NumberOrString::String(PROPOSAL_CODE.to_owned())),
+        source: Some(SOURCE.to_owned()),
+        message,
+        tags,
+        data: serde_json::to_value(ProposalData {
+            hunk: hunk.id.0,
+            run: hunk.run.0,
+        })
+        .ok(),
+        ..Diagnostic::default()
+    }
+}
+
+/// One line saying what a hunk does, e.g. "replace 2 lines with 3: `let total = …`".
+pub fn hunk_summary(hunk: &Hunk) -> String {
+    let old_lines = line_count(&hunk.base_text);
+    let new_lines = line_count(&hunk.new_text);
+    let action = match (old_lines, new_lines) {
+        (0, count) => format!("insert {}", plural(count, "line")),
+        (count, 0) => format!("delete {}", plural(count, "line")),
+        (old, new) => format!("replace {} with {new}", plural(old, "line")),
+    };
+    let preview = hunk
+        .new_text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .or_else(|| hunk.base_text.lines().map(str::trim).find(|line| !line.is_empty()));
+    match preview {
+        Some(line) => format!("{action}: `{}`", truncate(line, 60)),
+        None => action,
+    }
+}
+
+fn line_count(text: &str) -> usize {
+    if text.is_empty() { 0 } else { text.lines().count().max(1) }
+}
+
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// Config problems on a config file; `document` is the open buffer, or `None`
+/// to read the file from disk.
+pub fn config_diagnostics(document: Option<&Document>, problems: &[ConfigProblem], encoding: PositionEncoding) -> Vec<Diagnostic> {
+    let from_disk;
+    let document = match document {
+        Some(document) => Some(document),
+        None => {
+            from_disk = problems.first().and_then(|problem| {
+                let text = std::fs::read_to_string(&problem.path).ok()?;
+                let url = Url::from_file_path(&problem.path).ok()?;
+                Some(Document::new(url, 0, "toml".to_owned(), &text))
+            });
+            from_disk.as_ref()
+        }
+    };
+    problems
+        .iter()
+        .map(|problem| {
+            let range = match (document, &problem.range) {
+                (Some(document), Some(range)) => lsp_range(document, range.clone(), encoding),
+                _ => Default::default(),
+            };
+            Diagnostic {
+                range,
+                severity: Some(DiagnosticSeverity::ERROR),
+                code: Some(NumberOrString::String(CONFIG_CODE.to_owned())),
+                source: Some(SOURCE.to_owned()),
+                message: problem.message.clone(),
+                ..Diagnostic::default()
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Code actions: decisions on the hunks under the cursor, and delegation of the
+//! selection to every configured agent with every preset. Computing them never
+//! waits on an agent: each action only carries a command.
+
+use super::execute_command::{ACCEPT, ACCEPT_ALL, DELEGATE, REFINE, REJECT, REJECT_ALL};
+use crate::lsp::backend::Backend;
+use crate::lsp::convert::offsets;
+use crate::lsp::diagnostics::{PROPOSAL_CODE, SOURCE};
+use crate::proposal::HunkState;
+use crate::run::preset::PRESETS;
+use crate::syntax::Language;
+use crate::workspace::lock;
+use serde_json::json;
+use std::collections::BTreeSet;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+pub async fn code_actions(backend: &Backend, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+    let session = backend.session()?;
+    let url = backend.url(&params.text_document.uri)?;
+    let config = session.engine.config();
+    let workspace = lock(&session.engine.workspace);
+    let Some(document) = workspace.documents.get(&url) else {
+        return Ok(None);
+    };
+    let selection = offsets(document, params.range, session.encoding)?;
+    let mut actions = Vec::new();
+
+    let hunks: Vec<_> = workspace
+        .proposals
+        .open_hunks(&url)
+        .into_iter()
+        .filter(|hunk| hunk.range.start <= selection.end && selection.start <= hunk.range.end)
+        .collect();
+    let mut runs_offered = BTreeSet::new();
+    for hunk in &hunks {
+        let diagnostics: Vec<Diagnostic> = params
+            .context
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| {
+                diagnostic.source.as_deref() == Some(SOURCE)
+                    && diagnostic.code == Some(NumberOrString::String(PROPOSAL_CODE.to_owned()))
+                    && diagnostic
+                        .data
+                        .as_ref()
+                        .and_then(|data| data.get("hunk"))
+                        .and_then(|id| id.as_u64())
+                        == Some(hunk.id.0)
+            })
+            .cloned()
+            .collect();
+        let hunk_argument = json!({ "hunk": hunk.id.0 });
+        if hunk.state == HunkState::Open {
+            actions.push(quick_fix(
+                format!("Accept this edit (run {})", hunk.run),
+                ACCEPT,
+                hunk_argument.clone(),
+                &diagnostics,
+                true,
+            ));
+        }
+        actions.push(quick_fix(
+            format!("Reject this edit (run {})", hunk.run),
+            REJECT,
+            hunk_argument,
+            &diagnostics,
+            false,
+        ));
+        runs_offered.insert(hunk.run);
+    }
+    for run in runs_offered {
+        let run_argument = json!({ "run": run.0 });
+        actions.push(quick_fix(format!("Accept all from run {run}"), ACCEPT_ALL, run_argument.clone(), &[], false));
+        actions.push(quick_fix(format!("Reject all from run {run}"), REJECT_ALL, run_argument.clone(), &[], false));
+        actions.push(quick_fix(format!("Refine run {run}"), REFINE, run_argument, &[], false));
+    }
+
+    let is_source = workspace.trees.contains_key(&url)
+        || Language::from_language_id(&document.language_id).is_some();
+    if is_source {
+        for agent in config.agents.keys() {
+            for preset in PRESETS {
+                let arguments = json!({
+                    "uri": params.text_document.uri,
+                    "range": params.range,
+                    "agent": agent,
+                    "instruction": preset.instruction,
+                });
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: format!("Delegate to {agent}: {}", preset.label),
+                    kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                    command: Some(Command {
+                        title: format!("Delegate to {agent}: {}", preset.label),
+                        command: DELEGATE.to_owned(),
+                        arguments: Some(vec![arguments]),
+                    }),
+                    ..CodeAction::default()
+                }));
+            }
+        }
+    }
+    Ok(Some(actions))
+}
+
+fn quick_fix(
+    title: String,
+    command: &str,
+    argument: serde_json::Value,
+    diagnostics: &[Diagnostic],
+    preferred: bool,
+) -> CodeActionOrCommand {
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.clone(),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: (!diagnostics.is_empty()).then(|| diagnostics.to_vec()),
+        is_preferred: preferred.then_some(true),
+        command: Some(Command {
+            title,
+            command: command.to_owned(),
+            arguments: Some(vec![argument]),
+        }),
+        ..CodeAction::default()
+    })
+}

@@ -1,0 +1,65 @@
+//! Code lenses above proposed hunks (Accept | Reject, or Refine when conflicted)
+//! and above regions an agent is working on (Cancel).
+
+use super::execute_command::{ACCEPT, CANCEL, REFINE, REJECT};
+use crate::lsp::backend::Backend;
+use crate::lsp::convert::lsp_range;
+use crate::proposal::HunkState;
+use crate::workspace::lock;
+use serde_json::json;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+pub async fn code_lenses(backend: &Backend, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+    let session = backend.session()?;
+    let url = backend.url(&params.text_document.uri)?;
+    let workspace = lock(&session.engine.workspace);
+    let Some(document) = workspace.documents.get(&url) else {
+        return Ok(None);
+    };
+    let mut lenses = Vec::new();
+    for hunk in workspace.proposals.open_hunks(&url) {
+        let range = lsp_range(document, hunk.range.clone(), session.encoding);
+        let argument = json!({ "hunk": hunk.id.0 });
+        let run_argument = json!({ "run": hunk.run.0 });
+        let commands = match hunk.state {
+            HunkState::Open => vec![
+                (format!("✓ Accept (run {})", hunk.run), ACCEPT, argument.clone()),
+                ("✗ Reject".to_owned(), REJECT, argument),
+            ],
+            HunkState::Conflicted => vec![
+                (format!("⚠ Refine run {} on the current text", hunk.run), REFINE, run_argument),
+                ("✗ Reject".to_owned(), REJECT, argument),
+            ],
+            _ => vec![("✗ Reject".to_owned(), REJECT, argument)],
+        };
+        for (title, command, argument) in commands {
+            lenses.push(CodeLens {
+                range,
+                command: Some(Command {
+                    title,
+                    command: command.to_owned(),
+                    arguments: Some(vec![argument]),
+                }),
+                data: None,
+            });
+        }
+    }
+    for (run, region) in &workspace.regions {
+        if region.uri != url {
+            continue;
+        }
+        let Some(record) = workspace.runs.get(run) else { continue };
+        let start = region.range.start;
+        lenses.push(CodeLens {
+            range: lsp_range(document, start..start, session.encoding),
+            command: Some(Command {
+                title: format!("⏳ run {run} ({}) {} · Cancel", record.agent, record.state.as_str()),
+                command: CANCEL.to_owned(),
+                arguments: Some(vec![json!({ "run": run.0 })]),
+            }),
+            data: None,
+        });
+    }
+    Ok(Some(lenses))
+}

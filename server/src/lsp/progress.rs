@@ -1,0 +1,184 @@
+//! Run events forwarded to the editor: `$/progress` for every run (begin, reports
+//! with tokens so far and the tail of the text, end), diagnostics when proposals
+//! change, and one message when a run finishes.
+
+use super::backend::Backend;
+use super::diagnostics::plural;
+use crate::ids::RunId;
+use crate::run::event::RunEvent;
+use crate::run::state::RunState;
+use crate::workspace::lock;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tower_lsp_server::ls_types::notification::Progress;
+use tower_lsp_server::ls_types::*;
+
+/// Reports are throttled so a fast stream does not flood the editor.
+const REPORT_INTERVAL: Duration = Duration::from_millis(150);
+/// How much of the end of the answer a report shows.
+const TAIL_CHARS: usize = 60;
+const TOKEN_PREFIX: &str = "director/run/";
+
+/// What the loop remembers about a run's progress.
+#[derive(Debug, Default)]
+struct RunProgress {
+    token: Option<ProgressToken>,
+    tokens: u64,
+    text: String,
+    last_report: Option<Instant>,
+}
+
+pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<RunEvent>) {
+    tokio::spawn(async move {
+        let mut runs: HashMap<RunId, RunProgress> = HashMap::new();
+        while let Some(event) = receiver.recv().await {
+            match event {
+                RunEvent::State { run, state } => on_state(&backend, &mut runs, run, state).await,
+                RunEvent::Delta { run, text } => {
+                    let progress = runs.entry(run).or_default();
+                    progress.tokens += 1;
+                    progress.text.push_str(&text);
+                    let due = progress
+                        .last_report
+                        .is_none_or(|last| last.elapsed() >= REPORT_INTERVAL);
+                    if due {
+                        progress.last_report = Some(Instant::now());
+                        let message = format!(
+                            "run {run} · {} tokens · {}",
+                            progress.tokens,
+                            tail(&progress.text)
+                        );
+                        report(&backend, progress, message).await;
+                    }
+                }
+                RunEvent::Retrying {
+                    run,
+                    attempt,
+                    delay,
+                    reason,
+                } => {
+                    let progress = runs.entry(run).or_default();
+                    let message = format!(
+                        "run {run} · {reason}; retry {attempt} in {:.1}s",
+                        delay.as_secs_f32()
+                    );
+                    report(&backend, progress, message).await;
+                }
+                RunEvent::ProposalsChanged { uri } => backend.publish(&uri).await,
+            }
+        }
+    });
+}
+
+async fn on_state(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>, run: RunId, state: RunState) {
+    let Ok(session) = backend.session() else { return };
+    let Some(record) = lock(&session.engine.workspace).runs.get(&run).cloned() else {
+        return;
+    };
+    let progress = runs.entry(run).or_default();
+    match state {
+        RunState::Queued => {
+            if session.support.work_done_progress {
+                let token = ProgressToken::String(format!("{TOKEN_PREFIX}{run}"));
+                if backend.client.create_work_done_progress(token.clone()).await.is_ok() {
+                    progress.token = Some(token.clone());
+                    let begin = WorkDoneProgress::Begin(WorkDoneProgressBegin {
+                        title: format!("{}: {}", record.agent, first_line(&record.instruction)),
+                        cancellable: Some(true),
+                        message: Some(format!("run {run} queued")),
+                        percentage: None,
+                    });
+                    send(backend, token, begin).await;
+                }
+            }
+        }
+        RunState::Running => {
+            report(backend, progress, format!("run {run} · waiting for the agent")).await;
+        }
+        RunState::Proposed | RunState::Settled | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
+            let hunks = record.hunks.len();
+            let outcome = match state {
+                RunState::Proposed => format!("{} to review", plural(hunks, "proposal")),
+                RunState::Settled => record.reason.clone().unwrap_or_else(|| "settled".to_owned()),
+                _ => format!("{}: {}", state.as_str(), record.reason.clone().unwrap_or_default()),
+            };
+            let finished = runs.remove(&run);
+            if let Some(token) = finished.and_then(|progress| progress.token) {
+                let end = WorkDoneProgress::End(WorkDoneProgressEnd {
+                    message: Some(format!("run {run}: {outcome}")),
+                });
+                send(backend, token, end).await;
+            }
+            let (kind, text) = match state {
+                RunState::Failed => (MessageType::ERROR, format!("Director run {run} ({}) failed: {outcome}", record.agent)),
+                RunState::Proposed => (
+                    MessageType::INFO,
+                    format!("Director run {run} ({}): {outcome}", record.agent),
+                ),
+                _ => return,
+            };
+            backend.client.show_message(kind, text).await;
+        }
+    }
+}
+
+async fn report(backend: &Backend, progress: &RunProgress, message: String) {
+    if let Some(token) = &progress.token {
+        let value = WorkDoneProgress::Report(WorkDoneProgressReport {
+            cancellable: Some(true),
+            message: Some(message),
+            percentage: None,
+        });
+        send(backend, token.clone(), value).await;
+    }
+}
+
+async fn send(backend: &Backend, token: ProgressToken, value: WorkDoneProgress) {
+    backend
+        .client
+        .send_notification::<Progress>(ProgressParams {
+            token,
+            value: ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+impl Backend {
+    /// The cancel button of a run's progress cancels the run.
+    pub async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        let ProgressToken::String(token) = params.token else { return };
+        let Some(run) = token
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(|id| id.parse().ok())
+            .map(RunId)
+        else {
+            return;
+        };
+        if let Ok(session) = self.session() {
+            if let Err(error) = session.engine.cancel(run) {
+                tracing::warn!("cannot cancel run {run}: {error}");
+            }
+        }
+    }
+}
+
+/// The last characters of the answer so far, on one line.
+fn tail(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let count = flat.chars().count();
+    if count <= TAIL_CHARS {
+        flat
+    } else {
+        let skip = count - TAIL_CHARS;
+        format!("…{}", flat.chars().skip(skip).collect::<String>())
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(50) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}

@@ -1,0 +1,263 @@
+//! The LSP lifecycle and document synchronisation; requests are routed to
+//! [`super::handlers`].
+
+use super::backend::{Backend, ClientSupport, Session};
+use super::capabilities::server_capabilities;
+use super::convert::{encoding_kind, range};
+use super::handlers;
+use super::progress;
+use crate::config::{self, ConfigProblem};
+use crate::document::{ContentChange, Document, PositionEncoding};
+use crate::run::engine::Engine;
+use crate::run::journal::Journal;
+use crate::workspace::{Workspace, lock};
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{LanguageServer, UriExt};
+use url::Url;
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let encoding = negotiate_encoding(&params);
+        let support = ClientSupport {
+            work_done_progress: params
+                .capabilities
+                .window
+                .as_ref()
+                .and_then(|window| window.work_done_progress)
+                .unwrap_or(false),
+            code_lens_refresh: params
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|workspace| workspace.code_lens.as_ref())
+                .and_then(|code_lens| code_lens.refresh_support)
+                .unwrap_or(false),
+        };
+        let root = workspace_root(&params);
+        let mut workspace = Workspace::new(root.clone());
+        let journal = match &root {
+            Some(root) => match Journal::open(root) {
+                Ok((journal, replay)) => {
+                    workspace.restore(replay);
+                    journal
+                }
+                Err(error) => {
+                    tracing::warn!("no journal for {}: {error}", root.display());
+                    Journal::disabled()
+                }
+            },
+            None => Journal::disabled(),
+        };
+        let loaded = config::load(root.as_deref());
+        self.set_config_problems(&loaded.problems);
+        let (events, receiver) = mpsc::unbounded_channel();
+        *lock(&self.pending_events) = Some(receiver);
+        let engine = Engine::new(workspace, journal, loaded.config, events);
+        let _ = self.session.set(Session {
+            engine,
+            encoding,
+            support,
+            root,
+        });
+        Ok(InitializeResult {
+            capabilities: server_capabilities(encoding_kind(encoding)),
+            server_info: Some(ServerInfo {
+                name: "director".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        if let Some(receiver) = lock(&self.pending_events).take() {
+            progress::spawn_event_loop(self.clone(), receiver);
+        }
+        let problem_files: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
+        for url in problem_files {
+            self.client
+                .show_message(
+                    MessageType::ERROR,
+                    format!("Director: {} has errors; see its diagnostics", display(&url)),
+                )
+                .await;
+            self.publish(&url).await;
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let Ok(session) = self.session() else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let document = Document::new(
+            url.clone(),
+            params.text_document.version,
+            params.text_document.language_id,
+            &params.text_document.text,
+        );
+        let restored = lock(&session.engine.workspace).open_document(document);
+        if !restored.is_empty() || lock(&self.config_problems).contains_key(&url) {
+            self.publish(&url).await;
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let Ok(session) = self.session() else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let changes: Vec<ContentChange> = params
+            .content_changes
+            .into_iter()
+            .map(|change| ContentChange {
+                range: change.range.map(range),
+                text: change.text,
+            })
+            .collect();
+        let changed = lock(&session.engine.workspace).change_document(
+            &url,
+            params.text_document.version,
+            &changes,
+            session.encoding,
+        );
+        match changed {
+            Ok(hunks) => session.engine.hunks_changed(&url, &hunks),
+            Err(error) => tracing::warn!("ignoring a change to {url}: {error}"),
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        if let Ok(path) = url.to_file_path() {
+            if self.is_config_file(&path) {
+                self.reload_config(&path).await;
+            }
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let Ok(session) = self.session() else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        lock(&session.engine.workspace).close_document(&url);
+        self.client
+            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
+            .await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        self.guard("textDocument/hover", handlers::hover::hover(self, params))
+            .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        self.guard(
+            "textDocument/codeAction",
+            handlers::code_action::code_actions(self, params),
+        )
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.guard("textDocument/codeLens", handlers::code_lens::code_lenses(self, params))
+            .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        self.guard(
+            "workspace/executeCommand",
+            handlers::execute_command::execute_command(self, params),
+        )
+        .await
+    }
+}
+
+impl Backend {
+    fn is_config_file(&self, path: &Path) -> bool {
+        let workspace_file = self
+            .session()
+            .ok()
+            .and_then(|session| session.root.as_ref())
+            .map(|root| root.join(config::WORKSPACE_FILE));
+        workspace_file.as_deref() == Some(path) || config::user_config_path().as_deref() == Some(path)
+    }
+
+    /// Reloads the configuration after a config file was saved; a broken file
+    /// keeps the last good configuration in force.
+    async fn reload_config(&self, saved: &Path) {
+        let Ok(session) = self.session() else { return };
+        let loaded = config::load(session.root.as_deref());
+        let saved_problems: Vec<&ConfigProblem> = loaded.problems.iter().filter(|problem| problem.path == saved).collect();
+        let message = if saved_problems.is_empty() {
+            session.engine.set_config(loaded.config);
+            None
+        } else {
+            Some(format!(
+                "Director: {} has errors ({}); the previous configuration stays in force",
+                saved.display(),
+                saved_problems[0].message
+            ))
+        };
+        let previous: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
+        self.set_config_problems(&loaded.problems);
+        if let Some(message) = message {
+            self.client.show_message(MessageType::ERROR, message).await;
+        }
+        let mut urls: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
+        urls.extend(previous);
+        urls.extend(Url::from_file_path(saved).ok());
+        urls.sort();
+        urls.dedup();
+        for url in urls {
+            self.publish(&url).await;
+        }
+    }
+
+    fn set_config_problems(&self, problems: &[ConfigProblem]) {
+        let mut by_file = lock(&self.config_problems);
+        by_file.clear();
+        for problem in problems {
+            if let Ok(url) = Url::from_file_path(&problem.path) {
+                by_file.entry(url).or_default().push(problem.clone());
+            }
+        }
+    }
+}
+
+/// UTF-8 when the client offers it (no conversion needed), else UTF-16, the
+/// encoding every client must support.
+fn negotiate_encoding(params: &InitializeParams) -> PositionEncoding {
+    let offered = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|general| general.position_encodings.as_ref());
+    match offered {
+        Some(encodings) if encodings.contains(&PositionEncodingKind::UTF8) => PositionEncoding::Utf8,
+        _ => PositionEncoding::Utf16,
+    }
+}
+
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
+    let from_folders = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|folders| folders.first())
+        .and_then(|folder| folder.uri.to_file_path().map(|path| path.into_owned()));
+    #[allow(deprecated)]
+    let from_root_uri = || {
+        params
+            .root_uri
+            .as_ref()
+            .and_then(|uri| uri.to_file_path().map(|path| path.into_owned()))
+    };
+    from_folders.or_else(from_root_uri)
+}
+
+fn display(url: &Url) -> String {
+    url.to_file_path()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|()| url.to_string())
+}

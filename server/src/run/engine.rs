@@ -1,0 +1,693 @@
+//! The run engine: turns a delegation into a tracked run, streams the agent's
+//! answer, and turns it into proposals; records every step in the journal.
+//!
+//! Requests never wait on an agent: `delegate` registers the run and returns its
+//! id at once; the work happens on a spawned task bounded by the agent's
+//! `max_concurrent` and cancelled through a token.
+
+use super::event::RunEvent;
+use super::journal::{Decision, Journal, JournalEntry, Transcript, base_sha256};
+use super::output::{extract_replacement, fit_to_region};
+use super::prompt::{RegionContext, refine_messages, region_messages};
+use super::state::{RunRecord, RunState, now_ms};
+use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, Completion, backend_for};
+use crate::config::{AgentConfig, Config};
+use crate::ids::{HunkId, RunId};
+use crate::proposal::{AcceptEdit, HunkState, diff_hunks};
+use crate::syntax::{Language, validate_replacement};
+use crate::workspace::{TrackedRegion, Workspace, lock};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// Why a run could not be started or a decision could not be made. These are
+/// answered to the editor as errors on the request that asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the document {0} is not open")]
+    UnknownDocument(Url),
+    #[error("the range {start}..{end} is outside the document ({len} bytes)")]
+    RangeOutOfDocument { start: usize, end: usize, len: usize },
+    #[error("no agent named '{name}' is configured{}", known_agents(.known))]
+    UnknownAgent { name: String, known: Vec<String> },
+    #[error("there is no run {0}")]
+    UnknownRun(RunId),
+    #[error("there is no proposal {0}")]
+    UnknownHunk(HunkId),
+    #[error("run {0} has no transcript to refine")]
+    NothingToRefine(RunId),
+    #[error("{0}")]
+    Proposal(#[from] crate::proposal::ProposalError),
+}
+
+fn known_agents(known: &[String]) -> String {
+    if known.is_empty() {
+        "; no agent is configured (add one under [agents] in director.toml)".to_owned()
+    } else {
+        format!("; configured agents: {}", known.join(", "))
+    }
+}
+
+/// A request to rewrite a region of an open document.
+#[derive(Debug, Clone)]
+pub struct Delegation {
+    pub uri: Url,
+    /// The selection, in bytes; widened to the enclosing item when empty or partial.
+    pub range: Range<usize>,
+    pub agent: String,
+    pub instruction: String,
+}
+
+/// Edits that accept hunks, to be applied by the editor as one versioned edit.
+#[derive(Debug, Clone)]
+pub struct AcceptPlan {
+    pub uri: Url,
+    pub version: i32,
+    /// The document the edits are computed against (at `version`).
+    pub document: crate::document::Document,
+    pub hunks: Vec<HunkId>,
+    pub edits: Vec<AcceptEdit>,
+}
+
+pub struct Engine {
+    pub workspace: Mutex<Workspace>,
+    journal: Journal,
+    config: RwLock<Arc<Config>>,
+    events: mpsc::UnboundedSender<RunEvent>,
+    limits: Mutex<HashMap<String, (usize, Arc<Semaphore>)>>,
+    cancels: Mutex<HashMap<RunId, CancellationToken>>,
+}
+
+impl Engine {
+    pub fn new(
+        workspace: Workspace,
+        journal: Journal,
+        config: Config,
+        events: mpsc::UnboundedSender<RunEvent>,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            workspace: Mutex::new(workspace),
+            journal,
+            config: RwLock::new(Arc::new(config)),
+            events,
+            limits: Mutex::new(HashMap::new()),
+            cancels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the configuration for runs started from now on.
+    pub fn set_config(&self, config: Config) {
+        match self.config.write() {
+            Ok(mut current) => *current = Arc::new(config),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(config),
+        }
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Starts a run on a region and returns its id at once.
+    pub fn delegate(self: &Arc<Self>, delegation: Delegation) -> Result<RunId, EngineError> {
+        let config = self.config();
+        let agent = self.agent_config(&config, &delegation.agent)?;
+        let mut workspace = lock(&self.workspace);
+        let document = workspace
+            .documents
+            .get(&delegation.uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(delegation.uri.clone()))?;
+        let len = document.text.len_bytes();
+        if delegation.range.start > delegation.range.end || delegation.range.end > len {
+            return Err(EngineError::RangeOutOfDocument {
+                start: delegation.range.start,
+                end: delegation.range.end,
+                len,
+            });
+        }
+        let tree = workspace.trees.get(&delegation.uri);
+        let region = match tree {
+            Some(tree) => tree.widen_selection(&document.text, delegation.range.clone()),
+            None => crate::syntax::whole_lines(&document.text, delegation.range.clone()),
+        };
+        let signature = tree
+            .and_then(|tree| tree.enclosing_item(&document.text, region.clone()))
+            .map(|item| item.signature);
+        let language = tree.map(|tree| tree.language().name().to_owned());
+        let context = RegionContext {
+            path: display_path(workspace.root.as_deref(), &delegation.uri),
+            language,
+            enclosing_signature: signature,
+            before: context_before(&document.text, region.start, agent.context_lines),
+            region: document.slice(region.clone()),
+            after: context_after(&document.text, region.end, agent.context_lines),
+        };
+        let messages = region_messages(&delegation.instruction, &context);
+        let id = workspace.allocate_run_id();
+        let record = RunRecord {
+            id,
+            agent: delegation.agent.clone(),
+            instruction: delegation.instruction.clone(),
+            uri: delegation.uri.clone(),
+            region: region.clone(),
+            base_version: document.version,
+            refined_from: None,
+            state: RunState::Queued,
+            reason: None,
+            created_ms: now_ms(),
+            finished_ms: None,
+            usage: None,
+            hunks: Vec::new(),
+        };
+        self.start(&mut workspace, record, context.region, messages, agent);
+        Ok(id)
+    }
+
+    /// Starts a new run on the region of `run`, continuing its conversation with
+    /// the user's feedback. Its proposals replace the open ones of `run`.
+    pub fn refine(
+        self: &Arc<Self>,
+        run: RunId,
+        feedback: &str,
+        agent_name: Option<&str>,
+    ) -> Result<RunId, EngineError> {
+        let config = self.config();
+        let mut workspace = lock(&self.workspace);
+        let previous = workspace
+            .runs
+            .get(&run)
+            .cloned()
+            .ok_or(EngineError::UnknownRun(run))?;
+        let transcript = workspace
+            .transcripts
+            .get(&run)
+            .cloned()
+            .ok_or(EngineError::NothingToRefine(run))?;
+        let agent_name = agent_name.unwrap_or(&previous.agent).to_owned();
+        let agent = self.agent_config(&config, &agent_name)?;
+        let document = workspace
+            .documents
+            .get(&previous.uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
+        let region = current_region_of(&workspace, &previous)
+            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
+        let messages = refine_messages(&transcript, feedback);
+        let id = workspace.allocate_run_id();
+        let record = RunRecord {
+            id,
+            agent: agent_name,
+            instruction: feedback.to_owned(),
+            uri: previous.uri.clone(),
+            region: region.clone(),
+            base_version: document.version,
+            refined_from: Some(run),
+            state: RunState::Queued,
+            reason: None,
+            created_ms: now_ms(),
+            finished_ms: None,
+            usage: None,
+            hunks: Vec::new(),
+        };
+        let base = document.slice(region);
+        self.start(&mut workspace, record, base, messages, agent);
+        Ok(id)
+    }
+
+    /// Cancels a run that is queued or running; other runs are left as they are.
+    pub fn cancel(&self, run: RunId) -> Result<bool, EngineError> {
+        if !lock(&self.workspace).runs.contains_key(&run) {
+            return Err(EngineError::UnknownRun(run));
+        }
+        match lock(&self.cancels).get(&run) {
+            Some(token) => {
+                token.cancel();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Rejects hunks: they disappear and the decision is recorded.
+    pub fn reject(&self, hunks: &[HunkId]) -> Result<(), EngineError> {
+        let mut workspace = lock(&self.workspace);
+        for &id in hunks {
+            let hunk = workspace.proposals.get(id).ok_or(EngineError::UnknownHunk(id))?;
+            let uri = hunk.uri.clone();
+            workspace.proposals.reject(id);
+            self.record_decisions(&mut workspace, &[id]);
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri });
+        }
+        Ok(())
+    }
+
+    /// The hunks of a run that are still waiting for a decision.
+    pub fn open_hunks_of_run(&self, run: RunId) -> Result<Vec<HunkId>, EngineError> {
+        let workspace = lock(&self.workspace);
+        if !workspace.runs.contains_key(&run) {
+            return Err(EngineError::UnknownRun(run));
+        }
+        Ok(workspace
+            .proposals
+            .hunks_of_run(run)
+            .into_iter()
+            .filter(|hunk| matches!(hunk.state, HunkState::Open | HunkState::Conflicted | HunkState::Stale))
+            .map(|hunk| hunk.id)
+            .collect())
+    }
+
+    /// Prepares the edit that accepts `hunks` (all in one document). Hunks whose
+    /// base text is no longer intact are refused: nothing is ever applied to text
+    /// other than the text it was computed from.
+    pub fn begin_accept(&self, hunks: &[HunkId]) -> Result<AcceptPlan, EngineError> {
+        let mut workspace = lock(&self.workspace);
+        let first = *hunks.first().ok_or(EngineError::UnknownHunk(HunkId(0)))?;
+        let uri = workspace
+            .proposals
+            .get(first)
+            .ok_or(EngineError::UnknownHunk(first))?
+            .uri
+            .clone();
+        let document = workspace
+            .documents
+            .get(&uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(uri.clone()))?;
+        let mut edits = Vec::new();
+        let mut accepted = Vec::new();
+        let mut refusal = None;
+        for &id in hunks {
+            match workspace.proposals.get(id) {
+                Some(hunk) if hunk.uri == uri => {}
+                _ => return Err(EngineError::UnknownHunk(id)),
+            }
+            match workspace.proposals.begin_accept(id, &document.text) {
+                Ok(edit) => {
+                    edits.push(edit);
+                    accepted.push(id);
+                }
+                Err(error) => refusal = Some(error),
+            }
+        }
+        if edits.is_empty() {
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri: uri.clone() });
+            return Err(match refusal {
+                Some(error) => EngineError::Proposal(error),
+                None => EngineError::UnknownHunk(first),
+            });
+        }
+        Ok(AcceptPlan {
+            uri,
+            version: document.version,
+            document,
+            hunks: accepted,
+            edits,
+        })
+    }
+
+    /// Records the editor's answer to an accept edit.
+    pub fn settle_accept(&self, plan: &AcceptPlan, applied: bool) {
+        let mut workspace = lock(&self.workspace);
+        if let Some(document) = workspace.documents.get(&plan.uri).cloned() {
+            for &id in &plan.hunks {
+                workspace.proposals.settle_accept(id, applied, &document.text);
+            }
+        }
+        self.record_decisions(&mut workspace, &plan.hunks);
+        let _ = self.events.send(RunEvent::ProposalsChanged {
+            uri: plan.uri.clone(),
+        });
+    }
+
+    /// Called after a document change moved or settled hunks.
+    pub fn hunks_changed(&self, uri: &Url, hunks: &[HunkId]) {
+        if hunks.is_empty() {
+            return;
+        }
+        let mut workspace = lock(&self.workspace);
+        self.record_decisions(&mut workspace, hunks);
+        let _ = self.events.send(RunEvent::ProposalsChanged { uri: uri.clone() });
+    }
+
+    /// Journals the decisions on `hunks` that are new, and settles runs whose
+    /// hunks are all decided.
+    fn record_decisions(&self, workspace: &mut Workspace, hunks: &[HunkId]) {
+        let mut runs = Vec::new();
+        for &id in hunks {
+            let Some(hunk) = workspace.proposals.get(id) else { continue };
+            let decision = match hunk.state {
+                HunkState::Accepted => Decision::Accepted,
+                HunkState::Rejected => Decision::Rejected,
+                _ => continue,
+            };
+            let run = hunk.run;
+            if workspace.recorded_decisions.insert(id) {
+                self.journal.append(&JournalEntry::Decision {
+                    hunk: id,
+                    decision,
+                    time_ms: now_ms(),
+                });
+                runs.push(run);
+            }
+        }
+        runs.dedup();
+        for run in runs {
+            let all_decided = workspace
+                .proposals
+                .hunks_of_run(run)
+                .iter()
+                .all(|hunk| matches!(hunk.state, HunkState::Accepted | HunkState::Rejected));
+            let proposed = workspace
+                .runs
+                .get(&run)
+                .is_some_and(|record| record.state == RunState::Proposed);
+            if all_decided && proposed {
+                self.set_state(workspace, run, RunState::Settled, None);
+            }
+        }
+    }
+
+    fn agent_config(&self, config: &Config, name: &str) -> Result<AgentConfig, EngineError> {
+        config
+            .agents
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownAgent {
+                name: name.to_owned(),
+                known: config.agents.keys().cloned().collect(),
+            })
+    }
+
+    /// Registers a new run and spawns its task.
+    fn start(
+        self: &Arc<Self>,
+        workspace: &mut Workspace,
+        record: RunRecord,
+        base: String,
+        messages: Vec<ChatMessage>,
+        agent: AgentConfig,
+    ) {
+        let id = record.id;
+        workspace.regions.insert(
+            id,
+            TrackedRegion {
+                uri: record.uri.clone(),
+                range: record.region.clone(),
+                intact: true,
+            },
+        );
+        self.journal.append(&JournalEntry::Run {
+            run: record.clone(),
+        });
+        workspace.runs.insert(id, record);
+        let token = CancellationToken::new();
+        lock(&self.cancels).insert(id, token.clone());
+        let _ = self.events.send(RunEvent::State {
+            run: id,
+            state: RunState::Queued,
+        });
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            engine.drive(id, base, messages, agent, token).await;
+            lock(&engine.cancels).remove(&id);
+        });
+    }
+
+    /// The life of one run after it was queued.
+    async fn drive(
+        self: Arc<Self>,
+        id: RunId,
+        base: String,
+        messages: Vec<ChatMessage>,
+        agent: AgentConfig,
+        token: CancellationToken,
+    ) {
+        let limit = self.limit_for(&agent);
+        let _permit = tokio::select! {
+            permit = limit.acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return self.finish(id, RunState::Failed, Some("the agent's queue was closed".into())),
+            },
+            () = token.cancelled() => return self.finish(id, RunState::Cancelled, Some("cancelled while queued".into())),
+        };
+        self.finish_if_running(id, RunState::Running, None);
+        let backend = match backend_for(&agent.name, &agent) {
+            Ok(backend) => backend,
+            Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
+        };
+        let request = ChatRequest {
+            messages: messages.clone(),
+        };
+        let events = self.events.clone();
+        let sink = move |event: AgentEvent| {
+            let message = match event {
+                AgentEvent::Delta(text) => RunEvent::Delta { run: id, text },
+                AgentEvent::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } => RunEvent::Retrying {
+                    run: id,
+                    attempt,
+                    delay,
+                    reason,
+                },
+                AgentEvent::Usage(_) => return,
+            };
+            let _ = events.send(message);
+        };
+        match backend.complete(&request, &sink, &token).await {
+            Ok(completion) => self.propose(id, &base, messages, completion),
+            Err(AgentError::Cancelled) => self.finish(id, RunState::Cancelled, Some("cancelled by the user".into())),
+            Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
+        }
+    }
+
+    /// Turns the agent's answer into hunks on the region as it is now.
+    fn propose(&self, id: RunId, base: &str, messages: Vec<ChatMessage>, completion: Completion) {
+        let mut workspace = lock(&self.workspace);
+        let transcript = Transcript {
+            messages,
+            answer: completion.text.clone(),
+        };
+        self.journal.append(&JournalEntry::Output {
+            run: id,
+            transcript: transcript.clone(),
+        });
+        workspace.transcripts.insert(id, transcript);
+        if let Some(record) = workspace.runs.get_mut(&id) {
+            record.usage = completion.usage;
+        }
+        let region = workspace.regions.remove(&id);
+        let replacement = match extract_replacement(&completion.text) {
+            Ok(replacement) => fit_to_region(&replacement, base),
+            Err(error) => {
+                return self.set_state(&mut workspace, id, RunState::Failed, Some(error.to_string()));
+            }
+        };
+        let diffs = diff_hunks(base, &replacement);
+        if diffs.is_empty() {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Settled,
+                Some("the agent proposed no change".into()),
+            );
+        }
+        let Some(region) = region else {
+            return self.set_state(&mut workspace, id, RunState::Failed, Some("the run lost track of its region".into()));
+        };
+        let Some(document) = workspace.documents.get(&region.uri).cloned() else {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Failed,
+                Some("the document was closed before the answer arrived".into()),
+            );
+        };
+        let warning = syntax_warning(&document, &region.range, &replacement);
+        let hunk_ids = workspace
+            .proposals
+            .add(id, &region.uri, region.range.start, diffs, &document.text);
+        if !region.intact {
+            for &hunk in &hunk_ids {
+                workspace.proposals.mark_conflicted(hunk);
+            }
+        }
+        for &hunk in &hunk_ids {
+            if let Some(hunk) = workspace.proposals.get(hunk) {
+                self.journal.append(&JournalEntry::Proposal {
+                    hunk: hunk.clone(),
+                    base_sha256: base_sha256(&hunk.base_text),
+                });
+            }
+        }
+        let superseded = self.supersede_previous(&mut workspace, id);
+        if let Some(record) = workspace.runs.get_mut(&id) {
+            record.hunks = hunk_ids;
+        }
+        let reason = match (warning, region.intact) {
+            (Some(warning), _) => Some(warning),
+            (None, false) => Some("the region was edited while the agent worked; the proposals are conflicted".into()),
+            (None, true) => None,
+        };
+        self.set_state(&mut workspace, id, RunState::Proposed, reason);
+        let _ = self.events.send(RunEvent::ProposalsChanged { uri: region.uri });
+        for uri in superseded {
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri });
+        }
+    }
+
+    /// A refined run's proposals replace the undecided ones of the run it refines.
+    fn supersede_previous(&self, workspace: &mut Workspace, id: RunId) -> Vec<Url> {
+        let Some(previous) = workspace.runs.get(&id).and_then(|record| record.refined_from) else {
+            return Vec::new();
+        };
+        let mut uris = Vec::new();
+        let undecided: Vec<(HunkId, Url)> = workspace
+            .proposals
+            .hunks_of_run(previous)
+            .into_iter()
+            .filter(|hunk| !matches!(hunk.state, HunkState::Accepted | HunkState::Rejected))
+            .map(|hunk| (hunk.id, hunk.uri.clone()))
+            .collect();
+        for (hunk, uri) in undecided {
+            workspace.proposals.reject(hunk);
+            workspace.recorded_decisions.insert(hunk);
+            self.journal.append(&JournalEntry::Decision {
+                hunk,
+                decision: Decision::Superseded,
+                time_ms: now_ms(),
+            });
+            uris.push(uri);
+        }
+        if workspace
+            .runs
+            .get(&previous)
+            .is_some_and(|record| record.state == RunState::Proposed)
+        {
+            self.set_state(workspace, previous, RunState::Settled, Some(format!("refined as run {id}")));
+        }
+        uris.dedup();
+        uris
+    }
+
+    fn finish(&self, id: RunId, state: RunState, reason: Option<String>) {
+        let mut workspace = lock(&self.workspace);
+        workspace.regions.remove(&id);
+        self.set_state(&mut workspace, id, state, reason);
+    }
+
+    fn finish_if_running(&self, id: RunId, state: RunState, reason: Option<String>) {
+        let mut workspace = lock(&self.workspace);
+        self.set_state(&mut workspace, id, state, reason);
+    }
+
+    fn set_state(&self, workspace: &mut Workspace, id: RunId, state: RunState, reason: Option<String>) {
+        let Some(record) = workspace.runs.get_mut(&id) else { return };
+        record.state = state;
+        if reason.is_some() {
+            record.reason = reason.clone();
+        }
+        if !state.is_in_flight() {
+            record.finished_ms = Some(now_ms());
+        }
+        self.journal.append(&JournalEntry::State {
+            run: id,
+            state,
+            reason,
+            usage: record.usage,
+            time_ms: now_ms(),
+        });
+        let _ = self.events.send(RunEvent::State { run: id, state });
+    }
+
+    /// The semaphore that bounds an agent's concurrent runs; a changed
+    /// `max_concurrent` takes effect for runs queued from then on.
+    fn limit_for(&self, agent: &AgentConfig) -> Arc<Semaphore> {
+        let mut limits = lock(&self.limits);
+        let entry = limits
+            .entry(agent.name.clone())
+            .or_insert_with(|| (agent.max_concurrent, Arc::new(Semaphore::new(agent.max_concurrent))));
+        if entry.0 != agent.max_concurrent {
+            *entry = (agent.max_concurrent, Arc::new(Semaphore::new(agent.max_concurrent)));
+        }
+        entry.1.clone()
+    }
+}
+
+/// Where the region of a finished run is in the current document: the tracked
+/// region while it is in flight, else the span of its hunks, else its original range.
+fn current_region_of(workspace: &Workspace, run: &RunRecord) -> Option<Range<usize>> {
+    if let Some(region) = workspace.regions.get(&run.id) {
+        return Some(region.range.clone());
+    }
+    let document = workspace.documents.get(&run.uri)?;
+    let len = document.text.len_bytes();
+    let hunks = workspace.proposals.hunks_of_run(run.id);
+    let start = hunks.iter().map(|hunk| hunk.range.start).min();
+    let end = hunks.iter().map(|hunk| hunk.range.end).max();
+    match (start, end) {
+        (Some(start), Some(end)) => {
+            let lines = crate::syntax::whole_lines(&document.text, start.min(len)..end.min(len));
+            Some(lines)
+        }
+        _ => Some(run.region.start.min(len)..run.region.end.min(len)),
+    }
+}
+
+/// A warning when the replacement adds syntax errors to the file.
+fn syntax_warning(document: &crate::document::Document, region: &Range<usize>, replacement: &str) -> Option<String> {
+    let language = Language::from_language_id(&document.language_id)
+        .or_else(|| document.uri.to_file_path().ok().and_then(|path| Language::from_path(&path)))?;
+    let original = document.text.to_string();
+    let start = region.start.min(original.len());
+    let end = region.end.min(original.len());
+    let proposed = format!("{}{}{}", original.get(..start)?, replacement, original.get(end..)?);
+    let report = validate_replacement(language, &original, &proposed);
+    let first = report.introduced_errors.first()?;
+    let line = proposed.get(..first.range.start).map_or(0, |before| before.matches('\n').count()) + 1;
+    Some(format!(
+        "the proposed code does not parse as {} (line {line}: {})",
+        language.name(),
+        first.message
+    ))
+}
+
+fn context_before(text: &ropey::Rope, offset: usize, lines: usize) -> String {
+    let line = text.byte_to_line(offset.min(text.len_bytes()));
+    let first = line.saturating_sub(lines);
+    let start = text.line_to_byte(first);
+    text.byte_slice(start..offset.min(text.len_bytes()).max(start)).to_string()
+}
+
+fn context_after(text: &ropey::Rope, offset: usize, lines: usize) -> String {
+    let len = text.len_bytes();
+    let offset = offset.min(len);
+    let line = text.byte_to_line(offset);
+    let last = (line + lines).min(text.len_lines());
+    let end = text.line_to_byte(last).max(offset);
+    text.byte_slice(offset..end).to_string()
+}
+
+/// The document's path relative to the workspace root, or its URI.
+pub fn display_path(root: Option<&std::path::Path>, uri: &Url) -> String {
+    match uri.to_file_path() {
+        Ok(path) => root
+            .and_then(|root| path.strip_prefix(root).ok())
+            .unwrap_or(&path)
+            .display()
+            .to_string(),
+        Err(()) => uri.to_string(),
+    }
+}

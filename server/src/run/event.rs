@@ -1,0 +1,24 @@
+//! What the run engine tells its front end (the language server or the
+//! headless `delegate` command) as runs progress.
+
+use super::state::RunState;
+use crate::ids::RunId;
+use std::time::Duration;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A run entered a new state; details are in the workspace's run record.
+    State { run: RunId, state: RunState },
+    /// A piece of the agent's answer arrived.
+    Delta { run: RunId, text: String },
+    /// The agent's endpoint refused for now; the run waits and tries again.
+    Retrying {
+        run: RunId,
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// The hunks shown on a document changed (new, decided, moved or conflicted).
+    ProposalsChanged { uri: Url },
+}

@@ -1,0 +1,250 @@
+//! The journal: `.director/journal.jsonl`, an append-only record of every run,
+//! output, proposal and decision, written line by line as things happen so that
+//! nothing is lost when the server stops, crashes or is killed.
+//!
+//! Replaying it rebuilds the runs and the undecided hunks; runs that were in
+//! flight when the process died come back as `interrupted`.
+
+use super::state::{RunRecord, RunState, now_ms};
+use crate::agent::{ChatMessage, TokenUsage};
+use crate::ids::{HunkId, RunId};
+use crate::proposal::{Hunk, HunkState};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The folder under the workspace root that holds Director's state.
+pub const STATE_DIR: &str = ".director";
+const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// One line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// A run was created (queued).
+    Run { run: RunRecord },
+    /// A run changed state.
+    State {
+        run: RunId,
+        state: RunState,
+        reason: Option<String>,
+        usage: Option<TokenUsage>,
+        time_ms: u64,
+    },
+    /// What was sent to the agent and what it answered.
+    Output { run: RunId, transcript: Transcript },
+    /// A hunk was proposed; `base_sha256` identifies the text it applies to.
+    Proposal { hunk: Hunk, base_sha256: String },
+    /// The user decided on a hunk.
+    Decision {
+        hunk: HunkId,
+        decision: Decision,
+        time_ms: u64,
+    },
+}
+
+/// The conversation of a run: the prompt messages and the agent's answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Transcript {
+    pub messages: Vec<ChatMessage>,
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Accepted,
+    Rejected,
+    /// Replaced by the proposals of a refined run.
+    Superseded,
+}
+
+/// What replaying a journal gives back.
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub runs: BTreeMap<RunId, RunRecord>,
+    pub transcripts: BTreeMap<RunId, Transcript>,
+    /// Every hunk ever proposed, with its last known decision.
+    pub hunks: BTreeMap<HunkId, Hunk>,
+    /// Lines that could not be read (for example one cut short by a crash).
+    pub skipped_lines: Vec<String>,
+}
+
+impl Replay {
+    pub fn next_run_id(&self) -> RunId {
+        RunId(self.runs.keys().next_back().map_or(1, |id| id.0 + 1))
+    }
+
+    pub fn next_hunk_id(&self) -> HunkId {
+        HunkId(self.hunks.keys().next_back().map_or(1, |id| id.0 + 1))
+    }
+
+    /// Hunks nobody decided on yet: they come back as proposals.
+    pub fn undecided_hunks(&self) -> impl Iterator<Item = &Hunk> {
+        self.hunks
+            .values()
+            .filter(|hunk| !matches!(hunk.state, HunkState::Accepted | HunkState::Rejected))
+    }
+
+    fn apply(&mut self, entry: JournalEntry) {
+        match entry {
+            JournalEntry::Run { run } => {
+                self.runs.insert(run.id, run);
+            }
+            JournalEntry::State {
+                run,
+                state,
+                reason,
+                usage,
+                time_ms,
+            } => {
+                if let Some(record) = self.runs.get_mut(&run) {
+                    record.state = state;
+                    if reason.is_some() {
+                        record.reason = reason;
+                    }
+                    if usage.is_some() {
+                        record.usage = usage;
+                    }
+                    if !state.is_in_flight() && record.finished_ms.is_none() {
+                        record.finished_ms = Some(time_ms);
+                    }
+                }
+            }
+            JournalEntry::Output { run, transcript } => {
+                self.transcripts.insert(run, transcript);
+            }
+            JournalEntry::Proposal { hunk, .. } => {
+                if let Some(record) = self.runs.get_mut(&hunk.run) {
+                    record.hunks.push(hunk.id);
+                }
+                self.hunks.insert(hunk.id, hunk);
+            }
+            JournalEntry::Decision { hunk, decision, .. } => {
+                if let Some(hunk) = self.hunks.get_mut(&hunk) {
+                    hunk.state = match decision {
+                        Decision::Accepted => HunkState::Accepted,
+                        Decision::Rejected | Decision::Superseded => HunkState::Rejected,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// An open journal. Appends are serialized by a lock and flushed one line at a
+/// time; a failed write is logged and never takes the server down.
+#[derive(Debug)]
+pub struct Journal {
+    file: Option<Mutex<File>>,
+    path: Option<PathBuf>,
+}
+
+impl Journal {
+    /// A journal that records nothing, for sessions without a workspace folder.
+    pub fn disabled() -> Journal {
+        Journal {
+            file: None,
+            path: None,
+        }
+    }
+
+    /// Opens (creating if needed) the journal of the workspace at `root`, replays
+    /// it, and records every run that was in flight as interrupted.
+    pub fn open(root: &Path) -> io::Result<(Journal, Replay)> {
+        let dir = root.join(STATE_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let gitignore = dir.join(".gitignore");
+        if !gitignore.exists() {
+            std::fs::write(&gitignore, "# Director's journal and state; not for version control.\n*\n")?;
+        }
+        let path = dir.join(JOURNAL_FILE);
+        let mut replay = read_journal_file(&path)?;
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let journal = Journal {
+            file: Some(Mutex::new(file)),
+            path: Some(path),
+        };
+        let interrupted: Vec<RunId> = replay
+            .runs
+            .values()
+            .filter(|run| run.state.is_in_flight())
+            .map(|run| run.id)
+            .collect();
+        for run in interrupted {
+            let entry = JournalEntry::State {
+                run,
+                state: RunState::Interrupted,
+                reason: Some("the server stopped while the run was in flight".to_owned()),
+                usage: None,
+                time_ms: now_ms(),
+            };
+            journal.append(&entry);
+            replay.apply(entry);
+        }
+        Ok((journal, replay))
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Appends one entry and flushes it to the operating system.
+    pub fn append(&self, entry: &JournalEntry) {
+        let Some(file) = &self.file else { return };
+        let mut line = match serde_json::to_string(entry) {
+            Ok(line) => line,
+            Err(error) => {
+                tracing::error!("cannot serialize a journal entry: {error}");
+                return;
+            }
+        };
+        line.push('\n');
+        let mut file = match file.lock() {
+            Ok(file) => file,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Err(error) = file.write_all(line.as_bytes()).and_then(|()| file.flush()) {
+            tracing::error!("cannot write the journal: {error}");
+        }
+    }
+}
+
+/// Reads the journal of the workspace at `root` without changing it (for
+/// `director runs`). A workspace without a journal has no runs.
+pub fn read_journal(root: &Path) -> io::Result<Replay> {
+    read_journal_file(&root.join(STATE_DIR).join(JOURNAL_FILE))
+}
+
+fn read_journal_file(path: &Path) -> io::Result<Replay> {
+    let mut replay = Replay::default();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(replay),
+        Err(error) => return Err(error),
+    };
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<JournalEntry>(&line) {
+            Ok(entry) => replay.apply(entry),
+            Err(error) => {
+                tracing::warn!("skipping an unreadable journal line: {error}");
+                replay.skipped_lines.push(line);
+            }
+        }
+    }
+    Ok(replay)
+}
+
+/// The identity of a hunk's base text, recorded with each proposal.
+pub fn base_sha256(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,147 @@
+//! Prompt assembly: what the agent is told about the region it rewrites.
+//!
+//! The agent is asked for the whole replacement of the region in one fenced
+//! block, the edit format models follow most reliably (AGENT-PROTOCOLS.md §5);
+//! code is never wrapped in JSON.
+
+use super::journal::Transcript;
+use crate::agent::{ChatMessage, Role};
+
+/// The region of a file a run rewrites, and what surrounds it.
+#[derive(Debug, Clone, Default)]
+pub struct RegionContext {
+    /// The file's path as the user knows it (relative to the workspace when possible).
+    pub path: String,
+    /// The language's name, when Director knows it.
+    pub language: Option<String>,
+    /// The signature of the item that encloses the region, e.g. `fn parse(input: &str) -> Ast`.
+    pub enclosing_signature: Option<String>,
+    /// Lines just before the region (unchanged by the agent).
+    pub before: String,
+    pub region: String,
+    /// Lines just after the region (unchanged by the agent).
+    pub after: String,
+}
+
+const SYSTEM_PROMPT: &str = "You are a senior software engineer working inside the developer's editor. \
+You rewrite exactly one region of one file, as instructed. \
+Reply with the complete new text of the region in ONE fenced code block, and nothing else that \
+could be mistaken for code. The block replaces the region as a whole: include every line of the \
+region you keep, unchanged lines too. Do not repeat the context shown before or after the region. \
+Keep the file's indentation and style. A short explanation outside the block is fine.";
+
+/// The messages of a first attempt at a region.
+pub fn region_messages(instruction: &str, context: &RegionContext) -> Vec<ChatMessage> {
+    let language = context.language.as_deref().unwrap_or("");
+    let mut user = String::new();
+    user.push_str(&format!("Instruction: {instruction}\n\n"));
+    user.push_str(&format!("File: {}\n", context.path));
+    if !language.is_empty() {
+        user.push_str(&format!("Language: {language}\n"));
+    }
+    if let Some(signature) = &context.enclosing_signature {
+        user.push_str(&format!("The region is inside: {signature}\n"));
+    }
+    if !context.before.is_empty() {
+        user.push_str(&format!(
+            "\nContext before the region (do not repeat it):\n{}\n",
+            fenced(language, &context.before)
+        ));
+    }
+    user.push_str(&format!(
+        "\nThe region to rewrite:\n{}\n",
+        fenced(language, &context.region)
+    ));
+    if !context.after.is_empty() {
+        user.push_str(&format!(
+            "\nContext after the region (do not repeat it):\n{}\n",
+            fenced(language, &context.after)
+        ));
+    }
+    user.push_str("\nReply with the complete replacement of the region in one fenced code block.");
+    vec![
+        ChatMessage {
+            role: Role::System,
+            content: SYSTEM_PROMPT.to_owned(),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: user,
+        },
+    ]
+}
+
+/// The messages of a refinement: the previous conversation, the previous answer,
+/// and the user's feedback on it.
+pub fn refine_messages(previous: &Transcript, feedback: &str) -> Vec<ChatMessage> {
+    let mut messages = previous.messages.clone();
+    messages.push(ChatMessage {
+        role: Role::Assistant,
+        content: previous.answer.clone(),
+    });
+    messages.push(ChatMessage {
+        role: Role::User,
+        content: format!(
+            "Feedback on your answer: {feedback}\n\nReply again with the complete replacement of \
+the region in one fenced code block."
+        ),
+    });
+    messages
+}
+
+/// A fence longer than any run of backticks inside `text`, so code that itself
+/// contains fences survives.
+fn fenced(language: &str, text: &str) -> String {
+    let longest_run = text
+        .split(|character| character != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    format!("{fence}{language}\n{body}\n{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_prompt_names_file_language_signature_and_region() {
+        let context = RegionContext {
+            path: "src/lib.rs".into(),
+            language: Some("rust".into()),
+            enclosing_signature: Some("fn add(a: i32, b: i32) -> i32".into()),
+            before: "// above\n".into(),
+            region: "    a - b\n".into(),
+            after: "}\n".into(),
+        };
+        let messages = region_messages("Fix the bug", &context);
+        assert_eq!(messages.len(), 2);
+        let user = &messages[1].content;
+        assert!(user.contains("Instruction: Fix the bug"));
+        assert!(user.contains("File: src/lib.rs"));
+        assert!(user.contains("fn add(a: i32, b: i32) -> i32"));
+        assert!(user.contains("```rust\n    a - b\n```"));
+        assert!(user.contains("// above"));
+    }
+
+    #[test]
+    fn fences_outgrow_backticks_in_the_region() {
+        let fence = fenced("md", "```\ncode\n```\n");
+        assert!(fence.starts_with("````md\n"));
+        assert!(fence.ends_with("\n````"));
+    }
+
+    #[test]
+    fn refinement_keeps_the_conversation_and_adds_feedback() {
+        let previous = Transcript {
+            messages: region_messages("Simplify", &RegionContext::default()),
+            answer: "```\nx\n```".into(),
+        };
+        let messages = refine_messages(&previous, "keep the loop");
+        assert_eq!(messages.len(), 4);
+        assert_eq!(messages[2].role, Role::Assistant);
+        assert!(messages[3].content.contains("keep the loop"));
+    }
+}

@@ -1,0 +1,120 @@
+//! Runs as the outside world sees them: the rows of `director runs` and the
+//! payloads of `director/runs` and `director/run`.
+
+use super::journal::Transcript;
+use super::state::{RunRecord, RunState};
+use crate::proposal::{Hunk, HunkState};
+use crate::workspace::Workspace;
+use serde::Serialize;
+use std::ops::Range;
+
+/// How many of a run's hunks are in each state.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProposalCounts {
+    pub open: usize,
+    pub conflicted: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub stale: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub id: u64,
+    pub agent: String,
+    pub instruction: String,
+    pub state: RunState,
+    pub uri: String,
+    pub reason: Option<String>,
+    pub refined_from: Option<u64>,
+    pub created_ms: u64,
+    pub finished_ms: Option<u64>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub tokens: u64,
+    pub proposals: ProposalCounts,
+}
+
+impl RunSummary {
+    /// Summarises a run from its record and its hunks.
+    pub fn with_hunks<'a>(record: &RunRecord, hunks: impl Iterator<Item = &'a Hunk>) -> RunSummary {
+        let mut proposals = ProposalCounts::default();
+        for hunk in hunks {
+            match hunk.state {
+                HunkState::Open | HunkState::Applying => proposals.open += 1,
+                HunkState::Conflicted => proposals.conflicted += 1,
+                HunkState::Accepted => proposals.accepted += 1,
+                HunkState::Rejected => proposals.rejected += 1,
+                HunkState::Stale => proposals.stale += 1,
+            }
+        }
+        let (prompt_tokens, completion_tokens) = record
+            .usage
+            .map_or((0, 0), |usage| (usage.prompt_tokens, usage.completion_tokens));
+        RunSummary {
+            id: record.id.0,
+            agent: record.agent.clone(),
+            instruction: record.instruction.clone(),
+            state: record.state,
+            uri: record.uri.to_string(),
+            reason: record.reason.clone(),
+            refined_from: record.refined_from.map(|run| run.0),
+            created_ms: record.created_ms,
+            finished_ms: record.finished_ms,
+            prompt_tokens,
+            completion_tokens,
+            tokens: prompt_tokens + completion_tokens,
+            proposals,
+        }
+    }
+
+    /// Summarises a run of the live workspace.
+    pub fn of(record: &RunRecord, workspace: &Workspace) -> RunSummary {
+        let live = workspace.proposals.hunks_of_run(record.id);
+        let waiting = workspace.pending_restore.iter().filter(|hunk| hunk.run == record.id);
+        RunSummary::with_hunks(record, live.into_iter().chain(waiting))
+    }
+}
+
+/// One proposed hunk in `director/run`; `R` is the caller's range type.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalDetail<R> {
+    pub hunk: u64,
+    pub state: HunkState,
+    pub range: Option<R>,
+    pub base_text: String,
+    pub new_text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail<R> {
+    pub run: RunSummary,
+    pub transcript: Option<Transcript>,
+    pub proposals: Vec<ProposalDetail<R>>,
+}
+
+impl<R> RunDetail<R> {
+    /// The run with its transcript and hunks; `to_range` converts a hunk's byte
+    /// range for the caller (`None` when its document is not open).
+    pub fn of(record: &RunRecord, workspace: &Workspace, to_range: impl Fn(Range<usize>) -> Option<R>) -> RunDetail<R> {
+        let proposals = workspace
+            .proposals
+            .hunks_of_run(record.id)
+            .into_iter()
+            .map(|hunk| ProposalDetail {
+                hunk: hunk.id.0,
+                state: hunk.state,
+                range: to_range(hunk.range.clone()),
+                base_text: hunk.base_text.clone(),
+                new_text: hunk.new_text.clone(),
+            })
+            .collect();
+        RunDetail {
+            run: RunSummary::of(record, workspace),
+            transcript: workspace.transcripts.get(&record.id).cloned(),
+            proposals,
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The workspace state that changes with every keystroke: open documents with
+//! their syntax trees, the hunks proposed on them, the runs and the regions runs
+//! in flight are rewriting.
+//!
+//! It is plain data mutated in one step under one lock (never held across an
+//! `.await`); readers copy what they need out of it.
+
+use crate::document::{ContentChange, Document, DocumentError, DocumentStore, PositionEncoding};
+use crate::ids::{HunkId, RunId};
+use crate::proposal::{Hunk, HunkState, ProposalStore};
+use crate::run::journal::{Replay, Transcript};
+use crate::run::state::RunRecord;
+use crate::syntax::{Language, SyntaxTree};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use url::Url;
+
+/// The region a run in flight is rewriting, kept in step with the user's edits
+/// so the answer lands where the region is now, not where it was.
+#[derive(Debug, Clone)]
+pub struct TrackedRegion {
+    pub uri: Url,
+    pub range: Range<usize>,
+    /// False once an edit touched the region: the answer is then proposed as conflicted.
+    pub intact: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub root: Option<PathBuf>,
+    pub documents: DocumentStore,
+    pub trees: HashMap<Url, SyntaxTree>,
+    pub proposals: ProposalStore,
+    pub runs: BTreeMap<RunId, RunRecord>,
+    pub transcripts: BTreeMap<RunId, Transcript>,
+    pub regions: HashMap<RunId, TrackedRegion>,
+    /// Undecided hunks read from the journal, restored when their document opens.
+    pub pending_restore: Vec<Hunk>,
+    /// Hunks whose decision is already in the journal, so each is written once.
+    pub recorded_decisions: HashSet<HunkId>,
+    pub next_run: u64,
+}
+
+impl Workspace {
+    pub fn new(root: Option<PathBuf>) -> Workspace {
+        Workspace {
+            root,
+            next_run: 1,
+            ..Workspace::default()
+        }
+    }
+
+    /// Takes over what the journal remembers: runs, transcripts, undecided hunks.
+    pub fn restore(&mut self, replay: Replay) {
+        self.next_run = replay.next_run_id().0;
+        self.proposals = ProposalStore::with_next_id(replay.next_hunk_id());
+        self.pending_restore = replay.undecided_hunks().cloned().collect();
+        self.recorded_decisions = replay
+            .hunks
+            .values()
+            .filter(|hunk| matches!(hunk.state, HunkState::Accepted | HunkState::Rejected))
+            .map(|hunk| hunk.id)
+            .collect();
+        self.runs = replay.runs;
+        self.transcripts = replay.transcripts;
+    }
+
+    pub fn allocate_run_id(&mut self) -> RunId {
+        let id = RunId(self.next_run);
+        self.next_run += 1;
+        id
+    }
+
+    /// Opens a document, parses it, and brings back the journal's proposals for it.
+    /// Returns the restored hunks.
+    pub fn open_document(&mut self, document: Document) -> Vec<HunkId> {
+        let uri = document.uri.clone();
+        let language = Language::from_language_id(&document.language_id)
+            .or_else(|| uri.to_file_path().ok().and_then(|path| Language::from_path(&path)));
+        match language.and_then(|language| SyntaxTree::parse(language, &document.text)) {
+            Some(tree) => {
+                self.trees.insert(uri.clone(), tree);
+            }
+            None => {
+                self.trees.remove(&uri);
+            }
+        }
+        let (mine, others): (Vec<Hunk>, Vec<Hunk>) = std::mem::take(&mut self.pending_restore)
+            .into_iter()
+            .partition(|hunk| hunk.uri == uri);
+        self.pending_restore = others;
+        let restored = mine
+            .into_iter()
+            .map(|hunk| self.proposals.restore(hunk, &document.text))
+            .collect();
+        self.documents.open(document);
+        restored
+    }
+
+    /// Applies an editor change to a document, its tree, its hunks and the regions
+    /// of runs in flight. Returns the hunks whose range or state changed.
+    pub fn change_document(
+        &mut self,
+        uri: &Url,
+        version: i32,
+        changes: &[ContentChange],
+        encoding: PositionEncoding,
+    ) -> Result<Vec<HunkId>, DocumentError> {
+        let edits = self.documents.change(uri, version, changes, encoding)?;
+        let Some(document) = self.documents.get(uri) else {
+            return Ok(Vec::new());
+        };
+        let text = document.text.clone();
+        if let Some(tree) = self.trees.get_mut(uri) {
+            tree.apply_edits(&edits, &text);
+        }
+        for region in self.regions.values_mut().filter(|region| &region.uri == uri) {
+            for edit in &edits {
+                let moved = crate::proposal::reanchor(&region.range, edit);
+                region.range = moved.range;
+                region.intact &= !moved.overlapped;
+            }
+        }
+        Ok(self.proposals.apply_edits(uri, &edits, &text))
+    }
+
+    /// Closes a document; its open hunks wait to be restored when it opens again.
+    pub fn close_document(&mut self, uri: &Url) {
+        self.documents.close(uri);
+        self.trees.remove(uri);
+        let hunks = self.proposals.take_document(uri);
+        self.pending_restore.extend(hunks);
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: the
+/// state is plain data, so a half-finished handler cannot leave it unusable.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
