@@ -1,0 +1,13 @@
+//! End-to-end tests: the real `director lsp` binary over stdio, driven by an
+//! editor-like client, against a mock OpenAI-compatible server on 127.0.0.1.
+
+mod support;
+
+mod anchoring;
+mod arbitration;
+mod config;
+mod delegate_cli;
+mod encodings;
+mod faults;
+mod malformed;
+mod restart;
