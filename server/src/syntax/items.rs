@@ -1,0 +1,323 @@
+//! Items (functions, methods, classes, …) around a place in a document: what
+//! a prompt names as "the function being edited" and what a selection widens to.
+
+use std::ops::Range;
+
+use ropey::Rope;
+use tree_sitter::Node;
+
+use crate::syntax::SyntaxTree;
+use crate::syntax::item_rules::{ItemRule, ItemRules, RuleCondition};
+
+/// Signatures longer than this are cut (at a character boundary) and end in `…`.
+const MAX_SIGNATURE_BYTES: usize = 1000;
+
+/// Names longer than this are not names a prompt can use; they are dropped.
+const MAX_NAME_BYTES: usize = 200;
+
+/// What sort of item a node is, across languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    Function,
+    /// A function inside a class, impl, trait or interface.
+    Method,
+    Class,
+    Impl,
+    Trait,
+    Interface,
+    Struct,
+    Enum,
+    Module,
+}
+
+impl ItemKind {
+    /// Kinds whose functions are methods.
+    fn holds_methods(self) -> bool {
+        matches!(
+            self,
+            ItemKind::Class | ItemKind::Impl | ItemKind::Trait | ItemKind::Interface | ItemKind::Struct
+        )
+    }
+}
+
+/// A function, class or similar item of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub name: Option<String>,
+    /// The whole item in bytes, including what belongs with it: attributes,
+    /// decorators, doc comments directly above, `export`, `const name =`.
+    pub range: Range<usize>,
+    /// The item's header up to its body, without decorators, as written
+    /// (`pub fn parse(input: &str) -> Result<Ast, Error>`, `def load(self, path):`).
+    pub signature: String,
+}
+
+impl SyntaxTree {
+    /// The innermost item whose range contains `range`.
+    pub fn enclosing_item(&self, text: &Rope, range: Range<usize>) -> Option<Item> {
+        self.enclosing_items(text, range).into_iter().next()
+    }
+
+    /// Every item containing `range`, innermost first: the method, then the
+    /// impl or class it is in, and so on out to the top level. Whitespace at
+    /// the ends of `range` is ignored, so whole selected lines still count as
+    /// inside the item they cover.
+    pub fn enclosing_items(&self, text: &Rope, range: Range<usize>) -> Vec<Item> {
+        let rules = ItemRules::for_language(self.language());
+        let query = trim_whitespace(text, clamp_range(text, range));
+        let probe = if query.is_empty() { query.start } else { query.end - 1 };
+        let mut items: Vec<Item> = Vec::new();
+        let mut last_core_id = None;
+        let mut current = self.tree().root_node().descendant_for_byte_range(probe, probe);
+        while let Some(node) = current {
+            current = node.parent();
+            let Some(core) = item_core_for(rules, node) else {
+                continue;
+            };
+            // A wrapper and the item inside it are both ancestors of the probe.
+            if last_core_id == Some(core.id()) {
+                continue;
+            }
+            let Some(item) = build_item(rules, text, core) else {
+                continue;
+            };
+            if item.range.start <= query.start && query.end <= item.range.end {
+                last_core_id = Some(core.id());
+                items.push(item);
+            }
+        }
+        items
+    }
+}
+
+/// The item a node stands for: the node itself, the item a wrapper wraps,
+/// or the item an attribute or doc comment leads into.
+fn item_core_for<'tree>(rules: &ItemRules, node: Node<'tree>) -> Option<Node<'tree>> {
+    if item_kind_of(rules, node).is_some() {
+        return Some(node);
+    }
+    if rules.wrappers.contains(&node.kind()) {
+        return wrapped_core(rules, node);
+    }
+    if rules.leading.contains(&node.kind()) {
+        let mut sibling = node.next_sibling();
+        while let Some(candidate) = sibling {
+            if !rules.leading.contains(&candidate.kind()) {
+                let core = item_kind_of(rules, candidate)
+                    .map(|_| candidate)
+                    .or_else(|| wrapped_core(rules, candidate))?;
+                let leading_start = leading_start(rules, outer_node(rules, core));
+                return (leading_start <= node.start_byte()).then_some(core);
+            }
+            sibling = candidate.next_sibling();
+        }
+    }
+    None
+}
+
+/// The item inside a wrapper, if the wrapper belongs to it.
+fn wrapped_core<'tree>(rules: &ItemRules, wrapper: Node<'tree>) -> Option<Node<'tree>> {
+    let mut cursor = wrapper.walk();
+    let children: Vec<Node<'tree>> = wrapper.named_children(&mut cursor).collect();
+    children.into_iter().find_map(|child| {
+        let core = if item_kind_of(rules, child).is_some() {
+            child
+        } else if rules.wrappers.contains(&child.kind()) {
+            wrapped_core(rules, child)?
+        } else {
+            return None;
+        };
+        // The wrapper belongs to the item when the item's outer node is the
+        // wrapper or encloses it.
+        is_ancestor(outer_node(rules, core), wrapper).then_some(core)
+    })
+}
+
+fn is_ancestor(ancestor: Node<'_>, node: Node<'_>) -> bool {
+    let mut current = Some(node);
+    while let Some(candidate) = current {
+        if candidate.id() == ancestor.id() {
+            return true;
+        }
+        current = candidate.parent();
+    }
+    false
+}
+
+/// The rule kind of a node, before telling methods from functions.
+fn item_kind_of(rules: &ItemRules, node: Node<'_>) -> Option<ItemKind> {
+    if !node.is_named() {
+        // Keywords such as `class` share their spelling with node kinds.
+        return None;
+    }
+    rules
+        .items
+        .iter()
+        .find(|rule| rule.node_kind == node.kind() && rule_applies(rule, node))
+        .map(|rule| rule.item_kind)
+}
+
+fn rule_applies(rule: &ItemRule, node: Node<'_>) -> bool {
+    match rule.condition {
+        RuleCondition::Always => true,
+        RuleCondition::ParentIs(parents) => {
+            node.parent().is_some_and(|parent| parents.contains(&parent.kind()))
+        }
+        RuleCondition::FieldIs { field, kinds } => node
+            .child_by_field_name(field)
+            .is_some_and(|child| kinds.contains(&child.kind())),
+    }
+}
+
+/// The outermost wrapper that belongs to the item (or the item itself).
+fn outer_node<'tree>(rules: &ItemRules, core: Node<'tree>) -> Node<'tree> {
+    let mut outer = core;
+    while let Some(parent) = outer.parent() {
+        if !rules.wrappers.contains(&parent.kind()) {
+            break;
+        }
+        let mut cursor = parent.walk();
+        let has_same_kind_sibling = parent
+            .named_children(&mut cursor)
+            .any(|child| child.id() != outer.id() && child.kind() == outer.kind());
+        if has_same_kind_sibling {
+            break;
+        }
+        outer = parent;
+    }
+    outer
+}
+
+/// Where the item starts once attributes, decorators and doc comments just
+/// above it are counted.
+fn leading_start(rules: &ItemRules, outer: Node<'_>) -> usize {
+    let mut start = outer.start_byte();
+    let mut start_row = outer.start_position().row;
+    let mut previous = outer.prev_sibling();
+    while let Some(sibling) = previous {
+        if !rules.leading.contains(&sibling.kind()) {
+            break;
+        }
+        if rules.comments.contains(&sibling.kind()) {
+            let separated_by_blank_line = sibling.end_position().row + 1 < start_row;
+            // `//!` and `/*!` document the enclosing module, not the next item.
+            let is_inner_doc = sibling.child_by_field_name("inner").is_some();
+            let trails_previous_code = sibling.prev_sibling().is_some_and(|before| {
+                !rules.leading.contains(&before.kind())
+                    && before.end_position().row == sibling.start_position().row
+            });
+            if separated_by_blank_line || is_inner_doc || trails_previous_code {
+                break;
+            }
+        }
+        start = sibling.start_byte();
+        start_row = sibling.start_position().row;
+        previous = sibling.prev_sibling();
+    }
+    start
+}
+
+fn build_item(rules: &ItemRules, text: &Rope, core: Node<'_>) -> Option<Item> {
+    let rule_kind = item_kind_of(rules, core)?;
+    let inside_class_like = enclosing_item_kind(rules, core).is_some_and(ItemKind::holds_methods);
+    let kind = if rule_kind == ItemKind::Function && inside_class_like {
+        ItemKind::Method
+    } else {
+        rule_kind
+    };
+    let outer = outer_node(rules, core);
+    let length = text.len_bytes();
+    let name = item_name(core)
+        .and_then(|name_node| slice_text(text, name_node.byte_range()))
+        .filter(|name| name.len() <= MAX_NAME_BYTES);
+    Some(Item {
+        kind,
+        name,
+        range: leading_start(rules, outer).min(length)..outer.end_byte().min(length),
+        signature: signature(rules, text, core, outer),
+    })
+}
+
+/// The kind of the nearest item around `node`, to tell methods from functions.
+fn enclosing_item_kind(rules: &ItemRules, node: Node<'_>) -> Option<ItemKind> {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if let Some(kind) = item_kind_of(rules, ancestor) {
+            return Some(kind);
+        }
+        current = ancestor.parent();
+    }
+    None
+}
+
+/// The node holding an item's name: its `name` field, the type of a Rust
+/// impl, or the variable or field a function expression is bound to.
+fn item_name(core: Node<'_>) -> Option<Node<'_>> {
+    core.child_by_field_name("name")
+        .or_else(|| (core.kind() == "impl_item").then(|| core.child_by_field_name("type")).flatten())
+        .or_else(|| {
+            let parent = core.parent()?;
+            parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("property"))
+        })
+}
+
+fn signature(rules: &ItemRules, text: &Rope, core: Node<'_>, outer: Node<'_>) -> String {
+    let mut cursor = outer.walk();
+    let start = outer
+        .children(&mut cursor)
+        .find(|child| !rules.decorators.contains(&child.kind()))
+        .map_or(outer.start_byte(), |child| child.start_byte());
+    let end = body_start(core).unwrap_or(core.end_byte()).max(start);
+    let header = slice_text(text, start..end).unwrap_or_default();
+    let header = header.trim_end();
+    if header.len() <= MAX_SIGNATURE_BYTES {
+        return header.to_owned();
+    }
+    let mut cut = MAX_SIGNATURE_BYTES;
+    while !header.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &header[..cut])
+}
+
+/// Where the body starts: the `body` field, or for Go types the `{` of the
+/// struct or interface.
+fn body_start(core: Node<'_>) -> Option<usize> {
+    if let Some(body) = core.child_by_field_name("body") {
+        return Some(body.start_byte());
+    }
+    let type_node = core.child_by_field_name("type")?;
+    let mut cursor = type_node.walk();
+    let brace = type_node
+        .children(&mut cursor)
+        .find(|child| matches!(child.kind(), "{" | "field_declaration_list"));
+    brace.map(|brace| brace.start_byte())
+}
+
+fn slice_text(text: &Rope, range: Range<usize>) -> Option<String> {
+    text.get_byte_slice(range).map(String::from)
+}
+
+/// `range` with its ends inside the text and in order.
+pub(crate) fn clamp_range(text: &Rope, range: Range<usize>) -> Range<usize> {
+    let length = text.len_bytes();
+    let start = range.start.min(length);
+    let end = range.end.min(length);
+    start.min(end)..start.max(end)
+}
+
+/// `range` without the whitespace at its ends; all-whitespace ranges collapse
+/// to an empty range at their end.
+pub(crate) fn trim_whitespace(text: &Rope, range: Range<usize>) -> Range<usize> {
+    let is_space = |offset: usize| text.get_byte(offset).is_some_and(|byte| byte.is_ascii_whitespace());
+    let mut start = range.start;
+    let mut end = range.end;
+    while start < end && is_space(start) {
+        start += 1;
+    }
+    while end > start && is_space(end - 1) {
+        end -= 1;
+    }
+    start..end
+}
