@@ -321,3 +321,203 @@ pub(crate) fn trim_whitespace(text: &Rope, range: Range<usize>) -> Range<usize> 
     }
     start..end
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Language;
+    use crate::syntax::test_fixture::{self, sample};
+
+    /// Every item around the cursor at `needle`, innermost first, one per line.
+    #[track_caller]
+    fn check(language: Language, source: &str, needle: &str, expected: &str) {
+        let sample = sample(language, source);
+        let items = sample.tree.enclosing_items(&sample.text, sample.cursor(needle));
+        let actual: Vec<String> = items
+            .iter()
+            .map(|item| format!("{:?} {}: {}", item.kind, item.name.as_deref().unwrap_or("_"), item.signature))
+            .collect();
+        assert_eq!(actual.join("\n"), expected);
+    }
+
+    #[test]
+    fn rust_method_inside_impl() {
+        check(
+            Language::Rust,
+            test_fixture::RUST,
+            "lex(input)",
+            "Method parse: pub fn parse(input: &str) -> Result<Ast, Error>\nImpl Parser: impl Parser",
+        );
+    }
+
+    #[test]
+    fn rust_item_range_includes_doc_comment_and_attributes() {
+        let sample = sample(Language::Rust, test_fixture::RUST);
+        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("input: String")).expect("struct");
+        assert_eq!(item.kind, ItemKind::Struct);
+        assert_eq!(item.signature, "pub struct Parser");
+        assert!(sample.slice(item.range).starts_with("/// Parses things.\n#[derive(Debug)]\npub struct"));
+    }
+
+    #[test]
+    fn rust_cursor_on_attribute_finds_the_item_it_decorates() {
+        check(
+            Language::Rust,
+            test_fixture::RUST,
+            "test]",
+            "Function parses_empty_input: fn parses_empty_input()",
+        );
+    }
+
+    #[test]
+    fn rust_inner_doc_comment_belongs_to_no_item() {
+        check(Language::Rust, test_fixture::RUST, "Crate docs", "");
+    }
+
+    #[test]
+    fn python_method_inside_class() {
+        check(
+            Language::Python,
+            test_fixture::PYTHON,
+            "open(path)",
+            "Method load: def load(self, path):\nClass Loader: class Loader(Base):",
+        );
+    }
+
+    #[test]
+    fn python_cursor_on_decorator_finds_the_method() {
+        check(
+            Language::Python,
+            test_fixture::PYTHON,
+            "cached",
+            "Method load: def load(self, path):\nClass Loader: class Loader(Base):",
+        );
+    }
+
+    #[test]
+    fn python_top_level_function() {
+        check(Language::Python, test_fixture::PYTHON, "Loader().load", "Function main: def main():");
+    }
+
+    #[test]
+    fn typescript_decorated_method_in_exported_class() {
+        check(
+            Language::TypeScript,
+            test_fixture::TYPESCRIPT,
+            "this.listen",
+            "Method run: async run(ctx: Context): Promise<void>\nClass Server: export class Server implements Runner",
+        );
+    }
+
+    #[test]
+    fn typescript_arrow_function_bound_to_a_name() {
+        check(
+            Language::TypeScript,
+            test_fixture::TYPESCRIPT,
+            "new Response",
+            "Function handler: export const handler = async (req: Request): Promise<Response> =>",
+        );
+    }
+
+    #[test]
+    fn typescript_interface_method_signature() {
+        check(
+            Language::TypeScript,
+            test_fixture::TYPESCRIPT,
+            "run(ctx: Context): Promise<void>;",
+            "Method run: run(ctx: Context): Promise<void>\nInterface Runner: interface Runner",
+        );
+    }
+
+    #[test]
+    fn tsx_function_component() {
+        check(
+            Language::Tsx,
+            test_fixture::TSX,
+            "Hello",
+            "Function Greeting: export function Greeting({ name }: Props): JSX.Element",
+        );
+    }
+
+    #[test]
+    fn tsx_arrow_component() {
+        check(Language::Tsx, test_fixture::TSX, "<Greeting", "Function App: export const App = () =>");
+    }
+
+    #[test]
+    fn javascript_class_field_arrow_is_a_method() {
+        check(
+            Language::JavaScript,
+            test_fixture::JAVASCRIPT,
+            "push(item)",
+            "Method add: add = (item) =>\nClass Store: class Store",
+        );
+    }
+
+    #[test]
+    fn javascript_function_with_jsdoc() {
+        let sample = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
+        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("JSON.parse")).expect("function");
+        assert_eq!(item.signature, "function readConfig(path)");
+        assert!(sample.slice(item.range).starts_with("/**\n * Reads a config.\n */\nfunction"));
+    }
+
+    #[test]
+    fn javascript_exported_default_function_with_jsx() {
+        check(
+            Language::JavaScript,
+            test_fixture::JAVASCRIPT,
+            "<App",
+            "Function main: export default function main()",
+        );
+    }
+
+    #[test]
+    fn javascript_callback_arguments_are_not_items() {
+        check(
+            Language::JavaScript,
+            "function outer(xs) {\n  return xs.map((x) => x + 1);\n}\n",
+            "x + 1",
+            "Function outer: function outer(xs)",
+        );
+    }
+
+    #[test]
+    fn go_method_with_receiver() {
+        check(
+            Language::Go,
+            test_fixture::GO,
+            "s.listen",
+            "Method Run: func (s *Server) Run(ctx context.Context) error",
+        );
+    }
+
+    #[test]
+    fn go_struct_and_interface_types() {
+        check(Language::Go, test_fixture::GO, "port int", "Struct Server: type Server struct");
+        check(
+            Language::Go,
+            test_fixture::GO,
+            "Run(ctx context.Context) error\n}",
+            "Interface Runner: type Runner interface",
+        );
+    }
+
+    #[test]
+    fn selection_of_whole_lines_is_inside_the_item_they_cover() {
+        let sample = sample(Language::Go, test_fixture::GO);
+        let lines = sample.at("func main")..sample.text.len_bytes();
+        let item = sample.tree.enclosing_item(&sample.text, lines).expect("main");
+        assert_eq!(item.name.as_deref(), Some("main"));
+    }
+
+    #[test]
+    fn long_signatures_are_cut_at_a_character_boundary() {
+        let parameters: Vec<String> = (0..300).map(|index| format!("é{index}: u8")).collect();
+        let source = format!("fn wide({}) {{\n    body();\n}}\n", parameters.join(", "));
+        let sample = sample(Language::Rust, &source);
+        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("body()")).expect("function");
+        assert!(item.signature.len() <= MAX_SIGNATURE_BYTES + '…'.len_utf8());
+        assert!(item.signature.starts_with("fn wide(é0: u8") && item.signature.ends_with('…'));
+    }
+}
