@@ -74,3 +74,216 @@ fn whole_lines(text: &Rope, range: Range<usize>) -> Range<usize> {
     };
     start..end
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Range;
+
+    use crate::syntax::Language;
+    use crate::syntax::test_fixture::{self, Sample, sample};
+
+    #[track_caller]
+    fn check(sample: &Sample, selection: Range<usize>, expected: &str) {
+        let widened = sample.tree.widen_selection(&sample.text, selection);
+        assert_eq!(sample.slice(widened), expected);
+    }
+
+    #[test]
+    fn rust_cursor_in_method_body_takes_the_method_with_doc_and_attribute() {
+        let rust = sample(Language::Rust, test_fixture::RUST);
+        check(
+            &rust,
+            rust.cursor("build(tokens)"),
+            "    /// Parses the input.
+    #[must_use]
+    pub fn parse(input: &str) -> Result<Ast, Error> {
+        let tokens = lex(input);
+        build(tokens)
+    }
+",
+        );
+    }
+
+    #[test]
+    fn rust_cursor_in_test_takes_the_test_attribute() {
+        let rust = sample(Language::Rust, test_fixture::RUST);
+        check(
+            &rust,
+            rust.cursor("is_ok()"),
+            "#[test]\nfn parses_empty_input() {\n    assert!(Parser::parse(\"\").is_ok());\n}\n",
+        );
+    }
+
+    #[test]
+    fn rust_selection_across_two_methods_takes_the_impl() {
+        let rust = sample(Language::Rust, test_fixture::RUST);
+        let widened = rust.tree.widen_selection(&rust.text, rust.selection("tokens = lex", "self.input"));
+        let impl_start = rust.at("impl Parser");
+        assert_eq!(widened, impl_start..rust.at("#[test]") - 1);
+    }
+
+    #[test]
+    fn rust_selection_inside_a_body_only_grows_to_whole_lines() {
+        let rust = sample(Language::Rust, test_fixture::RUST);
+        check(&rust, rust.selection("lex(", "build"), "        let tokens = lex(input);\n        build(tokens)\n");
+    }
+
+    #[test]
+    fn rust_selection_outside_items_only_grows_to_whole_lines() {
+        let rust = sample(Language::Rust, test_fixture::RUST);
+        check(&rust, rust.cursor("Crate docs"), "//! Crate docs.\n");
+    }
+
+    #[test]
+    fn selection_from_top_level_into_a_function_takes_that_function() {
+        let go = sample(Language::Go, test_fixture::GO);
+        check(
+            &go,
+            go.selection("import", "return s.listen"),
+            "import \"context\"
+
+// Server serves.
+type Server struct {
+	port int
+}
+
+// Run runs the server.
+func (s *Server) Run(ctx context.Context) error {
+	return s.listen(ctx)
+}
+",
+        );
+    }
+
+    #[test]
+    fn python_cursor_takes_the_decorated_method() {
+        let python = sample(Language::Python, test_fixture::PYTHON);
+        check(
+            &python,
+            python.cursor("return data"),
+            "    @cached\n    def load(self, path):\n        data = open(path).read()\n        return data\n",
+        );
+    }
+
+    #[test]
+    fn python_selection_across_methods_takes_the_class_and_its_comment() {
+        let python = sample(Language::Python, test_fixture::PYTHON);
+        let widened = python.tree.widen_selection(&python.text, python.selection("Loader()\n", "data ="));
+        assert!(python.slice(widened.clone()).starts_with("# Loads things.\nclass Loader(Base):\n"));
+        assert!(python.slice(widened).ends_with("        return data\n"));
+    }
+
+    #[test]
+    fn python_selection_outside_items() {
+        let python = sample(Language::Python, test_fixture::PYTHON);
+        check(&python, python.cursor("os"), "import os\n");
+    }
+
+    #[test]
+    fn typescript_cursor_takes_the_decorated_method() {
+        let typescript = sample(Language::TypeScript, test_fixture::TYPESCRIPT);
+        check(
+            &typescript,
+            typescript.cursor("this.listen"),
+            "  @Get(\"/\")\n  async run(ctx: Context): Promise<void> {\n    await this.listen(ctx);\n  }\n",
+        );
+    }
+
+    #[test]
+    fn typescript_selection_across_methods_takes_the_decorated_class_and_its_doc() {
+        let typescript = sample(Language::TypeScript, test_fixture::TYPESCRIPT);
+        let widened = typescript.tree.widen_selection(&typescript.text, typescript.selection("listen", "port = 0"));
+        let class_text = typescript.slice(widened);
+        assert!(class_text.starts_with("/** A server. */\n@Injectable()\nexport class Server"), "{class_text}");
+        assert!(class_text.ends_with("    this.port = 0;\n  }\n}\n"), "{class_text}");
+    }
+
+    #[test]
+    fn typescript_selection_outside_items() {
+        let typescript = sample(Language::TypeScript, test_fixture::TYPESCRIPT);
+        check(&typescript, typescript.cursor("import"), "import { x } from \"y\";\n");
+    }
+
+    #[test]
+    fn tsx_cursor_takes_the_exported_arrow_component() {
+        let tsx = sample(Language::Tsx, test_fixture::TSX);
+        check(&tsx, tsx.cursor("<Greeting"), "export const App = () => {\n  return <Greeting name=\"x\" />;\n};\n");
+    }
+
+    #[test]
+    fn tsx_cursor_takes_the_component_and_its_comment() {
+        let tsx = sample(Language::Tsx, test_fixture::TSX);
+        let widened = tsx.tree.widen_selection(&tsx.text, tsx.cursor("Hello"));
+        assert!(tsx.slice(widened).starts_with("// Greets someone.\nexport function Greeting"));
+    }
+
+    #[test]
+    fn tsx_selection_from_type_into_component_takes_the_component() {
+        let tsx = sample(Language::Tsx, test_fixture::TSX);
+        let widened = tsx.tree.widen_selection(&tsx.text, tsx.selection("name: string", "return <div"));
+        assert_eq!(widened.start, 0);
+        assert_eq!(widened.end, tsx.at("export const App") - 1);
+    }
+
+    #[test]
+    fn javascript_cursor_takes_the_constructor() {
+        let javascript = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
+        check(
+            &javascript,
+            javascript.cursor("this.items = []"),
+            "  constructor() {\n    this.items = [];\n  }\n",
+        );
+    }
+
+    #[test]
+    fn javascript_selection_across_class_members_takes_the_class() {
+        let javascript = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
+        let widened = javascript.tree.widen_selection(&javascript.text, javascript.selection("[];", "push"));
+        assert!(javascript.slice(widened).starts_with("class Store {\n"));
+    }
+
+    #[test]
+    fn javascript_selection_outside_items() {
+        let javascript = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
+        check(&javascript, javascript.selection("fs =", "require"), "const fs = require(\"fs\");\n");
+    }
+
+    #[test]
+    fn go_cursor_takes_the_method_and_its_doc_comment() {
+        let go = sample(Language::Go, test_fixture::GO);
+        check(
+            &go,
+            go.cursor("return s.listen"),
+            "// Run runs the server.\nfunc (s *Server) Run(ctx context.Context) error {\n\treturn s.listen(ctx)\n}\n",
+        );
+    }
+
+    #[test]
+    fn go_selection_outside_items() {
+        let go = sample(Language::Go, test_fixture::GO);
+        check(&go, go.cursor("package"), "package server\n");
+    }
+
+    #[test]
+    fn last_line_without_line_break_ends_at_document_end() {
+        let go = sample(Language::Go, "package main\n\nfunc main() {\n\tprintln(\"hi\")\n}");
+        check(&go, go.cursor("println"), "func main() {\n\tprintln(\"hi\")\n}");
+    }
+
+    #[test]
+    fn selection_ending_at_a_line_start_does_not_take_the_next_line() {
+        let go = sample(Language::Go, test_fixture::GO);
+        let selection = go.at("package")..go.at("import");
+        check(&go, selection, "package server\n\n");
+    }
+
+    #[test]
+    fn out_of_range_and_reversed_selections_are_clamped() {
+        let go = sample(Language::Go, test_fixture::GO);
+        let length = go.text.len_bytes();
+        assert_eq!(go.tree.widen_selection(&go.text, length + 10..length + 20), length..length);
+        #[allow(clippy::reversed_empty_ranges)]
+        let reversed = go.at("import")..go.at("package");
+        check(&go, reversed, "package server\n\n");
+    }
+}
