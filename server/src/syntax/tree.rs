@@ -158,3 +158,146 @@ where
     })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::test_fixture::{self, apply_edit};
+
+    /// Edits a sample in several places, as typing would, and checks that the
+    /// incrementally updated tree equals a fresh parse of the result.
+    #[track_caller]
+    fn check_incremental(language: Language, source: &str, replacements: &[(&str, &str)]) {
+        let mut text = Rope::from_str(source);
+        let mut syntax = SyntaxTree::parse(language, &text).expect("sample parses");
+        let mut edits = Vec::new();
+        for (old, new) in replacements {
+            let start = text.to_string().find(old).expect("replaced text is in the sample");
+            edits.push(apply_edit(&mut text, start..start + old.len(), new));
+        }
+        syntax.apply_edits(&edits, &text).expect("reparse succeeds");
+        let fresh = SyntaxTree::parse(language, &text).expect("edited text parses");
+        assert_eq!(syntax.tree().root_node().to_sexp(), fresh.tree().root_node().to_sexp());
+        assert_eq!(syntax.tree().root_node().end_byte(), text.len_bytes());
+    }
+
+    #[test]
+    fn rust_incremental_reparse_matches_fresh_parse() {
+        check_incremental(
+            Language::Rust,
+            test_fixture::RUST,
+            &[("build(tokens)", "build(tokens)?"), ("Crate", "Crate level"), ("helper", "helper_é")],
+        );
+    }
+
+    #[test]
+    fn python_incremental_reparse_matches_fresh_parse() {
+        check_incremental(
+            Language::Python,
+            test_fixture::PYTHON,
+            &[("return data", "return data.strip()\n\n    def close(self):\n        pass"), ("import os\n", "")],
+        );
+    }
+
+    #[test]
+    fn typescript_incremental_reparse_matches_fresh_parse() {
+        check_incremental(Language::TypeScript, test_fixture::TYPESCRIPT, &[("8080", "80"), ("stop()", "stop(now: boolean)")]);
+    }
+
+    #[test]
+    fn tsx_incremental_reparse_matches_fresh_parse() {
+        check_incremental(Language::Tsx, test_fixture::TSX, &[("Hello", "Hi there"), ("name=\"x\"", "name=\"x\" loud")]);
+    }
+
+    #[test]
+    fn javascript_incremental_reparse_matches_fresh_parse() {
+        check_incremental(Language::JavaScript, test_fixture::JAVASCRIPT, &[("this.items = [];", "this.items = new Map();")]);
+    }
+
+    #[test]
+    fn go_incremental_reparse_matches_fresh_parse() {
+        check_incremental(Language::Go, test_fixture::GO, &[("port int", "port int\n\thost string"), ("hi", "{")]);
+    }
+
+    #[test]
+    fn edits_that_break_the_syntax_still_match_a_fresh_parse() {
+        check_incremental(Language::Rust, test_fixture::RUST, &[("{\n        let tokens", "\n        let tokens")]);
+    }
+
+    #[test]
+    fn inconsistent_edits_fall_back_to_a_fresh_parse() {
+        let text = Rope::from_str(test_fixture::GO);
+        let mut syntax = SyntaxTree::parse(Language::Go, &text).expect("parses");
+        let nonsense = ByteEdit {
+            start: 50,
+            old_end: 10,
+            new_end: 5,
+            start_point: crate::document::Point::default(),
+            old_end_point: crate::document::Point::default(),
+            new_end_point: crate::document::Point::default(),
+            new_text: String::new(),
+        };
+        syntax.apply_edits(&[nonsense], &text).expect("fresh parse succeeds");
+        let fresh = SyntaxTree::parse(Language::Go, &text).expect("parses");
+        assert_eq!(syntax.tree().root_node().to_sexp(), fresh.tree().root_node().to_sexp());
+    }
+
+    #[test]
+    fn five_megabytes_of_generated_code_parse_without_errors() {
+        let mut source = String::new();
+        let mut index = 0;
+        while source.len() < 5 * 1024 * 1024 {
+            source.push_str(&format!("fn generated_{index}(value: u64) -> u64 {{\n    value * {index} + 1\n}}\n\n"));
+            index += 1;
+        }
+        let text = Rope::from_str(&source);
+        let syntax = SyntaxTree::parse(Language::Rust, &text).expect("5 MB parses within the time limit");
+        assert!(syntax.syntax_errors().is_empty());
+        let probe = source.find("generated_40000(").expect("generated function");
+        let item = syntax.enclosing_item(&text, probe..probe).expect("item in a large file");
+        assert_eq!(item.name.as_deref(), Some("generated_40000"));
+    }
+
+    #[test]
+    fn binary_garbage_parses_with_bounded_errors_in_every_language() {
+        // A deterministic byte soup: NULs, control bytes, invalid UTF-8 made
+        // lossy, and brackets that never balance.
+        let mut state: u32 = 0x2545_f491;
+        let bytes: Vec<u8> = (0..200_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        let text = Rope::from_str(&String::from_utf8_lossy(&bytes));
+        for language in Language::ALL {
+            let syntax = SyntaxTree::parse(language, &text).expect("garbage still parses");
+            let errors = syntax.syntax_errors();
+            assert!(!errors.is_empty() && errors.len() <= crate::syntax::MAX_SYNTAX_ERRORS);
+            let middle = text.len_bytes() / 2;
+            let widened = syntax.widen_selection(&text, middle..middle + 7);
+            assert!(widened.start <= middle && widened.end <= text.len_bytes());
+        }
+    }
+
+    #[test]
+    fn a_parse_past_its_deadline_fails_and_leaves_the_parser_usable() {
+        let source = test_fixture::RUST.repeat(2000);
+        let text = Rope::from_str(&source);
+        let already_passed = Instant::now();
+        assert_eq!(parse_rope(Language::Rust, &text, None, already_passed).map(|_| ()), Err(ParseFailure::TimedOut));
+        // The halted parse must not leak into the next one on this thread.
+        let small = Rope::from_str(test_fixture::GO);
+        let tree = parse_rope(Language::Go, &small, None, Instant::now() + PARSE_TIME_LIMIT).expect("parses");
+        assert_eq!(tree.root_node().end_byte(), small.len_bytes());
+        assert!(!tree.root_node().has_error());
+    }
+
+    #[test]
+    fn texts_over_the_size_limit_are_refused() {
+        let huge = Rope::from_str(&" ".repeat(MAX_PARSE_BYTES + 1));
+        assert!(SyntaxTree::parse(Language::Python, &huge).is_none());
+    }
+}
