@@ -55,8 +55,10 @@ pub(crate) fn syntax_errors_of(root: Node<'_>) -> Vec<SyntaxError> {
     }
 }
 
+/// Names the last token the parser skipped: recovery usually gives up at the
+/// token that could not follow what came before it.
 fn unexpected_message(error: Node<'_>) -> String {
-    match error.child(0) {
+    match error.child(error.child_count().saturating_sub(1)) {
         Some(first) => format!("unexpected {}", describe(first)),
         None => "unrecognised input".to_owned(),
     }
@@ -68,5 +70,47 @@ fn describe(node: Node<'_>) -> String {
         node.kind().replace('_', " ")
     } else {
         format!("`{}`", node.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ropey::Rope;
+
+    use crate::syntax::{Language, SyntaxTree};
+
+    fn errors_of(language: Language, source: &str) -> Vec<(String, String)> {
+        let text = Rope::from_str(source);
+        let syntax = SyntaxTree::parse(language, &text).expect("parses");
+        syntax
+            .syntax_errors()
+            .into_iter()
+            .map(|error| (text.byte_slice(error.range).to_string(), error.message))
+            .collect()
+    }
+
+    #[test]
+    fn clean_code_has_no_errors() {
+        assert!(errors_of(Language::Rust, "fn main() {}\n").is_empty());
+    }
+
+    #[test]
+    fn missing_token_is_named() {
+        let errors = errors_of(Language::Go, "package main\n\nfunc main() {\n\tx := f(1\n}\n");
+        assert!(!errors.is_empty());
+        assert!(errors.iter().any(|(_, message)| message.contains('`')), "{errors:?}");
+    }
+
+    #[test]
+    fn unexpected_input_is_located() {
+        let errors = errors_of(Language::Python, "def f():\n    return )\n");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0], ("return )".to_owned(), "unexpected `)`".to_owned()));
+    }
+
+    #[test]
+    fn error_count_is_bounded() {
+        let errors = errors_of(Language::JavaScript, &") ".repeat(10_000));
+        assert!(!errors.is_empty() && errors.len() <= super::MAX_SYNTAX_ERRORS);
     }
 }

@@ -135,3 +135,124 @@ fn unchanged_lines(original: &str, proposed: &str) -> HashMap<usize, usize> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::test_fixture;
+
+    /// The text and message of each error the proposal introduces.
+    fn introduced(language: Language, original: &str, proposed: &str) -> Vec<(String, String)> {
+        let report = validate_replacement(language, original, proposed);
+        assert_eq!(report.skipped, None);
+        report
+            .introduced_errors
+            .into_iter()
+            .map(|error| (proposed[error.range].to_owned(), error.message))
+            .collect()
+    }
+
+    /// For each language: a clean edit passes, a broken edit is caught, and
+    /// a file that was already broken elsewhere only counts the new error.
+    #[track_caller]
+    fn check(language: Language, source: &str, clean_edit: (&str, &str), breaking_edit: (&str, &str), pre_existing_break: (&str, &str)) {
+        let edited = |text: &str, (old, new): (&str, &str)| {
+            assert!(text.contains(old), "{old:?} not in sample");
+            text.replacen(old, new, 1)
+        };
+        assert_eq!(introduced(language, source, &edited(source, clean_edit)), Vec::new());
+        assert_ne!(introduced(language, source, &edited(source, breaking_edit)), Vec::new());
+
+        let already_broken = edited(source, pre_existing_break);
+        assert!(!validate_errors(language, &already_broken).is_empty(), "the pre-existing break is an error");
+        assert_eq!(introduced(language, &already_broken, &edited(&already_broken, clean_edit)), Vec::new());
+        assert_ne!(introduced(language, &already_broken, &edited(&already_broken, breaking_edit)), Vec::new());
+    }
+
+    fn validate_errors(language: Language, text: &str) -> Vec<SyntaxError> {
+        syntax_errors_of(parse_str(language, text).expect("parses").root_node())
+    }
+
+    #[test]
+    fn rust() {
+        check(
+            Language::Rust,
+            test_fixture::RUST,
+            ("build(tokens)", "let ast = build(tokens)?;\n        Ok(ast)"),
+            ("self.input.len()", "self.input.len("),
+            ("assert!(Parser::parse(\"\").is_ok());", "assert!(Parser::parse(\"\").is_ok();"),
+        );
+    }
+
+    #[test]
+    fn python() {
+        check(
+            Language::Python,
+            test_fixture::PYTHON,
+            ("return data", "if not data:\n            raise ValueError(path)\n        return data"),
+            ("return Loader()", "return Loader("),
+            ("Loader().load(\"x\")", "Loader().load(\"x\"))"),
+        );
+    }
+
+    #[test]
+    fn typescript() {
+        check(
+            Language::TypeScript,
+            test_fixture::TYPESCRIPT,
+            ("this.port = 0;", "this.port = 0;\n    this.stopped = true;"),
+            ("await this.listen(ctx);", "await this.listen(ctx;"),
+            ("run(ctx: Context): Promise<void>;", "run(ctx: Context): Promise<void>;;)"),
+        );
+    }
+
+    #[test]
+    fn tsx() {
+        check(
+            Language::Tsx,
+            test_fixture::TSX,
+            ("Hello {name}", "Hello, <b>{name}</b>"),
+            ("return <Greeting name=\"x\" />;", "return <Greeting name=\"x\" >;"),
+            ("type Props = { name: string };", "type Props = { name: string }};"),
+        );
+    }
+
+    #[test]
+    fn javascript() {
+        check(
+            Language::JavaScript,
+            test_fixture::JAVASCRIPT,
+            ("this.items.push(item);", "this.items.push(item);\n    return this;"),
+            ("this.items = [];", "this.items = [;"),
+            ("const fs = require(\"fs\");", "const fs = require(\"fs\";"),
+        );
+    }
+
+    #[test]
+    fn go() {
+        check(
+            Language::Go,
+            test_fixture::GO,
+            ("println(\"hi\")", "if len(os.Args) > 1 {\n\t\tprintln(os.Args[1])\n\t}"),
+            ("return s.listen(ctx)", "return s.listen(ctx"),
+            ("port int", "port int int ]"),
+        );
+    }
+
+    #[test]
+    fn a_re_indented_pre_existing_error_is_not_blamed() {
+        let original = "def f():\n    x = (1,\n\ndef g():\n    pass\n";
+        let proposed = "class C:\n    def f():\n        x = (1,\n\n    def g():\n        pass\n";
+        let errors_before = validate_errors(Language::Python, original);
+        assert!(!errors_before.is_empty());
+        assert_eq!(introduced(Language::Python, original, proposed), Vec::new());
+    }
+
+    #[test]
+    fn unparseable_texts_are_reported_as_skipped() {
+        let huge = " ".repeat(crate::syntax::MAX_PARSE_BYTES + 1);
+        let report = validate_replacement(Language::Go, "package main\n", &huge);
+        assert_eq!(report.skipped, Some(ParseFailure::TooLarge { bytes: huge.len() }));
+        assert!(report.introduced_errors.is_empty());
+    }
+}
