@@ -35,10 +35,16 @@ pub(crate) fn syntax_errors_of(root: Node<'_>) -> Vec<SyntaxError> {
         let node = cursor.node();
         let mut descend = node.has_error();
         if node.is_error() {
-            errors.push(SyntaxError { range: node.byte_range(), message: unexpected_message(node) });
+            errors.push(SyntaxError {
+                range: node.byte_range(),
+                message: unexpected_message(node),
+            });
             descend = false;
         } else if node.is_missing() {
-            errors.push(SyntaxError { range: node.byte_range(), message: format!("missing {}", describe(node)) });
+            errors.push(SyntaxError {
+                range: node.byte_range(),
+                message: format!("missing {}", describe(node)),
+            });
             descend = false;
         }
         if errors.len() >= MAX_SYNTAX_ERRORS {
@@ -96,16 +102,25 @@ mod tests {
 
     #[test]
     fn missing_token_is_named() {
-        let errors = errors_of(Language::Go, "package main\n\nfunc main() {\n\tx := f(1\n}\n");
+        let errors = errors_of(
+            Language::Go,
+            "package main\n\nfunc main() {\n\tx := f(1\n}\n",
+        );
         assert!(!errors.is_empty());
-        assert!(errors.iter().any(|(_, message)| message.contains('`')), "{errors:?}");
+        assert!(
+            errors.iter().any(|(_, message)| message.contains('`')),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn unexpected_input_is_located() {
         let errors = errors_of(Language::Python, "def f():\n    return )\n");
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0], ("return )".to_owned(), "unexpected `)`".to_owned()));
+        assert_eq!(
+            errors[0],
+            ("return )".to_owned(), "unexpected `)`".to_owned())
+        );
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub(crate) enum RuleCondition {
     ParentIs(&'static [&'static str]),
     /// Only when the given field holds a node of one of these kinds (Go's
     /// `type_spec` is a struct or an interface depending on its type).
-    FieldIs { field: &'static str, kinds: &'static [&'static str] },
+    FieldIs {
+        field: &'static str,
+        kinds: &'static [&'static str],
+    },
 }
 
 impl ItemRules {
@@ -54,7 +57,11 @@ impl ItemRules {
 }
 
 const fn rule(node_kind: &'static str, item_kind: ItemKind) -> ItemRule {
-    ItemRule { node_kind, item_kind, condition: RuleCondition::Always }
+    ItemRule {
+        node_kind,
+        item_kind,
+        condition: RuleCondition::Always,
+    }
 }
 
 const fn rule_under(
@@ -62,7 +69,11 @@ const fn rule_under(
     item_kind: ItemKind,
     parents: &'static [&'static str],
 ) -> ItemRule {
-    ItemRule { node_kind, item_kind, condition: RuleCondition::ParentIs(parents) }
+    ItemRule {
+        node_kind,
+        item_kind,
+        condition: RuleCondition::ParentIs(parents),
+    }
 }
 
 static RUST: ItemRules = ItemRules {
@@ -102,8 +113,16 @@ static TYPESCRIPT: ItemRules = ItemRules {
         rule("generator_function_declaration", ItemKind::Function),
         rule("function_signature", ItemKind::Function),
         rule_under("arrow_function", ItemKind::Function, TYPESCRIPT_BINDINGS),
-        rule_under("function_expression", ItemKind::Function, TYPESCRIPT_BINDINGS),
-        rule_under("generator_function", ItemKind::Function, TYPESCRIPT_BINDINGS),
+        rule_under(
+            "function_expression",
+            ItemKind::Function,
+            TYPESCRIPT_BINDINGS,
+        ),
+        rule_under(
+            "generator_function",
+            ItemKind::Function,
+            TYPESCRIPT_BINDINGS,
+        ),
         rule("method_definition", ItemKind::Method),
         rule("method_signature", ItemKind::Method),
         rule("abstract_method_signature", ItemKind::Method),
@@ -137,8 +156,16 @@ static JAVASCRIPT: ItemRules = ItemRules {
         rule("function_declaration", ItemKind::Function),
         rule("generator_function_declaration", ItemKind::Function),
         rule_under("arrow_function", ItemKind::Function, JAVASCRIPT_BINDINGS),
-        rule_under("function_expression", ItemKind::Function, JAVASCRIPT_BINDINGS),
-        rule_under("generator_function", ItemKind::Function, JAVASCRIPT_BINDINGS),
+        rule_under(
+            "function_expression",
+            ItemKind::Function,
+            JAVASCRIPT_BINDINGS,
+        ),
+        rule_under(
+            "generator_function",
+            ItemKind::Function,
+            JAVASCRIPT_BINDINGS,
+        ),
         rule("method_definition", ItemKind::Method),
         rule("class_declaration", ItemKind::Class),
         rule_under("class", ItemKind::Class, &["variable_declarator"]),
@@ -162,12 +189,18 @@ static GO: ItemRules = ItemRules {
         ItemRule {
             node_kind: "type_spec",
             item_kind: ItemKind::Struct,
-            condition: RuleCondition::FieldIs { field: "type", kinds: &["struct_type"] },
+            condition: RuleCondition::FieldIs {
+                field: "type",
+                kinds: &["struct_type"],
+            },
         },
         ItemRule {
             node_kind: "type_spec",
             item_kind: ItemKind::Interface,
-            condition: RuleCondition::FieldIs { field: "type", kinds: &["interface_type"] },
+            condition: RuleCondition::FieldIs {
+                field: "type",
+                kinds: &["interface_type"],
+            },
         },
     ],
     wrappers: &["type_declaration"],

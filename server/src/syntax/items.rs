@@ -35,7 +35,11 @@ impl ItemKind {
     fn holds_methods(self) -> bool {
         matches!(
             self,
-            ItemKind::Class | ItemKind::Impl | ItemKind::Trait | ItemKind::Interface | ItemKind::Struct
+            ItemKind::Class
+                | ItemKind::Impl
+                | ItemKind::Trait
+                | ItemKind::Interface
+                | ItemKind::Struct
         )
     }
 }
@@ -66,10 +70,17 @@ impl SyntaxTree {
     pub fn enclosing_items(&self, text: &Rope, range: Range<usize>) -> Vec<Item> {
         let rules = ItemRules::for_language(self.language());
         let query = trim_whitespace(text, clamp_range(text, range));
-        let probe = if query.is_empty() { query.start } else { query.end - 1 };
+        let probe = if query.is_empty() {
+            query.start
+        } else {
+            query.end - 1
+        };
         let mut items: Vec<Item> = Vec::new();
         let mut last_core_id = None;
-        let mut current = self.tree().root_node().descendant_for_byte_range(probe, probe);
+        let mut current = self
+            .tree()
+            .root_node()
+            .descendant_for_byte_range(probe, probe);
         while let Some(node) = current {
             current = node.parent();
             let Some(core) = item_core_for(rules, node) else {
@@ -161,9 +172,9 @@ fn item_kind_of(rules: &ItemRules, node: Node<'_>) -> Option<ItemKind> {
 fn rule_applies(rule: &ItemRule, node: Node<'_>) -> bool {
     match rule.condition {
         RuleCondition::Always => true,
-        RuleCondition::ParentIs(parents) => {
-            node.parent().is_some_and(|parent| parents.contains(&parent.kind()))
-        }
+        RuleCondition::ParentIs(parents) => node
+            .parent()
+            .is_some_and(|parent| parents.contains(&parent.kind())),
         RuleCondition::FieldIs { field, kinds } => node
             .child_by_field_name(field)
             .is_some_and(|child| kinds.contains(&child.kind())),
@@ -255,10 +266,16 @@ fn enclosing_item_kind(rules: &ItemRules, node: Node<'_>) -> Option<ItemKind> {
 /// impl, or the variable or field a function expression is bound to.
 fn item_name(core: Node<'_>) -> Option<Node<'_>> {
     core.child_by_field_name("name")
-        .or_else(|| (core.kind() == "impl_item").then(|| core.child_by_field_name("type")).flatten())
+        .or_else(|| {
+            (core.kind() == "impl_item")
+                .then(|| core.child_by_field_name("type"))
+                .flatten()
+        })
         .or_else(|| {
             let parent = core.parent()?;
-            parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("property"))
+            parent
+                .child_by_field_name("name")
+                .or_else(|| parent.child_by_field_name("property"))
         })
 }
 
@@ -310,7 +327,10 @@ pub(crate) fn clamp_range(text: &Rope, range: Range<usize>) -> Range<usize> {
 /// `range` without the whitespace at its ends; all-whitespace ranges collapse
 /// to an empty range at their end.
 pub(crate) fn trim_whitespace(text: &Rope, range: Range<usize>) -> Range<usize> {
-    let is_space = |offset: usize| text.get_byte(offset).is_some_and(|byte| byte.is_ascii_whitespace());
+    let is_space = |offset: usize| {
+        text.get_byte(offset)
+            .is_some_and(|byte| byte.is_ascii_whitespace())
+    };
     let mut start = range.start;
     let mut end = range.end;
     while start < end && is_space(start) {
@@ -332,10 +352,19 @@ mod tests {
     #[track_caller]
     fn check(language: Language, source: &str, needle: &str, expected: &str) {
         let sample = sample(language, source);
-        let items = sample.tree.enclosing_items(&sample.text, sample.cursor(needle));
+        let items = sample
+            .tree
+            .enclosing_items(&sample.text, sample.cursor(needle));
         let actual: Vec<String> = items
             .iter()
-            .map(|item| format!("{:?} {}: {}", item.kind, item.name.as_deref().unwrap_or("_"), item.signature))
+            .map(|item| {
+                format!(
+                    "{:?} {}: {}",
+                    item.kind,
+                    item.name.as_deref().unwrap_or("_"),
+                    item.signature
+                )
+            })
             .collect();
         assert_eq!(actual.join("\n"), expected);
     }
@@ -353,10 +382,17 @@ mod tests {
     #[test]
     fn rust_item_range_includes_doc_comment_and_attributes() {
         let sample = sample(Language::Rust, test_fixture::RUST);
-        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("input: String")).expect("struct");
+        let item = sample
+            .tree
+            .enclosing_item(&sample.text, sample.cursor("input: String"))
+            .expect("struct");
         assert_eq!(item.kind, ItemKind::Struct);
         assert_eq!(item.signature, "pub struct Parser");
-        assert!(sample.slice(item.range).starts_with("/// Parses things.\n#[derive(Debug)]\npub struct"));
+        assert!(
+            sample
+                .slice(item.range)
+                .starts_with("/// Parses things.\n#[derive(Debug)]\npub struct")
+        );
     }
 
     #[test]
@@ -396,7 +432,12 @@ mod tests {
 
     #[test]
     fn python_top_level_function() {
-        check(Language::Python, test_fixture::PYTHON, "Loader().load", "Function main: def main():");
+        check(
+            Language::Python,
+            test_fixture::PYTHON,
+            "Loader().load",
+            "Function main: def main():",
+        );
     }
 
     #[test]
@@ -441,7 +482,12 @@ mod tests {
 
     #[test]
     fn tsx_arrow_component() {
-        check(Language::Tsx, test_fixture::TSX, "<Greeting", "Function App: export const App = () =>");
+        check(
+            Language::Tsx,
+            test_fixture::TSX,
+            "<Greeting",
+            "Function App: export const App = () =>",
+        );
     }
 
     #[test]
@@ -457,9 +503,16 @@ mod tests {
     #[test]
     fn javascript_function_with_jsdoc() {
         let sample = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
-        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("JSON.parse")).expect("function");
+        let item = sample
+            .tree
+            .enclosing_item(&sample.text, sample.cursor("JSON.parse"))
+            .expect("function");
         assert_eq!(item.signature, "function readConfig(path)");
-        assert!(sample.slice(item.range).starts_with("/**\n * Reads a config.\n */\nfunction"));
+        assert!(
+            sample
+                .slice(item.range)
+                .starts_with("/**\n * Reads a config.\n */\nfunction")
+        );
     }
 
     #[test]
@@ -494,7 +547,12 @@ mod tests {
 
     #[test]
     fn go_struct_and_interface_types() {
-        check(Language::Go, test_fixture::GO, "port int", "Struct Server: type Server struct");
+        check(
+            Language::Go,
+            test_fixture::GO,
+            "port int",
+            "Struct Server: type Server struct",
+        );
         check(
             Language::Go,
             test_fixture::GO,
@@ -507,7 +565,10 @@ mod tests {
     fn selection_of_whole_lines_is_inside_the_item_they_cover() {
         let sample = sample(Language::Go, test_fixture::GO);
         let lines = sample.at("func main")..sample.text.len_bytes();
-        let item = sample.tree.enclosing_item(&sample.text, lines).expect("main");
+        let item = sample
+            .tree
+            .enclosing_item(&sample.text, lines)
+            .expect("main");
         assert_eq!(item.name.as_deref(), Some("main"));
     }
 
@@ -516,7 +577,10 @@ mod tests {
         let parameters: Vec<String> = (0..300).map(|index| format!("é{index}: u8")).collect();
         let source = format!("fn wide({}) {{\n    body();\n}}\n", parameters.join(", "));
         let sample = sample(Language::Rust, &source);
-        let item = sample.tree.enclosing_item(&sample.text, sample.cursor("body()")).expect("function");
+        let item = sample
+            .tree
+            .enclosing_item(&sample.text, sample.cursor("body()"))
+            .expect("function");
         assert!(item.signature.len() <= MAX_SIGNATURE_BYTES + '…'.len_utf8());
         assert!(item.signature.starts_with("fn wide(é0: u8") && item.signature.ends_with('…'));
     }

@@ -87,10 +87,22 @@ mod tests {
     fn language_ids_from_lsp_clients_are_recognised() {
         assert_eq!(Language::from_language_id("rust"), Some(Language::Rust));
         assert_eq!(Language::from_language_id("python"), Some(Language::Python));
-        assert_eq!(Language::from_language_id("typescript"), Some(Language::TypeScript));
-        assert_eq!(Language::from_language_id("typescriptreact"), Some(Language::Tsx));
-        assert_eq!(Language::from_language_id("javascript"), Some(Language::JavaScript));
-        assert_eq!(Language::from_language_id("javascriptreact"), Some(Language::JavaScript));
+        assert_eq!(
+            Language::from_language_id("typescript"),
+            Some(Language::TypeScript)
+        );
+        assert_eq!(
+            Language::from_language_id("typescriptreact"),
+            Some(Language::Tsx)
+        );
+        assert_eq!(
+            Language::from_language_id("javascript"),
+            Some(Language::JavaScript)
+        );
+        assert_eq!(
+            Language::from_language_id("javascriptreact"),
+            Some(Language::JavaScript)
+        );
         assert_eq!(Language::from_language_id("go"), Some(Language::Go));
         assert_eq!(Language::from_language_id("markdown"), None);
     }

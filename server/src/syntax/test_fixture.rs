@@ -157,7 +157,9 @@ impl Sample {
     pub fn at(&self, needle: &str) -> usize {
         let source = self.text.to_string();
         let mut matches = source.match_indices(needle);
-        let (offset, _) = matches.next().unwrap_or_else(|| panic!("{needle:?} not in sample"));
+        let (offset, _) = matches
+            .next()
+            .unwrap_or_else(|| panic!("{needle:?} not in sample"));
         assert!(matches.next().is_none(), "{needle:?} occurs more than once");
         offset
     }
@@ -183,7 +185,10 @@ impl Sample {
 pub(crate) fn apply_edit(text: &mut Rope, range: Range<usize>, new_text: &str) -> ByteEdit {
     let point_at = |text: &Rope, offset: usize| {
         let row = text.byte_to_line(offset);
-        Point { row, column: offset - text.line_to_byte(row) }
+        Point {
+            row,
+            column: offset - text.line_to_byte(row),
+        }
     };
     let start_point = point_at(text, range.start);
     let old_end_point = point_at(text, range.end);

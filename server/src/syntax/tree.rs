@@ -60,7 +60,11 @@ impl SyntaxTree {
     ///
     /// On failure the tree still has the old text's structure, shifted by the
     /// edits, so its offsets stay in bounds; callers should drop it.
-    pub fn apply_edits(&mut self, edits: &[ByteEdit], text_after: &Rope) -> Result<(), ParseFailure> {
+    pub fn apply_edits(
+        &mut self,
+        edits: &[ByteEdit],
+        text_after: &Rope,
+    ) -> Result<(), ParseFailure> {
         let deadline = Instant::now() + PARSE_TIME_LIMIT;
         let edits_are_consistent = edits
             .iter()
@@ -92,7 +96,10 @@ thread_local! {
 }
 
 fn input_edit(edit: &ByteEdit) -> InputEdit {
-    let point = |point: crate::document::Point| tree_sitter::Point { row: point.row, column: point.column };
+    let point = |point: crate::document::Point| tree_sitter::Point {
+        row: point.row,
+        column: point.column,
+    };
     InputEdit {
         start_byte: edit.start,
         old_end_byte: edit.old_end,
@@ -158,7 +165,6 @@ where
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,12 +178,18 @@ mod tests {
         let mut syntax = SyntaxTree::parse(language, &text).expect("sample parses");
         let mut edits = Vec::new();
         for (old, new) in replacements {
-            let start = text.to_string().find(old).expect("replaced text is in the sample");
+            let start = text
+                .to_string()
+                .find(old)
+                .expect("replaced text is in the sample");
             edits.push(apply_edit(&mut text, start..start + old.len(), new));
         }
         syntax.apply_edits(&edits, &text).expect("reparse succeeds");
         let fresh = SyntaxTree::parse(language, &text).expect("edited text parses");
-        assert_eq!(syntax.tree().root_node().to_sexp(), fresh.tree().root_node().to_sexp());
+        assert_eq!(
+            syntax.tree().root_node().to_sexp(),
+            fresh.tree().root_node().to_sexp()
+        );
         assert_eq!(syntax.tree().root_node().end_byte(), text.len_bytes());
     }
 
@@ -186,7 +198,11 @@ mod tests {
         check_incremental(
             Language::Rust,
             test_fixture::RUST,
-            &[("build(tokens)", "build(tokens)?"), ("Crate", "Crate level"), ("helper", "helper_é")],
+            &[
+                ("build(tokens)", "build(tokens)?"),
+                ("Crate", "Crate level"),
+                ("helper", "helper_é"),
+            ],
         );
     }
 
@@ -195,33 +211,59 @@ mod tests {
         check_incremental(
             Language::Python,
             test_fixture::PYTHON,
-            &[("return data", "return data.strip()\n\n    def close(self):\n        pass"), ("import os\n", "")],
+            &[
+                (
+                    "return data",
+                    "return data.strip()\n\n    def close(self):\n        pass",
+                ),
+                ("import os\n", ""),
+            ],
         );
     }
 
     #[test]
     fn typescript_incremental_reparse_matches_fresh_parse() {
-        check_incremental(Language::TypeScript, test_fixture::TYPESCRIPT, &[("8080", "80"), ("stop()", "stop(now: boolean)")]);
+        check_incremental(
+            Language::TypeScript,
+            test_fixture::TYPESCRIPT,
+            &[("8080", "80"), ("stop()", "stop(now: boolean)")],
+        );
     }
 
     #[test]
     fn tsx_incremental_reparse_matches_fresh_parse() {
-        check_incremental(Language::Tsx, test_fixture::TSX, &[("Hello", "Hi there"), ("name=\"x\"", "name=\"x\" loud")]);
+        check_incremental(
+            Language::Tsx,
+            test_fixture::TSX,
+            &[("Hello", "Hi there"), ("name=\"x\"", "name=\"x\" loud")],
+        );
     }
 
     #[test]
     fn javascript_incremental_reparse_matches_fresh_parse() {
-        check_incremental(Language::JavaScript, test_fixture::JAVASCRIPT, &[("this.items = [];", "this.items = new Map();")]);
+        check_incremental(
+            Language::JavaScript,
+            test_fixture::JAVASCRIPT,
+            &[("this.items = [];", "this.items = new Map();")],
+        );
     }
 
     #[test]
     fn go_incremental_reparse_matches_fresh_parse() {
-        check_incremental(Language::Go, test_fixture::GO, &[("port int", "port int\n\thost string"), ("hi", "{")]);
+        check_incremental(
+            Language::Go,
+            test_fixture::GO,
+            &[("port int", "port int\n\thost string"), ("hi", "{")],
+        );
     }
 
     #[test]
     fn edits_that_break_the_syntax_still_match_a_fresh_parse() {
-        check_incremental(Language::Rust, test_fixture::RUST, &[("{\n        let tokens", "\n        let tokens")]);
+        check_incremental(
+            Language::Rust,
+            test_fixture::RUST,
+            &[("{\n        let tokens", "\n        let tokens")],
+        );
     }
 
     #[test]
@@ -237,9 +279,14 @@ mod tests {
             new_end_point: crate::document::Point::default(),
             new_text: String::new(),
         };
-        syntax.apply_edits(&[nonsense], &text).expect("fresh parse succeeds");
+        syntax
+            .apply_edits(&[nonsense], &text)
+            .expect("fresh parse succeeds");
         let fresh = SyntaxTree::parse(Language::Go, &text).expect("parses");
-        assert_eq!(syntax.tree().root_node().to_sexp(), fresh.tree().root_node().to_sexp());
+        assert_eq!(
+            syntax.tree().root_node().to_sexp(),
+            fresh.tree().root_node().to_sexp()
+        );
     }
 
     #[test]
@@ -247,14 +294,19 @@ mod tests {
         let mut source = String::new();
         let mut index = 0;
         while source.len() < 5 * 1024 * 1024 {
-            source.push_str(&format!("fn generated_{index}(value: u64) -> u64 {{\n    value * {index} + 1\n}}\n\n"));
+            source.push_str(&format!(
+                "fn generated_{index}(value: u64) -> u64 {{\n    value * {index} + 1\n}}\n\n"
+            ));
             index += 1;
         }
         let text = Rope::from_str(&source);
-        let syntax = SyntaxTree::parse(Language::Rust, &text).expect("5 MB parses within the time limit");
+        let syntax =
+            SyntaxTree::parse(Language::Rust, &text).expect("5 MB parses within the time limit");
         assert!(syntax.syntax_errors().is_empty());
         let probe = source.find("generated_40000(").expect("generated function");
-        let item = syntax.enclosing_item(&text, probe..probe).expect("item in a large file");
+        let item = syntax
+            .enclosing_item(&text, probe..probe)
+            .expect("item in a large file");
         assert_eq!(item.name.as_deref(), Some("generated_40000"));
     }
 
@@ -287,10 +339,19 @@ mod tests {
         let source = test_fixture::RUST.repeat(2000);
         let text = Rope::from_str(&source);
         let already_passed = Instant::now();
-        assert_eq!(parse_rope(Language::Rust, &text, None, already_passed).map(|_| ()), Err(ParseFailure::TimedOut));
+        assert_eq!(
+            parse_rope(Language::Rust, &text, None, already_passed).map(|_| ()),
+            Err(ParseFailure::TimedOut)
+        );
         // The halted parse must not leak into the next one on this thread.
         let small = Rope::from_str(test_fixture::GO);
-        let tree = parse_rope(Language::Go, &small, None, Instant::now() + PARSE_TIME_LIMIT).expect("parses");
+        let tree = parse_rope(
+            Language::Go,
+            &small,
+            None,
+            Instant::now() + PARSE_TIME_LIMIT,
+        )
+        .expect("parses");
         assert_eq!(tree.root_node().end_byte(), small.len_bytes());
         assert!(!tree.root_node().has_error());
     }

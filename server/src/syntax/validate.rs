@@ -29,21 +29,38 @@ pub struct ValidationReport {
 /// the original. An error counts as pre-existing when the original has one
 /// with the same message on the matching unchanged line, at the end of both
 /// texts, or on a line with the same content (a moved or re-indented line).
-pub fn validate_replacement(language: Language, original_text: &str, proposed_text: &str) -> ValidationReport {
+pub fn validate_replacement(
+    language: Language,
+    original_text: &str,
+    proposed_text: &str,
+) -> ValidationReport {
     let trees = parse_str(language, original_text).and_then(|original| {
         parse_str(language, proposed_text).map(|proposed| (original, proposed))
     });
     let (original_tree, proposed_tree) = match trees {
         Ok(trees) => trees,
-        Err(failure) => return ValidationReport { introduced_errors: Vec::new(), skipped: Some(failure) },
+        Err(failure) => {
+            return ValidationReport {
+                introduced_errors: Vec::new(),
+                skipped: Some(failure),
+            };
+        }
     };
     let proposed_errors = syntax_errors_of(proposed_tree.root_node());
     if proposed_errors.is_empty() {
-        return ValidationReport { introduced_errors: Vec::new(), skipped: None };
+        return ValidationReport {
+            introduced_errors: Vec::new(),
+            skipped: None,
+        };
     }
     let original_errors = syntax_errors_of(original_tree.root_node());
     ValidationReport {
-        introduced_errors: introduced_errors(original_text, &original_errors, proposed_text, proposed_errors),
+        introduced_errors: introduced_errors(
+            original_text,
+            &original_errors,
+            proposed_text,
+            proposed_errors,
+        ),
         skipped: None,
     }
 }
@@ -57,8 +74,14 @@ struct LocatedError<'text> {
     message: String,
 }
 
-fn locate<'text>(text: &'text str, line_starts: &[usize], error: &SyntaxError) -> LocatedError<'text> {
-    let line = line_starts.partition_point(|&start| start <= error.range.start).saturating_sub(1);
+fn locate<'text>(
+    text: &'text str,
+    line_starts: &[usize],
+    error: &SyntaxError,
+) -> LocatedError<'text> {
+    let line = line_starts
+        .partition_point(|&start| start <= error.range.start)
+        .saturating_sub(1);
     let line_start = line_starts.get(line).copied().unwrap_or(0);
     let line_end = line_starts.get(line + 1).copied().unwrap_or(text.len());
     LocatedError {
@@ -90,7 +113,9 @@ fn introduced_errors(
     let original_line_of_proposed = unchanged_lines(original_text, proposed_text);
 
     let mut take_original = |matches: &dyn Fn(&LocatedError<'_>) -> bool| {
-        let slot = unmatched_original.iter_mut().find(|slot| slot.as_ref().is_some_and(matches));
+        let slot = unmatched_original
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(matches));
         slot.map(Option::take).is_some()
     };
     let mut still_unmatched = Vec::new();
@@ -127,7 +152,12 @@ fn unchanged_lines(original: &str, proposed: &str) -> HashMap<usize, usize> {
         .diff_lines(original, proposed);
     let mut lines = HashMap::new();
     for operation in diff.ops() {
-        if let DiffOp::Equal { old_index, new_index, len } = *operation {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = *operation
+        {
             for offset in 0..len {
                 lines.insert(new_index + offset, old_index + offset);
             }
@@ -155,18 +185,47 @@ mod tests {
     /// For each language: a clean edit passes, a broken edit is caught, and
     /// a file that was already broken elsewhere only counts the new error.
     #[track_caller]
-    fn check(language: Language, source: &str, clean_edit: (&str, &str), breaking_edit: (&str, &str), pre_existing_break: (&str, &str)) {
+    fn check(
+        language: Language,
+        source: &str,
+        clean_edit: (&str, &str),
+        breaking_edit: (&str, &str),
+        pre_existing_break: (&str, &str),
+    ) {
         let edited = |text: &str, (old, new): (&str, &str)| {
             assert!(text.contains(old), "{old:?} not in sample");
             text.replacen(old, new, 1)
         };
-        assert_eq!(introduced(language, source, &edited(source, clean_edit)), Vec::new());
-        assert_ne!(introduced(language, source, &edited(source, breaking_edit)), Vec::new());
+        assert_eq!(
+            introduced(language, source, &edited(source, clean_edit)),
+            Vec::new()
+        );
+        assert_ne!(
+            introduced(language, source, &edited(source, breaking_edit)),
+            Vec::new()
+        );
 
         let already_broken = edited(source, pre_existing_break);
-        assert!(!validate_errors(language, &already_broken).is_empty(), "the pre-existing break is an error");
-        assert_eq!(introduced(language, &already_broken, &edited(&already_broken, clean_edit)), Vec::new());
-        assert_ne!(introduced(language, &already_broken, &edited(&already_broken, breaking_edit)), Vec::new());
+        assert!(
+            !validate_errors(language, &already_broken).is_empty(),
+            "the pre-existing break is an error"
+        );
+        assert_eq!(
+            introduced(
+                language,
+                &already_broken,
+                &edited(&already_broken, clean_edit)
+            ),
+            Vec::new()
+        );
+        assert_ne!(
+            introduced(
+                language,
+                &already_broken,
+                &edited(&already_broken, breaking_edit)
+            ),
+            Vec::new()
+        );
     }
 
     fn validate_errors(language: Language, text: &str) -> Vec<SyntaxError> {
@@ -178,9 +237,15 @@ mod tests {
         check(
             Language::Rust,
             test_fixture::RUST,
-            ("build(tokens)", "let ast = build(tokens)?;\n        Ok(ast)"),
+            (
+                "build(tokens)",
+                "let ast = build(tokens)?;\n        Ok(ast)",
+            ),
             ("self.input.len()", "self.input.len("),
-            ("assert!(Parser::parse(\"\").is_ok());", "assert!(Parser::parse(\"\").is_ok();"),
+            (
+                "assert!(Parser::parse(\"\").is_ok());",
+                "assert!(Parser::parse(\"\").is_ok();",
+            ),
         );
     }
 
@@ -189,7 +254,10 @@ mod tests {
         check(
             Language::Python,
             test_fixture::PYTHON,
-            ("return data", "if not data:\n            raise ValueError(path)\n        return data"),
+            (
+                "return data",
+                "if not data:\n            raise ValueError(path)\n        return data",
+            ),
             ("return Loader()", "return Loader("),
             ("Loader().load(\"x\")", "Loader().load(\"x\"))"),
         );
@@ -202,7 +270,10 @@ mod tests {
             test_fixture::TYPESCRIPT,
             ("this.port = 0;", "this.port = 0;\n    this.stopped = true;"),
             ("await this.listen(ctx);", "await this.listen(ctx;"),
-            ("run(ctx: Context): Promise<void>;", "run(ctx: Context): Promise<void>;;)"),
+            (
+                "run(ctx: Context): Promise<void>;",
+                "run(ctx: Context): Promise<void>;;)",
+            ),
         );
     }
 
@@ -212,8 +283,14 @@ mod tests {
             Language::Tsx,
             test_fixture::TSX,
             ("Hello {name}", "Hello, <b>{name}</b>"),
-            ("return <Greeting name=\"x\" />;", "return <Greeting name=\"x\" >;"),
-            ("type Props = { name: string };", "type Props = { name: string }};"),
+            (
+                "return <Greeting name=\"x\" />;",
+                "return <Greeting name=\"x\" >;",
+            ),
+            (
+                "type Props = { name: string };",
+                "type Props = { name: string }};",
+            ),
         );
     }
 
@@ -222,7 +299,10 @@ mod tests {
         check(
             Language::JavaScript,
             test_fixture::JAVASCRIPT,
-            ("this.items.push(item);", "this.items.push(item);\n    return this;"),
+            (
+                "this.items.push(item);",
+                "this.items.push(item);\n    return this;",
+            ),
             ("this.items = [];", "this.items = [;"),
             ("const fs = require(\"fs\");", "const fs = require(\"fs\";"),
         );
@@ -233,7 +313,10 @@ mod tests {
         check(
             Language::Go,
             test_fixture::GO,
-            ("println(\"hi\")", "if len(os.Args) > 1 {\n\t\tprintln(os.Args[1])\n\t}"),
+            (
+                "println(\"hi\")",
+                "if len(os.Args) > 1 {\n\t\tprintln(os.Args[1])\n\t}",
+            ),
             ("return s.listen(ctx)", "return s.listen(ctx"),
             ("port int", "port int int ]"),
         );
@@ -252,7 +335,10 @@ mod tests {
     fn unparseable_texts_are_reported_as_skipped() {
         let huge = " ".repeat(crate::syntax::MAX_PARSE_BYTES + 1);
         let report = validate_replacement(Language::Go, "package main\n", &huge);
-        assert_eq!(report.skipped, Some(ParseFailure::TooLarge { bytes: huge.len() }));
+        assert_eq!(
+            report.skipped,
+            Some(ParseFailure::TooLarge { bytes: huge.len() })
+        );
         assert!(report.introduced_errors.is_empty());
     }
 }

@@ -32,7 +32,10 @@ impl SyntaxTree {
         } else {
             self.widen_cut_items(text, trimmed)
         };
-        whole_lines(text, selection.start.min(widened.start)..selection.end.max(widened.end))
+        whole_lines(
+            text,
+            selection.start.min(widened.start)..selection.end.max(widened.end),
+        )
     }
 
     fn widen_cut_items(&self, text: &Rope, selection: Range<usize>) -> Range<usize> {
@@ -46,7 +49,10 @@ impl SyntaxTree {
             .into_iter()
             .filter(|item| item.range.start < selection.end && selection.end < item.range.end)
             .filter(|item| selection.start < item.range.start);
-        let cut_items: Vec<Range<usize>> = cut_at_start.chain(cut_at_end).map(|item| item.range).collect();
+        let cut_items: Vec<Range<usize>> = cut_at_start
+            .chain(cut_at_end)
+            .map(|item| item.range)
+            .collect();
         if cut_items.is_empty() {
             return selection;
         }
@@ -117,7 +123,9 @@ mod tests {
     #[test]
     fn rust_selection_across_two_methods_takes_the_impl() {
         let rust = sample(Language::Rust, test_fixture::RUST);
-        let widened = rust.tree.widen_selection(&rust.text, rust.selection("tokens = lex", "self.input"));
+        let widened = rust
+            .tree
+            .widen_selection(&rust.text, rust.selection("tokens = lex", "self.input"));
         let impl_start = rust.at("impl Parser");
         assert_eq!(widened, impl_start..rust.at("#[test]") - 1);
     }
@@ -125,7 +133,11 @@ mod tests {
     #[test]
     fn rust_selection_inside_a_body_only_grows_to_whole_lines() {
         let rust = sample(Language::Rust, test_fixture::RUST);
-        check(&rust, rust.selection("lex(", "build"), "        let tokens = lex(input);\n        build(tokens)\n");
+        check(
+            &rust,
+            rust.selection("lex(", "build"),
+            "        let tokens = lex(input);\n        build(tokens)\n",
+        );
     }
 
     #[test]
@@ -168,8 +180,14 @@ func (s *Server) Run(ctx context.Context) error {
     #[test]
     fn python_selection_across_methods_takes_the_class_and_its_comment() {
         let python = sample(Language::Python, test_fixture::PYTHON);
-        let widened = python.tree.widen_selection(&python.text, python.selection("Loader()\n", "data ="));
-        assert!(python.slice(widened.clone()).starts_with("# Loads things.\nclass Loader(Base):\n"));
+        let widened = python
+            .tree
+            .widen_selection(&python.text, python.selection("Loader()\n", "data ="));
+        assert!(
+            python
+                .slice(widened.clone())
+                .starts_with("# Loads things.\nclass Loader(Base):\n")
+        );
         assert!(python.slice(widened).ends_with("        return data\n"));
     }
 
@@ -192,35 +210,56 @@ func (s *Server) Run(ctx context.Context) error {
     #[test]
     fn typescript_selection_across_methods_takes_the_decorated_class_and_its_doc() {
         let typescript = sample(Language::TypeScript, test_fixture::TYPESCRIPT);
-        let widened = typescript.tree.widen_selection(&typescript.text, typescript.selection("listen", "port = 0"));
+        let widened = typescript
+            .tree
+            .widen_selection(&typescript.text, typescript.selection("listen", "port = 0"));
         let class_text = typescript.slice(widened);
-        assert!(class_text.starts_with("/** A server. */\n@Injectable()\nexport class Server"), "{class_text}");
-        assert!(class_text.ends_with("    this.port = 0;\n  }\n}\n"), "{class_text}");
+        assert!(
+            class_text.starts_with("/** A server. */\n@Injectable()\nexport class Server"),
+            "{class_text}"
+        );
+        assert!(
+            class_text.ends_with("    this.port = 0;\n  }\n}\n"),
+            "{class_text}"
+        );
     }
 
     #[test]
     fn typescript_selection_outside_items() {
         let typescript = sample(Language::TypeScript, test_fixture::TYPESCRIPT);
-        check(&typescript, typescript.cursor("import"), "import { x } from \"y\";\n");
+        check(
+            &typescript,
+            typescript.cursor("import"),
+            "import { x } from \"y\";\n",
+        );
     }
 
     #[test]
     fn tsx_cursor_takes_the_exported_arrow_component() {
         let tsx = sample(Language::Tsx, test_fixture::TSX);
-        check(&tsx, tsx.cursor("<Greeting"), "export const App = () => {\n  return <Greeting name=\"x\" />;\n};\n");
+        check(
+            &tsx,
+            tsx.cursor("<Greeting"),
+            "export const App = () => {\n  return <Greeting name=\"x\" />;\n};\n",
+        );
     }
 
     #[test]
     fn tsx_cursor_takes_the_component_and_its_comment() {
         let tsx = sample(Language::Tsx, test_fixture::TSX);
         let widened = tsx.tree.widen_selection(&tsx.text, tsx.cursor("Hello"));
-        assert!(tsx.slice(widened).starts_with("// Greets someone.\nexport function Greeting"));
+        assert!(
+            tsx.slice(widened)
+                .starts_with("// Greets someone.\nexport function Greeting")
+        );
     }
 
     #[test]
     fn tsx_selection_from_type_into_component_takes_the_component() {
         let tsx = sample(Language::Tsx, test_fixture::TSX);
-        let widened = tsx.tree.widen_selection(&tsx.text, tsx.selection("name: string", "return <div"));
+        let widened = tsx
+            .tree
+            .widen_selection(&tsx.text, tsx.selection("name: string", "return <div"));
         assert_eq!(widened.start, 0);
         assert_eq!(widened.end, tsx.at("export const App") - 1);
     }
@@ -238,14 +277,20 @@ func (s *Server) Run(ctx context.Context) error {
     #[test]
     fn javascript_selection_across_class_members_takes_the_class() {
         let javascript = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
-        let widened = javascript.tree.widen_selection(&javascript.text, javascript.selection("[];", "push"));
+        let widened = javascript
+            .tree
+            .widen_selection(&javascript.text, javascript.selection("[];", "push"));
         assert!(javascript.slice(widened).starts_with("class Store {\n"));
     }
 
     #[test]
     fn javascript_selection_outside_items() {
         let javascript = sample(Language::JavaScript, test_fixture::JAVASCRIPT);
-        check(&javascript, javascript.selection("fs =", "require"), "const fs = require(\"fs\");\n");
+        check(
+            &javascript,
+            javascript.selection("fs =", "require"),
+            "const fs = require(\"fs\");\n",
+        );
     }
 
     #[test]
@@ -266,8 +311,15 @@ func (s *Server) Run(ctx context.Context) error {
 
     #[test]
     fn last_line_without_line_break_ends_at_document_end() {
-        let go = sample(Language::Go, "package main\n\nfunc main() {\n\tprintln(\"hi\")\n}");
-        check(&go, go.cursor("println"), "func main() {\n\tprintln(\"hi\")\n}");
+        let go = sample(
+            Language::Go,
+            "package main\n\nfunc main() {\n\tprintln(\"hi\")\n}",
+        );
+        check(
+            &go,
+            go.cursor("println"),
+            "func main() {\n\tprintln(\"hi\")\n}",
+        );
     }
 
     #[test]
@@ -281,7 +333,10 @@ func (s *Server) Run(ctx context.Context) error {
     fn out_of_range_and_reversed_selections_are_clamped() {
         let go = sample(Language::Go, test_fixture::GO);
         let length = go.text.len_bytes();
-        assert_eq!(go.tree.widen_selection(&go.text, length + 10..length + 20), length..length);
+        assert_eq!(
+            go.tree.widen_selection(&go.text, length + 10..length + 20),
+            length..length
+        );
         #[allow(clippy::reversed_empty_ranges)]
         let reversed = go.at("import")..go.at("package");
         check(&go, reversed, "package server\n\n");
