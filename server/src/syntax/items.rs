@@ -70,6 +70,13 @@ impl SyntaxTree {
     pub fn enclosing_items(&self, text: &Rope, range: Range<usize>) -> Vec<Item> {
         let rules = ItemRules::for_language(self.language());
         let query = trim_whitespace(text, clamp_range(text, range));
+        // A cursor in a line's indentation counts as on the code it indents.
+        let query = if query.is_empty() {
+            let code = skip_indentation(text, query.start);
+            code..code
+        } else {
+            query
+        };
         let probe = if query.is_empty() {
             query.start
         } else {
@@ -316,6 +323,18 @@ fn slice_text(text: &Rope, range: Range<usize>) -> Option<String> {
     text.get_byte_slice(range).map(String::from)
 }
 
+/// The first offset at or after `offset` that is not a space or a tab.
+fn skip_indentation(text: &Rope, offset: usize) -> usize {
+    let mut offset = offset;
+    while text
+        .get_byte(offset)
+        .is_some_and(|byte| byte == b' ' || byte == b'\t')
+    {
+        offset += 1;
+    }
+    offset
+}
+
 /// `range` with its ends inside the text and in order.
 pub(crate) fn clamp_range(text: &Rope, range: Range<usize>) -> Range<usize> {
     let length = text.len_bytes();
@@ -408,6 +427,17 @@ mod tests {
     #[test]
     fn rust_inner_doc_comment_belongs_to_no_item() {
         check(Language::Rust, test_fixture::RUST, "Crate docs", "");
+    }
+
+    #[test]
+    fn cursor_in_indentation_counts_as_on_the_indented_code() {
+        let sample = sample(Language::Rust, test_fixture::RUST);
+        let line_start = sample.at("    fn helper");
+        let item = sample
+            .tree
+            .enclosing_item(&sample.text, line_start..line_start)
+            .expect("method");
+        assert_eq!(item.name.as_deref(), Some("helper"));
     }
 
     #[test]
