@@ -1,1 +1,3 @@
 //! FIXME: module run is being written.
+
+pub mod output;
