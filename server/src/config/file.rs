@@ -389,14 +389,14 @@ stream = false
 context_lines = 10
 "#,
         )
-        .unwrap();
+        .expect("a valid config");
         assert_eq!(file.origin, ConfigOrigin::Workspace);
         let agent = &file.agents["local"];
         assert_eq!(
             *agent,
             AgentConfig {
                 kind: AgentKind::OpenAi,
-                base_url: Url::parse("http://127.0.0.1:11434/v1").unwrap(),
+                base_url: Url::parse("http://127.0.0.1:11434/v1").expect("a valid URL"),
                 model: "qwen2.5-coder:14b".to_owned(),
                 api_key_env: Some("OPENAI_API_KEY".to_owned()),
                 max_tokens: Some(4096),
@@ -413,7 +413,8 @@ context_lines = 10
 
     #[test]
     fn omitted_fields_take_their_defaults() {
-        let file = parse("[agents.gpt]\nkind = \"openai\"\nmodel = \"gpt-4.1\"\n").unwrap();
+        let file = parse("[agents.gpt]\nkind = \"openai\"\nmodel = \"gpt-4.1\"\n")
+            .expect("a valid config");
         let agent = &file.agents["gpt"];
         assert_eq!(agent.base_url.as_str(), "https://api.openai.com/v1");
         assert_eq!(agent.api_key_env, None);
@@ -428,7 +429,7 @@ context_lines = 10
 
     #[test]
     fn an_empty_file_defines_no_agents() {
-        assert!(parse("").unwrap().agents.is_empty());
+        assert!(parse("").expect("a valid config").agents.is_empty());
     }
 
     #[test]
@@ -436,7 +437,7 @@ context_lines = 10
         let problems = problems("[agents.local\nkind = \"openai\"\n");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].message, "unclosed table, expected `]`");
-        let range = problems[0].range.clone().unwrap();
+        let range = problems[0].range.clone().expect("a located problem");
         assert!(range.start <= "[agents.local".len(), "{range:?}");
     }
 
@@ -486,7 +487,12 @@ context_lines = 10
         let text = "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\nretries = 4\nmax_concurrent = 0\ntimeout = 0\ntemperature = 2.5\nmax_tokens = 0\n";
         let located: Vec<(String, String)> = problems(text)
             .into_iter()
-            .map(|problem| (text[problem.range.unwrap()].to_owned(), problem.message))
+            .map(|problem| {
+                (
+                    text[problem.range.expect("a located problem")].to_owned(),
+                    problem.message,
+                )
+            })
             .collect();
         assert_eq!(
             located,

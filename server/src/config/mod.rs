@@ -146,13 +146,13 @@ mod tests {
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, text).expect("a writable temporary directory");
         path
     }
 
     #[test]
     fn the_workspace_agent_wins_and_others_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let user = write(
             dir.path(),
             "user.toml",
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn missing_files_are_not_problems() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let loaded = load_files(
             Some(&dir.path().join("absent.toml")),
             Some(&dir.path().join("director.toml")),
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_file_is_a_problem() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         // A directory where a file is expected cannot be read as text.
         let loaded = load_files(Some(dir.path()), None);
         assert_eq!(loaded.problems.len(), 1);
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn an_invalid_file_is_left_out_and_a_good_one_is_kept_for_re_merging() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let user = write(
             dir.path(),
             "user.toml",
@@ -216,7 +216,7 @@ mod tests {
             "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\nretries = 3\n",
             ConfigOrigin::Workspace,
         )
-        .unwrap();
+        .expect("a valid config");
         let config = Config::merged(loaded.user.as_ref(), Some(&fixed));
         assert_eq!(config.agents.keys().collect::<Vec<_>>(), ["local", "mine"]);
     }

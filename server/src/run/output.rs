@@ -148,16 +148,19 @@ mod tests {
     fn takes_the_block_and_ignores_surrounding_prose() {
         let answer = "Here is the simpler version:\n```rust\nfn f() -> u8 {\n    1\n}\n```\nIt drops the loop.";
         assert_eq!(
-            extract_replacement(answer).unwrap(),
+            extract_replacement(answer).expect("a replacement"),
             "fn f() -> u8 {\n    1\n}\n"
         );
     }
 
     #[test]
     fn accepts_tildes_and_longer_fences() {
-        assert_eq!(extract_replacement("~~~\nx = 1\n~~~").unwrap(), "x = 1\n");
         assert_eq!(
-            extract_replacement("````md\n```\ninner\n```\n````\n").unwrap(),
+            extract_replacement("~~~\nx = 1\n~~~").expect("a replacement"),
+            "x = 1\n"
+        );
+        assert_eq!(
+            extract_replacement("````md\n```\ninner\n```\n````\n").expect("a replacement"),
             "```\ninner\n```\n"
         );
     }
@@ -165,7 +168,7 @@ mod tests {
     #[test]
     fn a_shorter_or_different_fence_does_not_close_the_block() {
         assert_eq!(
-            extract_replacement("````\na\n```\n~~~~\nb\n````").unwrap(),
+            extract_replacement("````\na\n```\n~~~~\nb\n````").expect("a replacement"),
             "a\n```\n~~~~\nb\n"
         );
     }
@@ -173,7 +176,8 @@ mod tests {
     #[test]
     fn a_closing_fence_with_trailing_text_is_content() {
         assert_eq!(
-            extract_replacement("```\nlet s = \"\";\n``` not a close\n```\n").unwrap(),
+            extract_replacement("```\nlet s = \"\";\n``` not a close\n```\n")
+                .expect("a replacement"),
             "let s = \"\";\n``` not a close\n"
         );
     }
@@ -182,7 +186,7 @@ mod tests {
     fn takes_the_longest_of_several_blocks() {
         let answer = "```\nshort\n```\nand the full one:\n```python\ndef f():\n    return 1\n```\n";
         assert_eq!(
-            extract_replacement(answer).unwrap(),
+            extract_replacement(answer).expect("a replacement"),
             "def f():\n    return 1\n"
         );
     }
@@ -190,7 +194,7 @@ mod tests {
     #[test]
     fn keeps_crlf_inside_the_block() {
         assert_eq!(
-            extract_replacement("```\r\na\r\nb\r\n```\r\n").unwrap(),
+            extract_replacement("```\r\na\r\nb\r\n```\r\n").expect("a replacement"),
             "a\r\nb\r\n"
         );
     }
