@@ -428,3 +428,432 @@ impl From<WireUsage> for TokenUsage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use director_e2e::mock_openai::{MockOpenAi, Reply};
+
+    use super::*;
+    use crate::agent::Role;
+    use crate::config::ConfigOrigin;
+    use crate::config::agent_config::AgentKind;
+
+    fn agent_config(mock: &MockOpenAi) -> AgentConfig {
+        AgentConfig {
+            kind: AgentKind::OpenAi,
+            base_url: Url::parse(&mock.url()).expect("the mock's URL"),
+            model: "mock-model".to_owned(),
+            api_key_env: None,
+            max_tokens: Some(256),
+            temperature: Some(0.2),
+            timeout: Duration::from_secs(10),
+            max_concurrent: 2,
+            retries: 2,
+            stream: true,
+            context_lines: 20,
+            origin: ConfigOrigin::User,
+        }
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            messages: vec![
+                ChatMessage {
+                    role: Role::System,
+                    content: "You rewrite code.".to_owned(),
+                },
+                ChatMessage {
+                    role: Role::User,
+                    content: "Simplify this.".to_owned(),
+                },
+            ],
+        }
+    }
+
+    /// Runs one request and returns its result with every event it reported.
+    async fn complete(
+        config: &AgentConfig,
+        cancel: &CancellationToken,
+    ) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
+        let backend = OpenAiBackend::new("test", config).expect("a backend");
+        let events = Mutex::new(Vec::new());
+        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
+        let result = backend.complete(&request(), &record, cancel).await;
+        (result, events.into_inner().expect("unpoisoned"))
+    }
+
+    fn retry_events(events: &[AgentEvent]) -> Vec<(u32, Duration, String)> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                AgentEvent::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } => Some((*attempt, *delay, reason.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn host(mock: &MockOpenAi) -> String {
+        mock.url()
+            .trim_start_matches("http://")
+            .trim_end_matches("/v1")
+            .to_owned()
+    }
+
+    /// Sets a variable no other test reads and returns its name.
+    fn set_unique_key_variable(suffix: &str, key: &str) -> String {
+        let var = format!("DIRECTOR_TEST_OPENAI_KEY_{suffix}");
+        // SAFETY: the variable is unique to one test and read only by it; no
+        // other code of this process reads it concurrently.
+        unsafe { std::env::set_var(&var, key) };
+        var
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_arrives_in_pieces_with_its_usage() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::stream(
+            &["```rust\n", "fn f() {}\n", "```"],
+            Some((42, 7)),
+        ));
+        let (result, events) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+
+        let usage = TokenUsage {
+            prompt_tokens: 42,
+            completion_tokens: 7,
+        };
+        assert_eq!(
+            result.expect("an answer"),
+            Completion {
+                text: "```rust\nfn f() {}\n```".to_owned(),
+                usage: Some(usage),
+                finish_reason: Some("stop".to_owned()),
+            }
+        );
+        assert_eq!(
+            events,
+            [
+                AgentEvent::Delta("```rust\n".to_owned()),
+                AgentEvent::Delta("fn f() {}\n".to_owned()),
+                AgentEvent::Delta("```".to_owned()),
+                AgentEvent::Usage(usage),
+            ]
+        );
+
+        let requests = mock.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/v1/chat/completions");
+        assert!(!requests[0].headers.contains_key("authorization"));
+        let body = &requests[0].body;
+        assert_eq!(body["model"], "mock-model");
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["max_tokens"], 256);
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["role"], "user");
+        assert_eq!(body["messages"][1]["content"], "Simplify this.");
+    }
+
+    #[tokio::test]
+    async fn a_non_streaming_agent_gets_the_answer_in_one_piece() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Json {
+            text: "```\nx\n```".to_owned(),
+        });
+        let config = AgentConfig {
+            stream: false,
+            ..agent_config(&mock)
+        };
+        let (result, events) = complete(&config, &CancellationToken::new()).await;
+        let completion = result.expect("an answer");
+        assert_eq!(completion.text, "```\nx\n```");
+        assert_eq!(completion.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(events[0], AgentEvent::Delta("```\nx\n```".to_owned()));
+        let body = &mock.requests()[0].body;
+        assert_eq!(body["stream"], false);
+        assert!(body.get("stream_options").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_429_waits_as_the_server_asks_then_succeeds() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 429,
+            retry_after: Some("1".to_owned()),
+            body: r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#.to_owned(),
+        });
+        mock.push(Reply::stream(&["ok"], None));
+        let started = std::time::Instant::now();
+        let (result, events) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(result.expect("an answer").text, "ok");
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(
+            retry_events(&events),
+            [(
+                1,
+                Duration::from_secs(1),
+                format!("{} answered HTTP 429: Rate limit reached", host(&mock))
+            )]
+        );
+        assert_eq!(mock.requests().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_500_backs_off_then_succeeds() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 500,
+            retry_after: None,
+            body: "upstream hiccup".to_owned(),
+        });
+        mock.push(Reply::stream(&["ok"], None));
+        let (result, events) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(result.expect("an answer").text, "ok");
+        let retries = retry_events(&events);
+        assert_eq!(retries.len(), 1);
+        assert_eq!((retries[0].0, retries[0].1), (1, FIRST_BACKOFF));
+    }
+
+    #[tokio::test]
+    async fn a_500_beyond_the_retries_fails_with_the_servers_message() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        for _ in 0..2 {
+            mock.push(Reply::Status {
+                code: 500,
+                retry_after: None,
+                body: r#"{"error":{"message":"model crashed"}}"#.to_owned(),
+            });
+        }
+        let config = AgentConfig {
+            retries: 1,
+            ..agent_config(&mock)
+        };
+        let (result, events) = complete(&config, &CancellationToken::new()).await;
+        let error = result.expect_err("a failure");
+        assert_eq!(
+            error.to_string(),
+            format!("{} answered HTTP 500: model crashed", host(&mock))
+        );
+        assert_eq!(retry_events(&events).len(), 1);
+        assert_eq!(mock.requests().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_client_error_fails_at_once() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 404,
+            retry_after: None,
+            body: r#"{"error":{"message":"model 'mock-model' not found"}}"#.to_owned(),
+        });
+        let (result, events) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} answered HTTP 404: model 'mock-model' not found",
+                host(&mock)
+            )
+        );
+        assert!(retry_events(&events).is_empty());
+        assert_eq!(mock.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stall_past_the_timeout_fails_with_timeout() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Stall);
+        let config = AgentConfig {
+            timeout: Duration::from_secs(1),
+            ..agent_config(&mock)
+        };
+        let started = std::time::Instant::now();
+        let (result, events) = complete(&config, &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a timeout"),
+            AgentError::Timeout {
+                host: host(&mock),
+                after: Duration::from_secs(1)
+            }
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(events, [AgentEvent::Delta("Sure".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_stream_is_a_protocol_error_that_counts_what_arrived() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Truncated {
+            chunks: vec!["```\n".to_owned(), "let é".to_owned()],
+        });
+        let (result, _) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} sent an answer Director cannot read: the stream ended before the answer \
+                 was complete (9 characters received)",
+                host(&mock)
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_is_a_protocol_error_with_a_snippet() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Garbage("<html>Bad Gateway</html>".to_owned()));
+        let (result, _) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} sent an answer Director cannot read: a stream event is not a JSON chunk: \
+                 \"<html>Bad Gateway</html>\"",
+                host(&mock)
+            )
+        );
+
+        mock.push(Reply::Garbage("not json at all".to_owned()));
+        let config = AgentConfig {
+            stream: false,
+            ..agent_config(&mock)
+        };
+        let (result, _) = complete(&config, &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} sent an answer Director cannot read: the answer is not a JSON chat \
+                 completion: \"not json at all\"",
+                host(&mock)
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_mid_stream_stops_promptly() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Stream {
+            chunks: vec!["piece ".to_owned(); 20],
+            usage: None,
+            delay: Duration::from_millis(300),
+        });
+        let backend = OpenAiBackend::new("test", &agent_config(&mock)).expect("a backend");
+        let cancel = CancellationToken::new();
+        let deltas = Arc::new(Mutex::new(0));
+        let on_event = |event: AgentEvent| {
+            if let AgentEvent::Delta(_) = event {
+                *deltas.lock().expect("unpoisoned") += 1;
+                cancel.cancel();
+            }
+        };
+        let started = std::time::Instant::now();
+        let result = backend.complete(&request(), &on_event, &cancel).await;
+        assert_eq!(result, Err(AgentError::Cancelled));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(*deltas.lock().expect("unpoisoned"), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelling_during_a_retry_wait_stops_promptly() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 429,
+            retry_after: Some("5".to_owned()),
+            body: String::new(),
+        });
+        let backend = OpenAiBackend::new("test", &agent_config(&mock)).expect("a backend");
+        let cancel = CancellationToken::new();
+        let on_event = |event: AgentEvent| {
+            if let AgentEvent::Retrying { .. } = event {
+                cancel.cancel();
+            }
+        };
+        let started = std::time::Instant::now();
+        let result = backend.complete(&request(), &on_event, &cancel).await;
+        assert_eq!(result, Err(AgentError::Cancelled));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(mock.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retry_wait_past_the_timeout_reports_the_server_answer_at_once() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 429,
+            retry_after: Some("30".to_owned()),
+            body: String::new(),
+        });
+        let started = std::time::Instant::now();
+        let (result, events) = complete(&agent_config(&mock), &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!("{} answered HTTP 429: Too Many Requests", host(&mock))
+        );
+        assert!(retry_events(&events).is_empty());
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_variable_is_named_and_nothing_is_sent() {
+        let mock = MockOpenAi::start().await.expect("a mock");
+        let config = AgentConfig {
+            api_key_env: Some("DIRECTOR_TEST_OPENAI_KEY_NEVER_SET".to_owned()),
+            ..agent_config(&mock)
+        };
+        let (result, _) = complete(&config, &CancellationToken::new()).await;
+        assert_eq!(
+            result.expect_err("a failure"),
+            AgentError::MissingKey {
+                agent: "test".to_owned(),
+                var: "DIRECTOR_TEST_OPENAI_KEY_NEVER_SET".to_owned()
+            }
+        );
+        assert!(mock.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_key_is_sent_as_a_bearer_token_and_appears_nowhere_else() {
+        let key = "sk-test-0123456789abcdef";
+        let mock = MockOpenAi::start().await.expect("a mock");
+        let config = AgentConfig {
+            api_key_env: Some(set_unique_key_variable("BEARER", key)),
+            ..agent_config(&mock)
+        };
+        mock.push(Reply::stream(&["ok"], None));
+        mock.push(Reply::Status {
+            code: 401,
+            retry_after: None,
+            body: format!(r#"{{"error":{{"message":"Incorrect API key provided: {key}"}}}}"#),
+        });
+        mock.push(Reply::Garbage(format!("your key {key} is wrong")));
+
+        let backend = OpenAiBackend::new("test", &config).expect("a backend");
+        assert!(!format!("{backend:?}").contains(key));
+        let events = Mutex::new(Vec::new());
+        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
+        let cancel = CancellationToken::new();
+
+        backend
+            .complete(&request(), &record, &cancel)
+            .await
+            .expect("an answer");
+        assert_eq!(
+            mock.requests()[0].headers["authorization"],
+            format!("Bearer {key}")
+        );
+
+        for _ in 0..2 {
+            let error = backend
+                .complete(&request(), &record, &cancel)
+                .await
+                .expect_err("a failure");
+            assert!(!error.to_string().contains(key), "{error}");
+            assert!(!format!("{error:?}").contains(key), "{error:?}");
+            assert!(error.to_string().contains("<redacted>"), "{error}");
+        }
+        let events = events.into_inner().expect("unpoisoned");
+        assert!(!format!("{events:?}").contains(key));
+    }
+}
