@@ -42,7 +42,7 @@ pub enum Reply {
         body: String,
     },
     /// Headers and one content chunk, then nothing until the client gives up; to
-    /// a non-streaming request, no answer at all.
+    /// a non-streaming request, headers and a body that never comes.
     Stall,
     /// The chunks, then the connection closes without a finish reason or
     /// `[DONE]`; to a non-streaming request, the first half of a JSON body.
