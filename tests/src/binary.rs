@@ -37,7 +37,16 @@ struct CargoTarget {
 fn build_director() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let workspace_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    // Cargo gives a test process its package's build variables; build
+    // scripts that watch them (ring watches CARGO_MANIFEST_DIR) would see a
+    // change and rebuild half the dependency tree on every test run.
+    for (variable, _) in std::env::vars_os() {
+        if is_package_build_variable(&variable.to_string_lossy()) {
+            command.env_remove(variable);
+        }
+    }
+    let output = command
         .current_dir(&workspace_root)
         .args([
             "build",
@@ -68,4 +77,19 @@ fn build_director() -> PathBuf {
         })
         .find_map(|message| message.executable)
         .unwrap_or_else(|| panic!("cargo built no director executable:\n{stderr}"))
+}
+
+fn is_package_build_variable(name: &str) -> bool {
+    const PACKAGE_VARIABLES: [&str; 7] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_")
+        || PACKAGE_VARIABLES.contains(&name)
 }
