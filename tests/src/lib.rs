@@ -9,6 +9,9 @@
 //! - [`lsp_positions`]: LSP positions in utf-8 or utf-16 over plain text.
 //! - [`lsp_framing`]: `Content-Length` framing of JSON-RPC messages.
 
+// Unit tests unwrap freely: a panic is how they fail.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod binary;
 pub mod client_documents;
 pub mod lsp_client;

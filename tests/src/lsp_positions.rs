@@ -115,7 +115,8 @@ pub fn apply_text_edits(
     }
     // Last in the document first; among equal starts, last in the request
     // first, so that earlier inserts end up in front of later ones.
-    resolved.sort_by(|left, right| (right.0, right.2).cmp(&(left.0, left.2)));
+    resolved
+        .sort_by_key(|&(start, _, index_in_request)| std::cmp::Reverse((start, index_in_request)));
     for pair in resolved.windows(2) {
         let (later_start, _, _) = pair[0];
         let (_, earlier_end, _) = pair[1];

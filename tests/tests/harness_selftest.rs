@@ -1,6 +1,8 @@
 //! Proves the LSP client harness against `fixtures/fake_lsp_server.py`, a
 //! scriptable peer, so e2e failures can be trusted to be the server's.
 
+#![allow(clippy::unwrap_used)]
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::sync::Arc;
