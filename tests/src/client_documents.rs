@@ -18,6 +18,7 @@ use crate::lsp_positions::{PositionEncoding, Range, TextEdit, apply_text_edits};
 /// Open documents by URI, with the encoding their positions are counted in.
 #[derive(Debug)]
 pub struct ClientDocuments {
+    /// Set from the initialize result; every range is counted in it.
     pub encoding: PositionEncoding,
     documents: HashMap<String, OpenDocument>,
 }
@@ -32,6 +33,7 @@ pub struct OpenDocument {
 }
 
 impl ClientDocuments {
+    /// No documents yet.
     pub fn new(encoding: PositionEncoding) -> ClientDocuments {
         ClientDocuments {
             encoding,
@@ -66,6 +68,7 @@ impl ClientDocuments {
         Ok(json!({ "textDocument": { "uri": uri } }))
     }
 
+    /// The buffer for `uri`, if it is open.
     pub fn get(&self, uri: &str) -> Option<&OpenDocument> {
         self.documents.get(uri)
     }

@@ -7,6 +7,29 @@
 //! so tests can assert on it. Every wait has a timeout, and every failure
 //! panics with the recent traffic and the server's stderr, so a failing e2e
 //! test explains itself.
+//!
+//! ```no_run
+//! use director_e2e::{LspClient, ResponseError, file_uri, secs};
+//! use serde_json::{Value, json};
+//!
+//! async fn delegate(workspace: &std::path::Path) -> Result<(), ResponseError> {
+//!     let mut client = LspClient::start(workspace).await;
+//!     client.initialize(&file_uri(workspace), true, Value::Null).await;
+//!     let uri = file_uri(workspace.join("src/lib.rs"));
+//!     client.open(&uri, "rust", "fn answer() -> u32 { 41 }\n").await;
+//!     let command = json!({ "command": "director.delegate", "arguments": [] });
+//!     client.request("workspace/executeCommand", command).await?;
+//!     let has_proposal = |params: &Value| {
+//!         params["uri"] == uri.as_str()
+//!             && params["diagnostics"].as_array().is_some_and(|diagnostics| {
+//!                 diagnostics.iter().any(|diagnostic| diagnostic["code"] == "proposal")
+//!             })
+//!     };
+//!     client.wait_notification("textDocument/publishDiagnostics", has_proposal, secs(10)).await;
+//!     client.shutdown_and_exit().await;
+//!     Ok(())
+//! }
+//! ```
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -319,8 +342,9 @@ impl LspClient {
         }
     }
 
-    /// Makes the client answer every later `workspace/applyEdit` with
-    /// `applied: false` (or apply them again, with `false`).
+    /// With `true`, every later `workspace/applyEdit` is answered
+    /// `applied: false` and changes nothing, as when a user dismisses the
+    /// edit; `false` goes back to applying edits.
     pub fn set_refuse_edits(&self, refuse: bool) {
         self.shared.lock().refuse_edits = refuse;
     }
