@@ -84,6 +84,7 @@ fn splits_crlf(before: Option<u8>, after: Option<u8>, other_after: Option<u8>) -
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 mod tests {
     use super::*;
 

@@ -292,3 +292,202 @@ fn ordered(
 fn saturating_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    use PositionEncoding::{Utf8, Utf16};
+
+    fn position(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+
+    #[test]
+    fn emoji_counts_four_bytes_or_two_utf16_units() {
+        let text = Rope::from_str("a😀b\n");
+        assert_eq!(position_to_offset(&text, position(0, 3), Utf16), Ok(5));
+        assert_eq!(position_to_offset(&text, position(0, 5), Utf8), Ok(5));
+        assert_eq!(offset_to_position(&text, 5, Utf16), position(0, 3));
+        assert_eq!(offset_to_position(&text, 5, Utf8), position(0, 5));
+    }
+
+    #[test]
+    fn inside_a_surrogate_pair_or_utf8_sequence_is_refused() {
+        let text = Rope::from_str("a😀b");
+        assert_eq!(
+            position_to_offset(&text, position(0, 2), Utf16),
+            Err(PositionError::InsideCharacter {
+                line: 0,
+                character: 2
+            })
+        );
+        assert!(matches!(
+            position_to_offset(&text, position(0, 3), Utf8),
+            Err(PositionError::InsideCharacter { .. })
+        ));
+        // The clamped form rounds down to the start of the character.
+        assert_eq!(position_to_offset_clamped(&text, position(0, 2), Utf16), 1);
+        assert_eq!(position_to_offset_clamped(&text, position(0, 3), Utf8), 1);
+    }
+
+    #[test]
+    fn cjk_is_three_bytes_and_one_utf16_unit() {
+        let text = Rope::from_str("中文\n字");
+        assert_eq!(position_to_offset(&text, position(0, 1), Utf16), Ok(3));
+        assert_eq!(position_to_offset(&text, position(1, 1), Utf16), Ok(10));
+        assert_eq!(offset_to_position(&text, 10, Utf8), position(1, 3));
+    }
+
+    #[test]
+    fn crlf_is_one_line_break_and_no_position_lands_inside_it() {
+        let text = Rope::from_str("ab\r\ncd");
+        assert_eq!(position_to_offset(&text, position(0, 2), Utf16), Ok(2));
+        assert_eq!(position_to_offset(&text, position(1, 0), Utf16), Ok(4));
+        assert_eq!(
+            position_to_offset(&text, position(0, 3), Utf16),
+            Err(PositionError::CharacterOutOfRange {
+                line: 0,
+                character: 3,
+                line_length: 2,
+                encoding: Utf16
+            })
+        );
+        assert_eq!(position_to_offset_clamped(&text, position(0, 9), Utf16), 2);
+        // The offset between `\r` and `\n` reads as the end of the line's content.
+        assert_eq!(offset_to_position(&text, 3, Utf16), position(0, 2));
+        assert_eq!(offset_to_position(&text, 4, Utf16), position(1, 0));
+    }
+
+    #[test]
+    fn lone_carriage_return_ends_a_line() {
+        let text = Rope::from_str("a\rb");
+        assert_eq!(position_to_offset(&text, position(1, 0), Utf16), Ok(2));
+        assert_eq!(offset_to_position(&text, 2, Utf8), position(1, 0));
+        assert_eq!(position_to_offset_clamped(&text, position(0, 5), Utf8), 1);
+    }
+
+    #[test]
+    fn empty_document_has_one_empty_line() {
+        let text = Rope::new();
+        assert_eq!(position_to_offset(&text, position(0, 0), Utf16), Ok(0));
+        assert_eq!(
+            position_to_offset(&text, position(1, 0), Utf16),
+            Err(PositionError::LineOutOfRange {
+                line: 1,
+                line_count: 1
+            })
+        );
+        assert_eq!(offset_to_position(&text, 0, Utf16), position(0, 0));
+    }
+
+    #[test]
+    fn end_of_document_and_beyond() {
+        let text = Rope::from_str("ab\n");
+        assert_eq!(position_to_offset(&text, position(1, 0), Utf16), Ok(3));
+        assert_eq!(position_to_offset_clamped(&text, position(7, 7), Utf16), 3);
+        assert_eq!(offset_to_position(&text, 99, Utf16), position(1, 0));
+        assert!(position_to_offset(&text, position(2, 0), Utf16).is_err());
+    }
+
+    #[test]
+    fn reversed_ranges_are_refused_with_a_readable_message() {
+        let text = Rope::from_str("abc");
+        let range = Range {
+            start: position(0, 2),
+            end: position(0, 1),
+        };
+        let error = range_to_byte_range_clamped(&text, range, Utf16).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "range starts at 0:2 after it ends at 0:1"
+        );
+        assert_eq!(
+            range_to_byte_range(
+                &text,
+                Range {
+                    start: position(0, 1),
+                    end: position(0, 3)
+                },
+                Utf16
+            ),
+            Ok(1..3)
+        );
+    }
+
+    #[test]
+    fn tree_sitter_rows_ignore_lone_carriage_returns() {
+        let text = Rope::from_str("a\rb\nc\r\nd");
+        assert_eq!(point_at_offset(&text, 2, true), Point { row: 0, column: 2 });
+        assert_eq!(point_at_offset(&text, 4, true), Point { row: 1, column: 0 });
+        assert_eq!(point_at_offset(&text, 7, true), Point { row: 2, column: 0 });
+        let text = Rope::from_str("a\nb\r\nc");
+        assert_eq!(
+            point_at_offset(&text, 5, false),
+            Point { row: 2, column: 0 }
+        );
+        assert_eq!(
+            count_lone_carriage_returns(&Rope::from_str("\r\r\n\r"), 0..4),
+            2
+        );
+    }
+
+    fn text_strategy() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("Z"),
+                Just(" "),
+                Just("😀"),
+                Just("中"),
+                Just("é"),
+                Just("\r\n"),
+                Just("\r"),
+                Just("\n"),
+            ],
+            0..40,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
+    fn inside_crlf(text: &str, offset: usize) -> bool {
+        offset > 0
+            && text.as_bytes()[offset - 1] == b'\r'
+            && text.as_bytes().get(offset) == Some(&b'\n')
+    }
+
+    proptest! {
+        #[test]
+        fn offsets_round_trip_through_positions(text in text_strategy()) {
+            let rope = Rope::from_str(&text);
+            for encoding in [Utf8, Utf16] {
+                for offset in (0..=text.len()).filter(|offset| text.is_char_boundary(*offset)) {
+                    let position = offset_to_position(&rope, offset, encoding);
+                    let back = position_to_offset(&rope, position, encoding);
+                    if inside_crlf(&text, offset) {
+                        prop_assert_eq!(back, Ok(offset - 1));
+                    } else {
+                        prop_assert_eq!(back, Ok(offset));
+                        prop_assert_eq!(position_to_offset_clamped(&rope, position, encoding), offset);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn tree_sitter_points_count_only_line_feeds(text in text_strategy()) {
+            let rope = Rope::from_str(&text);
+            let lone = count_lone_carriage_returns(&rope, 0..text.len()) > 0;
+            for offset in (0..=text.len()).filter(|offset| text.is_char_boundary(*offset) && !inside_crlf(&text, *offset)) {
+                let before = &text[..offset];
+                let expected = Point {
+                    row: before.matches('\n').count(),
+                    column: offset - before.rfind('\n').map_or(0, |index| index + 1),
+                };
+                prop_assert_eq!(point_at_offset(&rope, offset, lone), expected);
+            }
+        }
+    }
+}

@@ -57,6 +57,7 @@ impl DocumentStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 mod tests {
     use super::*;
     use crate::document::{Position, Range};
