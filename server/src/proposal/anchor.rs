@@ -68,8 +68,8 @@ mod tests {
     #[test]
     fn nearest_full_match_wins() {
         let text = "x = 1\nfoo\nx = 1\nbar\n";
-        assert_eq!(find_anchor(text, "", "x = 1", "\nbar", 0), Some(12..17));
-        assert_eq!(find_anchor(text, "", "x = 1", "\n", 14), Some(12..17));
+        assert_eq!(find_anchor(text, "", "x = 1", "\nbar", 0), Some(10..15));
+        assert_eq!(find_anchor(text, "", "x = 1", "\n", 14), Some(10..15));
         assert_eq!(find_anchor(text, "", "x = 1", "\n", 1), Some(0..5));
     }
 

@@ -418,3 +418,261 @@ fn covering(range: &std::ops::Range<usize>, edit: &ByteEdit) -> std::ops::Range<
     };
     start..end.max(start)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+    use crate::document::{ContentChange, Document, PositionEncoding, byte_range_to_range};
+    use crate::proposal::diff_hunks;
+
+    fn uri() -> Url {
+        Url::parse("file:///src/lib.rs").unwrap()
+    }
+
+    /// A document with one run's proposal replacing all of it by `replacement`.
+    fn proposed(text: &str, replacement: &str) -> (Document, ProposalStore, Vec<HunkId>) {
+        let document = Document::new(uri(), 1, "rust".into(), text);
+        let mut store = ProposalStore::new();
+        let ids = store.add(
+            RunId(1),
+            &uri(),
+            0,
+            diff_hunks(text, replacement),
+            &document.text,
+        );
+        (document, store, ids)
+    }
+
+    /// Types `new_text` over `range` like an editor would and re-anchors the hunks.
+    fn type_text(
+        document: &mut Document,
+        store: &mut ProposalStore,
+        range: std::ops::Range<usize>,
+        new_text: &str,
+    ) -> Vec<HunkId> {
+        let change = ContentChange {
+            range: Some(byte_range_to_range(
+                &document.text,
+                range,
+                PositionEncoding::Utf16,
+            )),
+            text: new_text.into(),
+        };
+        let edits = document
+            .apply_changes(document.version + 1, &[change], PositionEncoding::Utf16)
+            .unwrap();
+        store.apply_edits(&uri(), &edits, &document.text)
+    }
+
+    #[test]
+    fn an_edit_above_shifts_the_hunk() {
+        let (mut document, mut store, ids) = proposed("a\nb\nc\n", "a\nb\nX\n");
+        assert_eq!(store.get(ids[0]).unwrap().range, 4..5);
+        let changed = type_text(&mut document, &mut store, 0..0, "😀\r\n");
+        assert_eq!(changed, ids);
+        let hunk = store.get(ids[0]).unwrap();
+        assert_eq!((hunk.range.clone(), hunk.state), (10..11, HunkState::Open));
+        assert_eq!(document.slice(hunk.range.clone()), "c");
+    }
+
+    #[test]
+    fn an_edit_below_or_at_the_end_leaves_the_hunk_alone() {
+        let (mut document, mut store, ids) = proposed("ab\ncd\n", "aX\ncd\n");
+        assert!(type_text(&mut document, &mut store, 2..2, "!").is_empty());
+        assert_eq!(store.get(ids[0]).unwrap().range, 1..2);
+    }
+
+    #[test]
+    fn an_edit_inside_conflicts_and_undoing_it_reopens() {
+        let (mut document, mut store, ids) = proposed("let x = 1;\n", "let x = 22;\n");
+        type_text(&mut document, &mut store, 8..9, "3");
+        let hunk = store.get(ids[0]).unwrap();
+        assert_eq!(
+            (hunk.range.clone(), hunk.state),
+            (8..9, HunkState::Conflicted)
+        );
+        type_text(&mut document, &mut store, 8..9, "1");
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Open);
+    }
+
+    #[test]
+    fn accepting_a_conflicted_hunk_is_refused() {
+        let (mut document, mut store, ids) = proposed("one two\n", "one 2\n");
+        type_text(&mut document, &mut store, 5..6, "W");
+        let error = store.begin_accept(ids[0], &document.text).unwrap_err();
+        assert_eq!(
+            error,
+            ProposalError::NotOpen {
+                id: ids[0],
+                state: HunkState::Conflicted
+            }
+        );
+    }
+
+    #[test]
+    fn accepting_over_changed_text_is_refused_and_conflicts() {
+        let (document, mut store, ids) = proposed("one two\n", "one 2\n");
+        let mut other = document.clone();
+        other
+            .apply_changes(
+                2,
+                &[ContentChange {
+                    range: None,
+                    text: "one TWO\n".into(),
+                }],
+                PositionEncoding::Utf8,
+            )
+            .unwrap();
+        assert_eq!(
+            store.begin_accept(ids[0], &other.text),
+            Err(ProposalError::BaseChanged(ids[0]))
+        );
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
+    }
+
+    #[test]
+    fn an_accept_lands_whether_the_answer_or_the_change_comes_first() {
+        for change_first in [true, false] {
+            let (mut document, mut store, ids) = proposed("a\r\nb\r\n", "a\r\nc\r\n");
+            let accept = store.begin_accept(ids[0], &document.text).unwrap();
+            assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Applying);
+            if change_first {
+                type_text(
+                    &mut document,
+                    &mut store,
+                    accept.range.clone(),
+                    &accept.new_text,
+                );
+                assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Accepted);
+            } else {
+                assert_eq!(
+                    store.settle_accept(ids[0], true, &document.text),
+                    Ok(HunkState::Applying)
+                );
+                type_text(
+                    &mut document,
+                    &mut store,
+                    accept.range.clone(),
+                    &accept.new_text,
+                );
+                assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Accepted);
+            }
+            assert_eq!(document.text.to_string(), "a\r\nc\r\n");
+            assert_eq!(store.get(ids[0]).unwrap().range, 3..4);
+        }
+    }
+
+    #[test]
+    fn an_insertion_reported_further_right_still_lands() {
+        // Inserting "x\n" before "x\n" can come back as an insertion after it.
+        let (mut document, mut store, ids) = proposed("x\ny\n", "x\nx\ny\n");
+        let accept = store.begin_accept(ids[0], &document.text).unwrap();
+        type_text(
+            &mut document,
+            &mut store,
+            0..2,
+            &format!("{}x\n", accept.new_text),
+        );
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Accepted);
+        assert_eq!(document.text.to_string(), "x\nx\ny\n");
+    }
+
+    #[test]
+    fn a_refused_accept_reopens_the_hunk() {
+        let (document, mut store, ids) = proposed("a b\n", "a c\n");
+        store.begin_accept(ids[0], &document.text).unwrap();
+        assert_eq!(
+            store.settle_accept(ids[0], false, &document.text),
+            Ok(HunkState::Open)
+        );
+        assert_eq!(store.get(ids[0]).unwrap().range, 2..3);
+    }
+
+    #[test]
+    fn reject_is_final() {
+        let (_, mut store, ids) = proposed("a\n", "b\n");
+        store.reject(ids[0]).unwrap();
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Rejected);
+        assert!(store.open_hunks(&uri()).is_empty());
+        assert_eq!(
+            store.reject(ids[0]),
+            Err(ProposalError::AlreadyDecided {
+                id: ids[0],
+                state: HunkState::Rejected
+            })
+        );
+        assert_eq!(
+            store.reject(HunkId(99)),
+            Err(ProposalError::UnknownHunk(HunkId(99)))
+        );
+    }
+
+    #[test]
+    fn restore_finds_the_hunk_by_content_or_marks_it_stale() {
+        let (document, store, ids) = proposed("fn a() {}\nfn b() {}\n", "fn a() {}\nfn c() {}\n");
+        let hunk = store.get(ids[0]).unwrap().clone();
+        let json = serde_json::to_string(&hunk).unwrap();
+        let from_journal: Hunk = serde_json::from_str(&json).unwrap();
+
+        let mut restored = ProposalStore::new();
+        let moved = Rope::from_str("// header\nfn a() {}\nfn b() {}\n");
+        restored.restore(from_journal.clone(), &moved);
+        let found = restored.get(ids[0]).unwrap();
+        assert_eq!(
+            (found.range.clone(), found.state),
+            (23..24, HunkState::Open)
+        );
+        assert_eq!(
+            restored.add(RunId(2), &uri(), 0, Vec::new(), &document.text),
+            Vec::new()
+        );
+        let next = restored.add(
+            RunId(2),
+            &uri(),
+            0,
+            diff_hunks("x", "y"),
+            &Rope::from_str("x"),
+        );
+        assert!(next[0] > ids[0]);
+
+        let mut gone = ProposalStore::new();
+        gone.restore(from_journal, &Rope::from_str("fn a() {}\nfn z() {}\n"));
+        assert_eq!(gone.get(ids[0]).unwrap().state, HunkState::Stale);
+    }
+
+    #[test]
+    fn ids_continue_after_a_restart() {
+        let mut store = ProposalStore::with_next_id(40);
+        let ids = store.add(
+            RunId(3),
+            &uri(),
+            0,
+            diff_hunks("a", "b"),
+            &Rope::from_str("a"),
+        );
+        assert_eq!(ids, vec![HunkId(40)]);
+        assert_eq!(store.hunks_of_run(RunId(3)).len(), 1);
+    }
+
+    #[test]
+    fn a_hunk_whose_base_is_gone_starts_conflicted() {
+        let mut store = ProposalStore::new();
+        let ids = store.add(
+            RunId(1),
+            &uri(),
+            0,
+            diff_hunks("abc", "abd"),
+            &Rope::from_str("abX"),
+        );
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
+        let ids = store.add(
+            RunId(1),
+            &uri(),
+            10,
+            diff_hunks("abc", "abd"),
+            &Rope::from_str("abc"),
+        );
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Stale);
+    }
+}
