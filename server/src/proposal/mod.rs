@@ -9,3 +9,6 @@ mod store;
 pub use diff::{HunkDiff, diff_hunks};
 pub use hunk::{AcceptEdit, Hunk, HunkState};
 pub use store::{ProposalError, ProposalStore};
+
+#[cfg(test)]
+mod property_tests;

@@ -155,12 +155,11 @@ impl ProposalStore {
             }
             if touched {
                 match hunk.state {
-                    HunkState::Conflicted => {
+                    HunkState::Conflicted
                         if text_in(text_after, &hunk.range).as_deref()
-                            == Some(hunk.base_text.as_str())
-                        {
-                            hunk.state = HunkState::Open;
-                        }
+                            == Some(hunk.base_text.as_str()) =>
+                    {
+                        hunk.state = HunkState::Open;
                     }
                     HunkState::Applying => {
                         if let Some(in_flight) = self.accepts_in_flight.get(&hunk.id) {
@@ -347,7 +346,16 @@ impl AcceptInFlight {
             )
             .take_while(|(before, after)| before == after)
             .count();
-        let mut span = range.start - slide_left..range.end + slide_right;
+        // Slides are counted in bytes; widen them to whole chars within the text.
+        let span_start =
+            document.char_to_byte(document.byte_to_char(range.start.saturating_sub(slide_left)));
+        let slid_end = (range.end + slide_right).min(document.len_bytes());
+        let span_end_char = document.byte_to_char(slid_end);
+        let mut span_end = document.char_to_byte(span_end_char);
+        if span_end < slid_end {
+            span_end = document.char_to_byte(span_end_char + 1);
+        }
+        let mut span = span_start..span_end;
         // Editors' whole-line reports are widened over a `\r` before and a `\n`
         // after before they are trimmed; allow for that too.
         if span.start > 0 && document.byte(span.start - 1) == b'\r' {
