@@ -1,1 +1,3 @@
 //! FIXME: module cli is being written.
+
+pub mod check;

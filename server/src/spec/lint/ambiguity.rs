@@ -125,7 +125,17 @@ fn report_matches(context: &LintContext<'_>, emitter: &mut Emitter, pattern: &Re
 }
 
 fn vague_quantifier(context: &LintContext<'_>, emitter: &mut Emitter) {
-    report_matches(context, emitter, &VAGUE_QUANTIFIERS, |word| format!("vague quantifier `{word}`; state the number"));
+    for statement in statements(context) {
+        for found in VAGUE_QUANTIFIERS.find_iter(&statement.text) {
+            // "at most 10" and "at least" are bounds, not vague amounts.
+            let before = statement.text[..found.start()].to_ascii_lowercase();
+            if found.as_str().eq_ignore_ascii_case("most") && before.trim_end().ends_with(" at") {
+                continue;
+            }
+            let range = statement.range.start + found.start()..statement.range.start + found.end();
+            emitter.emit(range, format!("vague quantifier `{}`; state the number", found.as_str()));
+        }
+    }
 }
 
 fn vague_adjective(context: &LintContext<'_>, emitter: &mut Emitter) {
@@ -213,6 +223,7 @@ mod tests {
     fn measured_and_precise_statements_pass() {
         check("THE API SHALL respond within 200 ms after each request.", &[]);
         check("THE System SHALL hash passwords with bcrypt at cost factor 12.", &[]);
+        check("THE API SHALL accept at most 10 requests per minute.", &[]);
         check("Users SHOULD enable two-factor authentication.", &[]);
         check("THE API SHALL be fast, answering within 50 ms.", &[]);
         check("Some prose without a modal is not normative.", &[]);

@@ -1,0 +1,329 @@
+//! `director check [PATH]`: the spec linter and the traceability report, headless, for
+//! CI. Prints text, JSON or SARIF 2.1.0; exits 1 when any finding is an error, 2 on bad
+//! usage (a path that does not exist, an unreadable `director.toml`), 0 otherwise.
+//!
+//! Lines and columns are 1-based; columns count Unicode code points.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::index::{Coverage, SpecIndex, coverage_of};
+use crate::spec::line_column::LineStarts;
+use crate::spec::lint::config::{LintConfig, LintPolicy};
+use crate::spec::lint::{Severity, all_rules, lint_file};
+use crate::spec::model::{Format, RequirementKind};
+
+/// Arguments of `director check`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Workspace folder to check, or one file within it
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// The whole result of a check, as the JSON format prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub diagnostics: Vec<ReportDiagnostic>,
+    pub requirements: Vec<ReportRequirement>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportDiagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportRequirement {
+    pub key: String,
+    pub file: String,
+    pub line: usize,
+    pub title: Option<String>,
+    pub tasks: usize,
+    pub implementations: usize,
+    pub tests: usize,
+    pub suspect: usize,
+}
+
+/// Runs the check and prints the report on stdout.
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut stderr = std::io::stderr().lock();
+    if !args.path.exists() {
+        writeln!(stderr, "director check: {} does not exist", args.path.display())?;
+        return Ok(ExitCode::from(2));
+    }
+    let (root, only_file) = if args.path.is_dir() {
+        (args.path.clone(), None)
+    } else {
+        (args.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf), Some(args.path.clone()))
+    };
+    let config = match read_lint_config(&root) {
+        Ok(config) => config,
+        Err(message) => {
+            writeln!(stderr, "director check: {message}")?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (policy, problems) = LintPolicy::new(&config);
+    for problem in problems {
+        writeln!(stderr, "director check: {problem}")?;
+    }
+    let index = SpecIndex::build(&root);
+    let report = check_index(&index, &policy, only_file.as_deref());
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Text => write_text(&mut stdout, &index, &report)?,
+        OutputFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Sarif => writeln!(stdout, "{}", serde_json::to_string_pretty(&sarif(&report))?)?,
+    }
+    let has_error = report.diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error);
+    Ok(if has_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Lints every indexed file (or only `only_file`) and computes coverage.
+pub fn check_index(index: &SpecIndex, policy: &LintPolicy, only_file: Option<&Path>) -> CheckReport {
+    let spec_paths = index.specs().map(|(path, spec)| (path, spec.text.as_ref()));
+    let code_paths = index.code_files().map(|(path, code)| (path, code.text.as_ref()));
+    let mut diagnostics = Vec::new();
+    for (path, text) in spec_paths.chain(code_paths) {
+        if only_file.is_some_and(|only| !same_file(only, path)) {
+            continue;
+        }
+        let lines = LineStarts::new(text);
+        for finding in lint_file(index, path, policy) {
+            let (line, column) = lines.line_column(finding.range.start);
+            let (end_line, end_column) = lines.line_column(finding.range.end);
+            diagnostics.push(ReportDiagnostic {
+                file: display_path(path),
+                line,
+                column,
+                end_line,
+                end_column,
+                severity: finding.severity,
+                code: finding.rule.to_string(),
+                message: finding.message,
+            });
+        }
+    }
+    let links = index.all_links();
+    let mut requirements = Vec::new();
+    for (path, spec) in index.specs() {
+        let document = &spec.document;
+        if document.format == Format::OpenSpecDelta || only_file.is_some_and(|only| !same_file(only, path)) {
+            continue;
+        }
+        let lines = LineStarts::new(&spec.text);
+        for requirement in &document.requirements {
+            if matches!(requirement.kind, RequirementKind::Defect | RequirementKind::Story) {
+                continue;
+            }
+            let coverage = coverage_of(links.get(&requirement.key).map_or(&[], Vec::as_slice), Some(&requirement.fingerprint));
+            requirements.push(ReportRequirement {
+                key: requirement.key.clone(),
+                file: display_path(path),
+                line: lines.line_column(requirement.heading_range.start).0,
+                title: requirement.title.clone(),
+                tasks: coverage.tasks,
+                implementations: coverage.implementations,
+                tests: coverage.tests,
+                suspect: coverage.suspect,
+            });
+        }
+    }
+    CheckReport { diagnostics, requirements }
+}
+
+#[derive(Deserialize)]
+struct DirectorToml {
+    #[serde(default)]
+    lint: LintConfig,
+}
+
+fn read_lint_config(root: &Path) -> Result<LintConfig, String> {
+    let path = root.join("director.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(LintConfig::default());
+    };
+    toml::from_str::<DirectorToml>(&text)
+        .map(|config| config.lint)
+        .map_err(|error| format!("{}: {}", path.display(), error.to_string().trim_end()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(a, b)| a == b)
+}
+
+fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}
+
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+        Severity::Hint => "hint",
+    }
+}
+
+fn write_text(out: &mut impl Write, index: &SpecIndex, report: &CheckReport) -> std::io::Result<()> {
+    if report.diagnostics.is_empty() {
+        writeln!(out, "No findings.")?;
+    }
+    for diagnostic in &report.diagnostics {
+        writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}",
+            diagnostic.file,
+            diagnostic.line,
+            diagnostic.column,
+            severity_word(diagnostic.severity),
+            diagnostic.code,
+            diagnostic.message
+        )?;
+    }
+    if !report.requirements.is_empty() {
+        writeln!(out, "\nTraceability (tasks | impl | test):")?;
+    }
+    let key_width = report.requirements.iter().map(|requirement| requirement.key.len()).max().unwrap_or(0);
+    for requirement in &report.requirements {
+        let mut status = Vec::new();
+        if requirement.tasks == 0 {
+            status.push("-tasks");
+        }
+        if requirement.implementations == 0 {
+            status.push("-impl");
+        }
+        if requirement.tests == 0 {
+            status.push("-test");
+        }
+        if requirement.suspect > 0 {
+            status.push("suspect");
+        }
+        let status = if status.is_empty() { "ok".to_string() } else { status.join(" ") };
+        writeln!(
+            out,
+            "  {status:<20} [{} | {} | {}] {:<key_width$}  {}",
+            requirement.tasks,
+            requirement.implementations,
+            requirement.tests,
+            requirement.key,
+            requirement.title.as_deref().unwrap_or(""),
+        )?;
+    }
+    let mut per_spec: BTreeMap<String, (usize, Coverage)> = BTreeMap::new();
+    for requirement in &report.requirements {
+        let spec_id = requirement.key.split('#').next().unwrap_or("").to_string();
+        let entry = per_spec.entry(spec_id).or_default();
+        entry.0 += 1;
+        entry.1.tasks += usize::from(requirement.tasks > 0);
+        entry.1.implementations += usize::from(requirement.implementations > 0);
+        entry.1.tests += usize::from(requirement.tests > 0);
+        entry.1.suspect += requirement.suspect;
+    }
+    if !per_spec.is_empty() {
+        writeln!(out, "\nCoverage by spec:")?;
+    }
+    let percent = |part: usize, total: usize| if total == 0 { 0 } else { part * 100 / total };
+    for (spec_id, (total, covered)) in &per_spec {
+        writeln!(
+            out,
+            "  {spec_id}: {total} requirements; tasks {}% ({}/{total}), impl {}% ({}/{total}), tests {}% ({}/{total}){}",
+            percent(covered.tasks, *total),
+            covered.tasks,
+            percent(covered.implementations, *total),
+            covered.implementations,
+            percent(covered.tests, *total),
+            covered.tests,
+            if covered.suspect > 0 { format!(", {} suspect links", covered.suspect) } else { String::new() },
+        )?;
+    }
+    let count = |severity| report.diagnostics.iter().filter(|diagnostic| diagnostic.severity == severity).count();
+    writeln!(
+        out,
+        "\n{} spec files, {} files with traces; {} errors, {} warnings, {} infos, {} hints",
+        index.specs().count(),
+        index.code_files().count(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        count(Severity::Hint),
+    )
+}
+
+/// The report as a SARIF 2.1.0 log.
+pub fn sarif(report: &CheckReport) -> serde_json::Value {
+    let level = |severity: Severity| match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info | Severity::Hint => "note",
+    };
+    let rules: Vec<serde_json::Value> = all_rules()
+        .map(|rule| {
+            serde_json::json!({
+                "id": rule.id,
+                "shortDescription": { "text": rule.summary },
+                "fullDescription": { "text": rule.rationale },
+                "defaultConfiguration": { "level": level(rule.default_severity) },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = report
+        .diagnostics
+        .iter()
+        .map(|diagnostic| {
+            serde_json::json!({
+                "ruleId": diagnostic.code,
+                "ruleIndex": all_rules().position(|rule| rule.id == diagnostic.code),
+                "level": level(diagnostic.severity),
+                "message": { "text": diagnostic.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": diagnostic.file },
+                        "region": {
+                            "startLine": diagnostic.line,
+                            "startColumn": diagnostic.column,
+                            "endLine": diagnostic.end_line,
+                            "endColumn": diagnostic.end_column,
+                        }
+                    }
+                }],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "director",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
