@@ -836,3 +836,172 @@ fn inline_code_spans(line: &str) -> Vec<Range<usize>> {
     }
     spans
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::ears::EarsPattern;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../../tests/fixtures/spec/", $name))
+        };
+    }
+
+    fn parse(format: Format, role: FileRole, spec_id: &str, text: &str) -> SpecDocument {
+        let classification = Classification { format, role, spec_id: spec_id.to_string() };
+        parse_spec_text(Path::new("fixture.md"), &classification, text)
+    }
+
+    fn keys(document: &SpecDocument) -> Vec<String> {
+        document.requirements.iter().map(|requirement| requirement.key.clone()).collect()
+    }
+
+    #[test]
+    fn kiro_requirements_criteria_and_fences() {
+        let document = parse(Format::Kiro, FileRole::Requirements, "ca", fixture!("kiro-requirements.md"));
+        assert_eq!(keys(&document), ["ca#R1", "ca#R2"]);
+        let first = &document.requirements[0];
+        assert_eq!(first.title.as_deref(), Some("Root CA generation"));
+        assert_eq!(first.aliases, ["Requirement 1"]);
+        let criteria: Vec<_> = first.criteria.iter().map(|criterion| criterion.key.as_str()).collect();
+        assert_eq!(criteria, ["ca#1.1", "ca#1.2"]);
+        let ears = first.criteria[0].statement.ears.as_ref().unwrap();
+        assert_eq!(ears.pattern, EarsPattern::Event);
+        assert_eq!(first.criteria[1].statement.ears.as_ref().unwrap().pattern, EarsPattern::Unwanted);
+        assert_eq!(document.requirements[1].criteria[0].local_id, "2.1");
+        assert_eq!(first.fingerprint.len(), 8);
+    }
+
+    #[test]
+    fn kiro_bugfix_sections_decide_kinds() {
+        let document = parse(Format::KiroBugfix, FileRole::Requirements, "fix", fixture!("kiro-bugfix.md"));
+        let kinds: Vec<_> = document.requirements.iter().map(|it| (it.local_id.as_str(), it.kind)).collect();
+        assert_eq!(
+            kinds,
+            [("1.1", RequirementKind::Defect), ("2.1", RequirementKind::Expected), ("3.1", RequirementKind::Preservation)]
+        );
+        assert_eq!(document.requirements[2].statements[0].modal, Some(crate::spec::model::Modal::ShallContinueTo));
+    }
+
+    #[test]
+    fn kiro_design_properties_and_tasks() {
+        let design = parse(Format::Kiro, FileRole::Design, "ca", fixture!("kiro-design.md"));
+        assert_eq!(design.properties[0].local_id, "P1");
+        assert!(matches!(&design.properties[0].validates[..], [RefExpr::Id { id, .. }] if id == "1.2"));
+        let tasks = parse(Format::Kiro, FileRole::Tasks, "ca", fixture!("kiro-tasks.md"));
+        let summary: Vec<_> = tasks.tasks.iter().map(|task| (task.id.as_deref().unwrap_or(""), task.status, task.optional, task.parent)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("1", TaskStatus::Done, false, None),
+                ("2", TaskStatus::InProgress, false, None),
+                ("2.1", TaskStatus::Todo, false, Some(1)),
+                ("2.2", TaskStatus::Todo, true, Some(1)),
+                ("3", TaskStatus::Todo, false, None),
+            ]
+        );
+        let refs: Vec<_> = tasks.tasks[2].refs.iter().filter_map(|reference| match reference {
+            RefExpr::Id { id, .. } => Some(id.as_str()),
+            RefExpr::Unresolved { .. } => None,
+        }).collect();
+        assert_eq!(refs, ["2.1", "Requirement 1"]);
+        assert_eq!(tasks.tasks[3].validates.len(), 1);
+        assert!(tasks.tasks[4].parallel);
+        assert_eq!(tasks.tasks[4].depends, ["2.1"]);
+    }
+
+    #[test]
+    fn speckit_requirements_stories_scenarios_and_markers() {
+        let document = parse(Format::SpecKit, FileRole::Requirements, "003-photo-albums", fixture!("speckit-spec.md"));
+        assert_eq!(keys(&document), ["003-photo-albums#US1", "003-photo-albums#FR-001", "003-photo-albums#FR-002", "003-photo-albums#SC-001"]);
+        let story = &document.requirements[0];
+        assert_eq!(story.kind, RequirementKind::Story);
+        let scenarios: Vec<_> = story.scenarios.iter().map(|scenario| scenario.key.as_str()).collect();
+        assert_eq!(scenarios, ["003-photo-albums#US1-1", "003-photo-albums#US1-2"]);
+        assert_eq!(document.requirements[3].kind, RequirementKind::SuccessCriterion);
+        assert_eq!(
+            document.markers.iter().map(|marker| &marker.kind).collect::<Vec<_>>(),
+            [&MarkerKind::NeedsClarification { question: Some("auth method not specified".to_string()) }]
+        );
+        let tasks = parse(Format::SpecKit, FileRole::Tasks, "003-photo-albums", fixture!("speckit-tasks.md"));
+        let task = &tasks.tasks[1];
+        assert_eq!((task.id.as_deref(), task.parallel, task.story.as_deref()), (Some("T012"), true, Some("US1")));
+        assert_eq!(tasks.tasks[2].status, TaskStatus::Done);
+        assert_eq!(tasks.tasks[2].depends, ["T012", "T013"]);
+        assert!(matches!(&tasks.tasks[2].refs[..], [RefExpr::Id { id, inferred: true, .. }] if id == "FR-001"));
+        assert_eq!(tasks.tasks[0].phase.as_deref(), Some("Phase 1: Setup (Shared Infrastructure)"));
+    }
+
+    #[test]
+    fn openspec_slugs_explicit_ids_and_scenarios() {
+        let text = fixture!("openspec-spec.md");
+        let document = parse(Format::OpenSpec, FileRole::Requirements, "cli-validate", text);
+        assert_eq!(
+            keys(&document),
+            ["cli-validate#validation-shall-provide-actionable-remediation-steps", "cli-validate#VAL-002"]
+        );
+        let second = &document.requirements[1];
+        assert_eq!(second.aliases, ["Exit codes", "exit-codes"]);
+        assert_eq!(&text[second.id_range.clone().unwrap()], "VAL-002");
+        assert_eq!(second.scenarios[0].key, "cli-validate#VAL-002/failure");
+        assert_eq!(second.scenarios[0].steps.len(), 2);
+        assert_eq!(document.requirements[0].scenarios[0].key, "cli-validate#validation-shall-provide-actionable-remediation-steps/no-deltas-found-in-change");
+    }
+
+    #[test]
+    fn openspec_delta_sections() {
+        let document = parse(Format::OpenSpecDelta, FileRole::Requirements, "changes/add-json/cli", fixture!("openspec-delta.md"));
+        assert_eq!(document.requirements[0].delta.as_deref(), Some("ADDED"));
+        assert!(document.observations.is_empty());
+    }
+
+    #[test]
+    fn tessl_capabilities_links_and_targets() {
+        let document = parse(Format::Tessl, FileRole::Requirements, "reverser", fixture!("tessl.spec.md"));
+        assert_eq!(document.spec_id, "string-reverser");
+        assert_eq!(keys(&document), ["string-reverser#reverses-text"]);
+        assert_eq!(document.traces, ["../src/reverse.ts"]);
+        let links: Vec<_> = document.links.iter().map(|link| (link.kind, link.target.as_str(), link.requirement.is_some())).collect();
+        assert_eq!(links, [(SpecLinkKind::Test, "../test/reverse.test.ts", true), (SpecLinkKind::Generate, "../src/reverse.ts", false)]);
+    }
+
+    #[test]
+    fn native_positional_and_pinned_criteria() {
+        let text = "---\ndirector-spec: 1\nspec: auth\n---\n# Auth\n## Requirements\n### Requirement: Idle timeout\n**ID**: AUTH-003\nWHEN idle for 30 minutes, THE Session service SHALL invalidate the session.\n\n1. IF a token is invalid, THEN THE API SHALL respond 401.   <!-- AUTH-003.9 -->\n2. WHILE active, THE service SHALL extend expiry.\n";
+        let document = parse(Format::Native, FileRole::Requirements, "file", text);
+        let requirement = &document.requirements[0];
+        assert_eq!(requirement.key, "auth#AUTH-003");
+        let criteria: Vec<_> = requirement.criteria.iter().map(|criterion| criterion.local_id.as_str()).collect();
+        assert_eq!(criteria, ["AUTH-003.9", "AUTH-003.2"]);
+        assert!(requirement.criteria[0].statement.text.ends_with("401."));
+    }
+
+    #[test]
+    fn oft_items_are_requirements() {
+        let text = "# Reqs\n`req~login.lockout~1`\nThe service SHALL lock accounts.\n";
+        let document = parse(Format::Native, FileRole::Requirements, "x", text);
+        assert_eq!(keys(&document), ["x#req~login.lockout~1"]);
+    }
+
+    #[test]
+    fn bad_input_never_panics() {
+        let classification = Classification { format: Format::Native, role: FileRole::Requirements, spec_id: "x".to_string() };
+        let binary = parse_spec_bytes(Path::new("x.md"), &classification, b"# T\0\x01\x02");
+        assert!(binary.problems[0].message.contains("binary"));
+        let huge = vec![b'a'; MAX_SPEC_FILE_BYTES + 1];
+        assert!(parse_spec_bytes(Path::new("x.md"), &classification, &huge).problems[0].message.contains("limit"));
+        let invalid_utf8 = parse_spec_bytes(Path::new("x.md"), &classification, b"# T \xff\xfe");
+        assert!(invalid_utf8.problems[0].message.contains("UTF-8"));
+        let unterminated = parse_spec_text(Path::new("x.md"), &classification, "---\nspec: y\n# T\n### A-1: x\nSHALL y\n");
+        assert!(unterminated.problems[0].message.contains("closing"));
+        assert_eq!(unterminated.requirements.len(), 1);
+        let unknown = parse_spec_text(Path::new("x.md"), &classification, "---\ndirector-spec: 7\nflavour: mint\n---\n# T\n");
+        let messages: Vec<_> = unknown.problems.iter().map(|problem| problem.message.as_str()).collect();
+        assert_eq!(messages, ["unsupported `director-spec: 7`; read as version 1", "unknown front matter key `flavour`; ignored"]);
+        for garbage in ["```\nunclosed fence\n### Requirement: x", "#\n##\n###\n- [", "- [ ]", "### Requirement:\n#### Scenario:\n- WHEN", "1.\n2)\n**ID**:", "é\u{0}ü\r\n\r\n|a|b|\n|-|"] {
+            let document = parse_spec_text(Path::new("x.md"), &classification, garbage);
+            assert!(document.requirements.len() <= 2, "{garbage:?}");
+        }
+    }
+}
