@@ -70,13 +70,22 @@ pub struct ReportRequirement {
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut stderr = std::io::stderr().lock();
     if !args.path.exists() {
-        writeln!(stderr, "director check: {} does not exist", args.path.display())?;
+        writeln!(
+            stderr,
+            "director check: {} does not exist",
+            args.path.display()
+        )?;
         return Ok(ExitCode::from(2));
     }
     let (root, only_file) = if args.path.is_dir() {
         (args.path.clone(), None)
     } else {
-        (args.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf), Some(args.path.clone()))
+        (
+            args.path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            Some(args.path.clone()),
+        )
     };
     let config = match read_lint_config(&root) {
         Ok(config) => config,
@@ -95,16 +104,36 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         OutputFormat::Text => write_text(&mut stdout, &index, &report)?,
         OutputFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?,
-        OutputFormat::Sarif => writeln!(stdout, "{}", serde_json::to_string_pretty(&sarif(&report))?)?,
+        OutputFormat::Sarif => {
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&sarif(&report))?)?
+        }
     }
-    let has_error = report.diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error);
-    Ok(if has_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+impl CheckReport {
+    /// Whether `director check` fails: any finding of error severity.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error)
+    }
 }
 
 /// Lints every indexed file (or only `only_file`) and computes coverage.
-pub fn check_index(index: &SpecIndex, policy: &LintPolicy, only_file: Option<&Path>) -> CheckReport {
+pub fn check_index(
+    index: &SpecIndex,
+    policy: &LintPolicy,
+    only_file: Option<&Path>,
+) -> CheckReport {
     let spec_paths = index.specs().map(|(path, spec)| (path, spec.text.as_ref()));
-    let code_paths = index.code_files().map(|(path, code)| (path, code.text.as_ref()));
+    let code_paths = index
+        .code_files()
+        .map(|(path, code)| (path, code.text.as_ref()));
     let mut diagnostics = Vec::new();
     for (path, text) in spec_paths.chain(code_paths) {
         if only_file.is_some_and(|only| !same_file(only, path)) {
@@ -130,15 +159,23 @@ pub fn check_index(index: &SpecIndex, policy: &LintPolicy, only_file: Option<&Pa
     let mut requirements = Vec::new();
     for (path, spec) in index.specs() {
         let document = &spec.document;
-        if document.format == Format::OpenSpecDelta || only_file.is_some_and(|only| !same_file(only, path)) {
+        if document.format == Format::OpenSpecDelta
+            || only_file.is_some_and(|only| !same_file(only, path))
+        {
             continue;
         }
         let lines = LineStarts::new(&spec.text);
         for requirement in &document.requirements {
-            if matches!(requirement.kind, RequirementKind::Defect | RequirementKind::Story) {
+            if matches!(
+                requirement.kind,
+                RequirementKind::Defect | RequirementKind::Story
+            ) {
                 continue;
             }
-            let coverage = coverage_of(links.get(&requirement.key).map_or(&[], Vec::as_slice), Some(&requirement.fingerprint));
+            let coverage = coverage_of(
+                links.get(&requirement.key).map_or(&[], Vec::as_slice),
+                Some(&requirement.fingerprint),
+            );
             requirements.push(ReportRequirement {
                 key: requirement.key.clone(),
                 file: display_path(path),
@@ -151,7 +188,10 @@ pub fn check_index(index: &SpecIndex, policy: &LintPolicy, only_file: Option<&Pa
             });
         }
     }
-    CheckReport { diagnostics, requirements }
+    CheckReport {
+        diagnostics,
+        requirements,
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,7 +211,11 @@ fn read_lint_config(root: &Path) -> Result<LintConfig, String> {
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(a, b)| a == b)
+    a == b
+        || std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
 }
 
 fn display_path(path: &Path) -> String {
@@ -188,7 +232,11 @@ fn severity_word(severity: Severity) -> &'static str {
     }
 }
 
-fn write_text(out: &mut impl Write, index: &SpecIndex, report: &CheckReport) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    index: &SpecIndex,
+    report: &CheckReport,
+) -> std::io::Result<()> {
     if report.diagnostics.is_empty() {
         writeln!(out, "No findings.")?;
     }
@@ -207,7 +255,12 @@ fn write_text(out: &mut impl Write, index: &SpecIndex, report: &CheckReport) -> 
     if !report.requirements.is_empty() {
         writeln!(out, "\nTraceability (tasks | impl | test):")?;
     }
-    let key_width = report.requirements.iter().map(|requirement| requirement.key.len()).max().unwrap_or(0);
+    let key_width = report
+        .requirements
+        .iter()
+        .map(|requirement| requirement.key.len())
+        .max()
+        .unwrap_or(0);
     for requirement in &report.requirements {
         let mut status = Vec::new();
         if requirement.tasks == 0 {
@@ -222,7 +275,11 @@ fn write_text(out: &mut impl Write, index: &SpecIndex, report: &CheckReport) -> 
         if requirement.suspect > 0 {
             status.push("suspect");
         }
-        let status = if status.is_empty() { "ok".to_string() } else { status.join(" ") };
+        let status = if status.is_empty() {
+            "ok".to_string()
+        } else {
+            status.join(" ")
+        };
         writeln!(
             out,
             "  {status:<20} [{} | {} | {}] {:<key_width$}  {}",
@@ -257,10 +314,20 @@ fn write_text(out: &mut impl Write, index: &SpecIndex, report: &CheckReport) -> 
             covered.implementations,
             percent(covered.tests, *total),
             covered.tests,
-            if covered.suspect > 0 { format!(", {} suspect links", covered.suspect) } else { String::new() },
+            if covered.suspect > 0 {
+                format!(", {} suspect links", covered.suspect)
+            } else {
+                String::new()
+            },
         )?;
     }
-    let count = |severity| report.diagnostics.iter().filter(|diagnostic| diagnostic.severity == severity).count();
+    let count = |severity| {
+        report
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == severity)
+            .count()
+    };
     writeln!(
         out,
         "\n{} spec files, {} files with traces; {} errors, {} warnings, {} infos, {} hints",
@@ -326,4 +393,153 @@ pub fn sarif(report: &CheckReport) -> serde_json::Value {
             "results": results,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_folder(files: &[(&str, &str)]) -> (tempfile::TempDir, CheckReport) {
+        let root = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        let index = SpecIndex::build(root.path());
+        let policy = LintPolicy::new(&read_lint_config(root.path()).unwrap()).0;
+        let report = check_index(&index, &policy, None);
+        (root, report)
+    }
+
+    const SPEC: &str = "---\ndirector-spec: 1\nspec: s\n---\n# S\n## Purpose\nP.\n## Requirements\n### S-1: One\nTHE API SHALL answer within 200 ms.\n#### Scenario: a\n- WHEN asked\n- THEN it answers\n";
+
+    #[test]
+    fn json_has_exactly_the_documented_shape() {
+        let (_root, report) =
+            check_folder(&[("s.md", SPEC), ("a.py", "# @spec S-1 S-404\nx = 1\n")]);
+        let json = serde_json::to_value(&report).unwrap();
+        let diagnostics = json["diagnostics"].as_array().unwrap();
+        let diagnostic = diagnostics
+            .iter()
+            .find(|it| it["code"] == "TRC001")
+            .unwrap();
+        let mut keys: Vec<_> = diagnostic.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "code",
+                "column",
+                "end_column",
+                "end_line",
+                "file",
+                "line",
+                "message",
+                "severity"
+            ]
+        );
+        assert_eq!(diagnostic["code"], "TRC001");
+        assert_eq!(diagnostic["severity"], "error");
+        assert_eq!(
+            (diagnostic["line"].as_u64(), diagnostic["column"].as_u64()),
+            (Some(1), Some(13))
+        );
+        let requirement = &json["requirements"][0];
+        let mut keys: Vec<_> = requirement.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "file",
+                "implementations",
+                "key",
+                "line",
+                "suspect",
+                "tasks",
+                "tests",
+                "title"
+            ]
+        );
+        assert_eq!(requirement["key"], "s#S-1");
+        assert_eq!(requirement["line"], 9);
+        assert_eq!(requirement["implementations"], 1);
+        assert!(report.has_errors());
+    }
+
+    #[test]
+    fn clean_workspace_passes_and_config_silences_rules() {
+        let config = "[lint.rules]\nTRC004 = \"off\"\n";
+        let (_root, report) = check_folder(&[("s.md", SPEC), ("director.toml", config)]);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        assert!(!report.has_errors());
+    }
+
+    #[test]
+    fn bad_usage_exits_2() {
+        let missing = CheckArgs {
+            path: PathBuf::from("/nonexistent/director/path"),
+            format: OutputFormat::Json,
+        };
+        assert_eq!(run(missing).unwrap(), ExitCode::from(2));
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("director.toml"), "[lint]\nrules = 3\n").unwrap();
+        let bad_config = CheckArgs {
+            path: root.path().to_path_buf(),
+            format: OutputFormat::Json,
+        };
+        assert_eq!(run(bad_config).unwrap(), ExitCode::from(2));
+    }
+
+    #[test]
+    fn sarif_has_the_2_1_0_shape() {
+        let (_root, report) = check_folder(&[("s.md", SPEC), ("a.py", "# @spec S-404\nx = 1\n")]);
+        let log = sarif(&report);
+        assert_eq!(log["version"], "2.1.0");
+        let run = &log["runs"][0];
+        assert_eq!(run["tool"]["driver"]["name"], "director");
+        let result = run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["ruleId"] == "TRC001")
+            .unwrap();
+        assert_eq!(result["ruleId"], "TRC001");
+        assert_eq!(result["level"], "error");
+        let rule_index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][rule_index]["id"], "TRC001");
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
+            1
+        );
+        assert!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("a.py")
+        );
+    }
+
+    #[test]
+    fn login_example_reports_coverage_without_errors() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/login");
+        let index = SpecIndex::build(&root);
+        let report = check_index(&index, &LintPolicy::new(&LintConfig::default()).0, None);
+        assert!(!report.has_errors(), "{:?}", report.diagnostics);
+        let uncovered: Vec<_> = report
+            .requirements
+            .iter()
+            .filter(|it| it.implementations == 0)
+            .map(|it| it.key.as_str())
+            .collect();
+        assert_eq!(
+            uncovered,
+            ["login#LOGIN-003", "login#LOGIN-004", "login#LOGIN-007"]
+        );
+        let mut text = Vec::new();
+        write_text(&mut text, &index, &report).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("Coverage by spec:"));
+        assert!(text.contains("login: 7 requirements"));
+    }
 }

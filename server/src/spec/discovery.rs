@@ -18,14 +18,21 @@ pub struct Classification {
 /// whether the file starts with front matter containing `director-spec:`; it decides
 /// for files no known layout claims.
 pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<Classification> {
-    let parts: Vec<&str> = relative_path.iter().filter_map(|part| part.to_str()).collect();
+    let parts: Vec<&str> = relative_path
+        .iter()
+        .filter_map(|part| part.to_str())
+        .collect();
     let file_name = *parts.last()?;
     if !file_name.ends_with(".md") {
         return None;
     }
     let stem = file_name.trim_end_matches(".md");
     let classification = |format, role, spec_id: &str| {
-        Some(Classification { format, role, spec_id: spec_id.to_string() })
+        Some(Classification {
+            format,
+            role,
+            spec_id: spec_id.to_string(),
+        })
     };
     if has_native_front_matter {
         let spec_id = stem.trim_end_matches(".spec");
@@ -66,7 +73,9 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
             return None;
         }
         return match rest {
-            [_, "proposal.md"] => classification(Format::OpenSpec, FileRole::ChangeProposal, change),
+            [_, "proposal.md"] => {
+                classification(Format::OpenSpec, FileRole::ChangeProposal, change)
+            }
             [_, "design.md"] => classification(Format::OpenSpec, FileRole::Design, change),
             [_, "tasks.md"] => classification(Format::OpenSpec, FileRole::Tasks, change),
             [_, "specs", capability @ .., "spec.md"] => {
@@ -78,9 +87,11 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
     }
     if let Some(position) = find_sequence(&parts, &["openspec", "specs"]) {
         return match &parts[position + 2..] {
-            [capability @ .., "spec.md"] if !capability.is_empty() => {
-                classification(Format::OpenSpec, FileRole::Requirements, &capability.join("/"))
-            }
+            [capability @ .., "spec.md"] if !capability.is_empty() => classification(
+                Format::OpenSpec,
+                FileRole::Requirements,
+                &capability.join("/"),
+            ),
             [capability @ .., "design.md"] if !capability.is_empty() => {
                 classification(Format::OpenSpec, FileRole::Design, &capability.join("/"))
             }
@@ -119,7 +130,9 @@ fn is_speckit_feature_folder(name: &str) -> bool {
 }
 
 fn find_sequence(parts: &[&str], sequence: &[&str]) -> Option<usize> {
-    parts.windows(sequence.len()).position(|window| window == sequence)
+    parts
+        .windows(sequence.len())
+        .position(|window| window == sequence)
 }
 
 #[cfg(test)]
@@ -128,29 +141,66 @@ mod tests {
 
     #[track_caller]
     fn check(path: &str, expected: Option<(Format, FileRole, &str)>) {
-        let actual = classify(Path::new(path), false)
-            .map(|it| (it.format, it.role, it.spec_id.clone()));
+        let actual =
+            classify(Path::new(path), false).map(|it| (it.format, it.role, it.spec_id.clone()));
         let expected = expected.map(|(format, role, id)| (format, role, id.to_string()));
         assert_eq!(actual, expected, "{path}");
     }
 
     #[test]
     fn recognizes_every_known_layout() {
-        check(".kiro/specs/user-auth/requirements.md", Some((Format::Kiro, FileRole::Requirements, "user-auth")));
-        check(".kiro/specs/fix-x/bugfix.md", Some((Format::KiroBugfix, FileRole::Requirements, "fix-x")));
-        check(".kiro/specs/user-auth/tasks.md", Some((Format::Kiro, FileRole::Tasks, "user-auth")));
-        check(".kiro/steering/tech.md", Some((Format::Kiro, FileRole::Steering, "tech")));
-        check("specs/003-photo-albums/spec.md", Some((Format::SpecKit, FileRole::Requirements, "003-photo-albums")));
-        check("specs/003-photo-albums/tasks.md", Some((Format::SpecKit, FileRole::Tasks, "003-photo-albums")));
-        check(".specify/memory/constitution.md", Some((Format::SpecKit, FileRole::Constitution, "constitution")));
-        check("openspec/specs/cli-validate/spec.md", Some((Format::OpenSpec, FileRole::Requirements, "cli-validate")));
-        check("openspec/specs/auth/session/spec.md", Some((Format::OpenSpec, FileRole::Requirements, "auth/session")));
+        check(
+            ".kiro/specs/user-auth/requirements.md",
+            Some((Format::Kiro, FileRole::Requirements, "user-auth")),
+        );
+        check(
+            ".kiro/specs/fix-x/bugfix.md",
+            Some((Format::KiroBugfix, FileRole::Requirements, "fix-x")),
+        );
+        check(
+            ".kiro/specs/user-auth/tasks.md",
+            Some((Format::Kiro, FileRole::Tasks, "user-auth")),
+        );
+        check(
+            ".kiro/steering/tech.md",
+            Some((Format::Kiro, FileRole::Steering, "tech")),
+        );
+        check(
+            "specs/003-photo-albums/spec.md",
+            Some((Format::SpecKit, FileRole::Requirements, "003-photo-albums")),
+        );
+        check(
+            "specs/003-photo-albums/tasks.md",
+            Some((Format::SpecKit, FileRole::Tasks, "003-photo-albums")),
+        );
+        check(
+            ".specify/memory/constitution.md",
+            Some((Format::SpecKit, FileRole::Constitution, "constitution")),
+        );
+        check(
+            "openspec/specs/cli-validate/spec.md",
+            Some((Format::OpenSpec, FileRole::Requirements, "cli-validate")),
+        );
+        check(
+            "openspec/specs/auth/session/spec.md",
+            Some((Format::OpenSpec, FileRole::Requirements, "auth/session")),
+        );
         check(
             "openspec/changes/add-2fa/specs/auth/spec.md",
-            Some((Format::OpenSpecDelta, FileRole::Requirements, "changes/add-2fa/auth")),
+            Some((
+                Format::OpenSpecDelta,
+                FileRole::Requirements,
+                "changes/add-2fa/auth",
+            )),
         );
-        check("openspec/changes/add-2fa/tasks.md", Some((Format::OpenSpec, FileRole::Tasks, "add-2fa")));
-        check("specs/strings/reverser.spec.md", Some((Format::Tessl, FileRole::Requirements, "reverser")));
+        check(
+            "openspec/changes/add-2fa/tasks.md",
+            Some((Format::OpenSpec, FileRole::Tasks, "add-2fa")),
+        );
+        check(
+            "specs/strings/reverser.spec.md",
+            Some((Format::Tessl, FileRole::Requirements, "reverser")),
+        );
     }
 
     #[test]
@@ -164,7 +214,10 @@ mod tests {
     #[test]
     fn native_front_matter_claims_any_markdown_file() {
         let it = classify(Path::new("docs/login.md"), true).unwrap();
-        assert_eq!((it.format, it.role, it.spec_id.as_str()), (Format::Native, FileRole::Requirements, "login"));
+        assert_eq!(
+            (it.format, it.role, it.spec_id.as_str()),
+            (Format::Native, FileRole::Requirements, "login")
+        );
         let it = classify(Path::new("docs/tasks.md"), true).unwrap();
         assert_eq!(it.role, FileRole::Tasks);
     }

@@ -48,19 +48,24 @@ static UPPERCASE_MODAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(SHALL CONTINUE TO|SHALL NOT|SHALL|MUST NOT|MUST|SHOULD NOT|SHOULD|MAY|REQUIRED|RECOMMENDED|OPTIONAL)\b")
         .expect("static regex")
 });
-static LOWERCASE_MODAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex"));
-static EARS_MODAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex"));
-static CLAUSE_KEYWORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:\*\*)?(where|while|when|if)(?:\*\*)?\b").expect("static regex"));
+static LOWERCASE_MODAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex")
+});
+static EARS_MODAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex")
+});
+static CLAUSE_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:\*\*)?(where|while|when|if)(?:\*\*)?\b").expect("static regex")
+});
 static THEN_KEYWORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?:,\s*)?\b(?:\*\*)?then(?:\*\*)?\b").expect("static regex"));
 
 /// The first normative keyword in `text`: uppercase RFC 2119 words, else lowercase
 /// `shall`/`must` (normative in EARS).
 pub fn find_modal(text: &str) -> Option<(Modal, Range<usize>)> {
-    let found = UPPERCASE_MODAL.find(text).or_else(|| LOWERCASE_MODAL.find(text))?;
+    let found = UPPERCASE_MODAL
+        .find(text)
+        .or_else(|| LOWERCASE_MODAL.find(text))?;
     let modal = match found.as_str().to_ascii_uppercase().as_str() {
         "SHALL CONTINUE TO" => Modal::ShallContinueTo,
         "SHALL NOT" => Modal::ShallNot,
@@ -101,24 +106,35 @@ pub fn analyze_ears(text: &str, base: usize) -> Option<Ears> {
         let then = THEN_KEYWORD.find(rest);
         let comma = find_clause_comma(rest);
         let (condition_end, next_position, ended_with_then) = match (comma, then) {
-            (Some(comma), Some(then)) if then.start() <= comma => {
-                (condition_start + then.start(), condition_start + then.end(), true)
-            }
+            (Some(comma), Some(then)) if then.start() <= comma => (
+                condition_start + then.start(),
+                condition_start + then.end(),
+                true,
+            ),
             (Some(comma), _) => {
                 let after_comma = condition_start + comma + 1;
                 match THEN_KEYWORD.find(&prefix[after_comma..]) {
-                    Some(then) if prefix[after_comma..after_comma + then.start()].trim().is_empty() => {
+                    Some(then)
+                        if prefix[after_comma..after_comma + then.start()]
+                            .trim()
+                            .is_empty() =>
+                    {
                         (condition_start + comma, after_comma + then.end(), true)
                     }
                     _ => (condition_start + comma, after_comma, false),
                 }
             }
-            (None, Some(then)) => (condition_start + then.start(), condition_start + then.end(), true),
+            (None, Some(then)) => (
+                condition_start + then.start(),
+                condition_start + then.end(),
+                true,
+            ),
             (None, None) => (prefix.len(), prefix.len(), false),
         };
         let raw_condition = &prefix[condition_start..condition_end];
         let condition_text = raw_condition.trim();
-        let trimmed_start = condition_start + (raw_condition.len() - raw_condition.trim_start().len());
+        let trimmed_start =
+            condition_start + (raw_condition.len() - raw_condition.trim_start().len());
         let condition = base + trimmed_start..base + trimmed_start + condition_text.len();
         match keyword_text.as_str() {
             "where" => ears.where_ = Some(condition),
@@ -137,8 +153,15 @@ pub fn analyze_ears(text: &str, base: usize) -> Option<Ears> {
                 ears.if_ = Some(condition);
             }
         }
-        let kind = if keyword_text == "if" { "when" } else { clause_rank_name(&keyword_text) };
-        if kinds.last().is_some_and(|previous| clause_rank(previous) > clause_rank(kind)) {
+        let kind = if keyword_text == "if" {
+            "when"
+        } else {
+            clause_rank_name(&keyword_text)
+        };
+        if kinds
+            .last()
+            .is_some_and(|previous| clause_rank(previous) > clause_rank(kind))
+        {
             problems.push(EarsProblem::ClauseOrder);
         }
         kinds.push(kind);
@@ -148,11 +171,15 @@ pub fn analyze_ears(text: &str, base: usize) -> Option<Ears> {
     if subject_text.is_empty() {
         problems.push(EarsProblem::MissingSubject);
     } else {
-        let subject_start = position + (prefix[position..].len() - prefix[position..].trim_start().len());
+        let subject_start =
+            position + (prefix[position..].len() - prefix[position..].trim_start().len());
         ears.subject = Some(base + subject_start..base + subject_start + subject_text.len());
     }
     let has = |keyword: &str| ears_has_clause(&ears, keyword);
-    let distinct = ["where", "while", "when", "if"].iter().filter(|keyword| has(keyword)).count();
+    let distinct = ["where", "while", "when", "if"]
+        .iter()
+        .filter(|keyword| has(keyword))
+        .count();
     ears.pattern = match distinct {
         0 => EarsPattern::Ubiquitous,
         1 if has("when") && then_terminated_when => EarsPattern::KiroWhenThen,
@@ -224,13 +251,34 @@ mod tests {
 
     #[test]
     fn classifies_each_pattern() {
-        assert_eq!(pattern("THE System SHALL hash passwords").0, EarsPattern::Ubiquitous);
-        assert_eq!(pattern("WHEN a user logs in, THE System SHALL log it").0, EarsPattern::Event);
-        assert_eq!(pattern("WHEN a user logs in THEN the system SHALL log it").0, EarsPattern::KiroWhenThen);
-        assert_eq!(pattern("WHILE locked, THE API SHALL reject logins").0, EarsPattern::State);
-        assert_eq!(pattern("IF the token expired, THEN THE API SHALL respond 401").0, EarsPattern::Unwanted);
-        assert_eq!(pattern("WHERE 2FA is enabled, THE System SHALL ask for a code").0, EarsPattern::Optional);
-        assert_eq!(pattern("WHILE active, WHEN a request arrives, THE System SHALL extend it").0, EarsPattern::Complex);
+        assert_eq!(
+            pattern("THE System SHALL hash passwords").0,
+            EarsPattern::Ubiquitous
+        );
+        assert_eq!(
+            pattern("WHEN a user logs in, THE System SHALL log it").0,
+            EarsPattern::Event
+        );
+        assert_eq!(
+            pattern("WHEN a user logs in THEN the system SHALL log it").0,
+            EarsPattern::KiroWhenThen
+        );
+        assert_eq!(
+            pattern("WHILE locked, THE API SHALL reject logins").0,
+            EarsPattern::State
+        );
+        assert_eq!(
+            pattern("IF the token expired, THEN THE API SHALL respond 401").0,
+            EarsPattern::Unwanted
+        );
+        assert_eq!(
+            pattern("WHERE 2FA is enabled, THE System SHALL ask for a code").0,
+            EarsPattern::Optional
+        );
+        assert_eq!(
+            pattern("WHILE active, WHEN a request arrives, THE System SHALL extend it").0,
+            EarsPattern::Complex
+        );
     }
 
     #[test]
@@ -240,24 +288,49 @@ mod tests {
         let when = ears.when.unwrap();
         assert_eq!(&text[when.start - 100..when.end - 100], "a session idles");
         let subject = ears.subject.unwrap();
-        assert_eq!(&text[subject.start - 100..subject.end - 100], "THE Session service");
+        assert_eq!(
+            &text[subject.start - 100..subject.end - 100],
+            "THE Session service"
+        );
         assert_eq!(&text[ears.response.start - 100..], " invalidate it");
     }
 
     #[test]
     fn reports_defects() {
-        assert!(pattern("IF the token expired the API SHALL fail").1.contains(&EarsProblem::IfWithoutThen));
-        assert!(pattern("WHEN a or b, THE API SHALL fail").1.contains(&EarsProblem::MultipleTriggers));
-        assert!(pattern("SHALL log everything").1.contains(&EarsProblem::MissingSubject));
-        assert!(pattern("WHEN x, WHERE y, THE API SHALL z").1.contains(&EarsProblem::ClauseOrder));
+        assert!(
+            pattern("IF the token expired the API SHALL fail")
+                .1
+                .contains(&EarsProblem::IfWithoutThen)
+        );
+        assert!(
+            pattern("WHEN a or b, THE API SHALL fail")
+                .1
+                .contains(&EarsProblem::MultipleTriggers)
+        );
+        assert!(
+            pattern("SHALL log everything")
+                .1
+                .contains(&EarsProblem::MissingSubject)
+        );
+        assert!(
+            pattern("WHEN x, WHERE y, THE API SHALL z")
+                .1
+                .contains(&EarsProblem::ClauseOrder)
+        );
         assert!(pattern("WHERE y, WHEN x, THE API SHALL z").1.is_empty());
         assert_eq!(analyze_ears("The API should log", 0), None);
     }
 
     #[test]
     fn finds_modals_case_aware() {
-        assert_eq!(find_modal("System MUST NOT leak").map(|it| it.0), Some(Modal::MustNot));
-        assert_eq!(find_modal("the system shall log").map(|it| it.0), Some(Modal::Shall));
+        assert_eq!(
+            find_modal("System MUST NOT leak").map(|it| it.0),
+            Some(Modal::MustNot)
+        );
+        assert_eq!(
+            find_modal("the system shall log").map(|it| it.0),
+            Some(Modal::Shall)
+        );
         assert_eq!(find_modal("users may log in"), None);
     }
 }

@@ -14,21 +14,37 @@ pub fn requirement_fingerprint(requirement: &Requirement) -> String {
         .statements
         .iter()
         .map(|statement| statement.text.as_str())
-        .chain(requirement.criteria.iter().map(|criterion| criterion.statement.text.as_str()))
+        .chain(
+            requirement
+                .criteria
+                .iter()
+                .map(|criterion| criterion.statement.text.as_str()),
+        )
         .chain(requirement.scenarios.iter().flat_map(|scenario| {
-            std::iter::once(scenario.name.as_str()).chain(scenario.steps.iter().map(|step| step.text.as_str()))
+            std::iter::once(scenario.name.as_str())
+                .chain(scenario.steps.iter().map(|step| step.text.as_str()))
         }));
     for text in texts {
         hasher.update(normalize(text).as_bytes());
         hasher.update(b"\n");
     }
     let digest = hasher.finalize();
-    digest.iter().take(4).map(|byte| format!("{byte:02x}")).collect()
+    digest
+        .iter()
+        .take(4)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn normalize(text: &str) -> String {
-    let without_emphasis: String = text.chars().filter(|character| !matches!(character, '*' | '_' | '`')).collect();
-    without_emphasis.split_whitespace().collect::<Vec<_>>().join(" ")
+    let without_emphasis: String = text
+        .chars()
+        .filter(|character| !matches!(character, '*' | '_' | '`'))
+        .collect();
+    without_emphasis
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -37,7 +53,10 @@ mod tests {
 
     #[test]
     fn ignores_formatting_but_not_wording() {
-        assert_eq!(normalize("THE  **System**\tSHALL `log`"), "THE System SHALL log");
+        assert_eq!(
+            normalize("THE  **System**\tSHALL `log`"),
+            "THE System SHALL log"
+        );
         assert_ne!(normalize("SHALL log"), normalize("SHALL not log"));
     }
 }

@@ -39,7 +39,10 @@ pub enum FrontMatterRead {
 
 /// Reads front matter from the start of `text`.
 pub fn read_front_matter(text: &str) -> FrontMatterRead {
-    let Some(after_open) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+    let Some(after_open) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
         return FrontMatterRead::Absent;
     };
     let body_start = text.len() - after_open.len();
@@ -50,7 +53,10 @@ pub fn read_front_matter(text: &str) -> FrontMatterRead {
         offset += line.len();
         let content = line.trim_end_matches(['\n', '\r']);
         if content == "---" || content == "..." {
-            return FrontMatterRead::Present(FrontMatter { entries, range: 0..offset });
+            return FrontMatterRead::Present(FrontMatter {
+                entries,
+                range: 0..offset,
+            });
         }
         let trimmed = content.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -76,9 +82,16 @@ pub fn read_front_matter(text: &str) -> FrontMatterRead {
             continue;
         };
         let raw_value = strip_comment(raw_value).trim();
-        let value = match raw_value.strip_prefix('[').and_then(|it| it.strip_suffix(']')) {
+        let value = match raw_value
+            .strip_prefix('[')
+            .and_then(|it| it.strip_suffix(']'))
+        {
             Some(inner) => FrontMatterValue::List(
-                inner.split(',').map(|item| unquote(item)).filter(|item| !item.is_empty()).collect(),
+                inner
+                    .split(',')
+                    .map(|item| unquote(item))
+                    .filter(|item| !item.is_empty())
+                    .collect(),
             ),
             None => FrontMatterValue::Scalar(unquote(raw_value)),
         };
@@ -94,15 +107,23 @@ pub fn read_front_matter(text: &str) -> FrontMatterRead {
 
 impl FrontMatter {
     pub fn scalar(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|entry| entry.key == key).and_then(|entry| match &entry.value {
-            FrontMatterValue::Scalar(value) => Some(value.as_str()),
-            FrontMatterValue::List(_) => None,
-        })
+        self.entries
+            .iter()
+            .find(|entry| entry.key == key)
+            .and_then(|entry| match &entry.value {
+                FrontMatterValue::Scalar(value) => Some(value.as_str()),
+                FrontMatterValue::List(_) => None,
+            })
     }
 
     /// A list value; a scalar counts as a one-item list.
     pub fn list(&self, key: &str) -> Vec<String> {
-        match self.entries.iter().find(|entry| entry.key == key).map(|entry| &entry.value) {
+        match self
+            .entries
+            .iter()
+            .find(|entry| entry.key == key)
+            .map(|entry| &entry.value)
+        {
             Some(FrontMatterValue::List(items)) => items.clone(),
             Some(FrontMatterValue::Scalar(value)) if !value.is_empty() => vec![value.clone()],
             _ => Vec::new(),
@@ -134,7 +155,11 @@ fn unquote(value: &str) -> String {
     let unquoted = value
         .strip_prefix('"')
         .and_then(|it| it.strip_suffix('"'))
-        .or_else(|| value.strip_prefix('\'').and_then(|it| it.strip_suffix('\'')))
+        .or_else(|| {
+            value
+                .strip_prefix('\'')
+                .and_then(|it| it.strip_suffix('\''))
+        })
         .unwrap_or(value);
     unquoted.to_string()
 }
@@ -146,7 +171,9 @@ mod tests {
     #[test]
     fn reads_scalars_inline_lists_and_block_lists() {
         let text = "---\ndirector-spec: 1\nspec: auth-session\nstatus: approved   # comment\ntraces: [src/auth/**, \"lib/*.rs\"]\ntargets:\n  - a.ts\n  - b.ts\n---\n# Title\n";
-        let FrontMatterRead::Present(front_matter) = read_front_matter(text) else { panic!("no front matter") };
+        let FrontMatterRead::Present(front_matter) = read_front_matter(text) else {
+            panic!("no front matter")
+        };
         assert_eq!(front_matter.scalar("spec"), Some("auth-session"));
         assert_eq!(front_matter.scalar("status"), Some("approved"));
         assert_eq!(front_matter.list("traces"), vec!["src/auth/**", "lib/*.rs"]);
@@ -156,7 +183,10 @@ mod tests {
 
     #[test]
     fn unterminated_and_absent_front_matter_are_reported_not_fatal() {
-        assert_eq!(read_front_matter("---\nspec: x\n# no end"), FrontMatterRead::Unterminated);
+        assert_eq!(
+            read_front_matter("---\nspec: x\n# no end"),
+            FrontMatterRead::Unterminated
+        );
         assert_eq!(read_front_matter("# Title\n---\n"), FrontMatterRead::Absent);
         assert!(!declares_native_spec("---\nname: x\n---\n"));
         assert!(declares_native_spec("---\ndirector-spec: 1\n---\n"));

@@ -22,13 +22,21 @@ pub const MAX_SOURCE_FILE_BYTES: usize = 1024 * 1024;
 
 /// Extensions of files scanned for trace tags.
 const SOURCE_EXTENSIONS: &[&str] = &[
-    "rs", "py", "pyi", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go", "java", "kt", "kts", "scala", "c", "h", "cc",
-    "cpp", "hpp", "cs", "rb", "php", "swift", "m", "mm", "lua", "sh", "bash", "zig", "ex", "exs", "erl", "hs", "ml",
-    "dart", "sql", "vue", "svelte",
+    "rs", "py", "pyi", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go", "java", "kt", "kts", "scala",
+    "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift", "m", "mm", "lua", "sh", "bash",
+    "zig", "ex", "exs", "erl", "hs", "ml", "dart", "sql", "vue", "svelte",
 ];
 
 /// Folders never walked, whatever `.gitignore` says.
-const SKIPPED_FOLDERS: &[&str] = &[".git", "target", "node_modules", ".venv", "__pycache__", "dist", "build"];
+const SKIPPED_FOLDERS: &[&str] = &[
+    ".git",
+    "target",
+    "node_modules",
+    ".venv",
+    "__pycache__",
+    "dist",
+    "build",
+];
 
 /// A parsed spec file with its text, shared with snapshots.
 #[derive(Debug)]
@@ -72,10 +80,22 @@ pub struct RequirementRef<'a> {
 /// How something links to a requirement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkKind {
-    Task { id: Option<String>, status: TaskStatus },
-    DesignProperty { id: String },
-    Code { role: TraceRole, source: TraceSource, pin: Option<String> },
-    SpecSideLink { kind: SpecLinkKind, target: String },
+    Task {
+        id: Option<String>,
+        status: TaskStatus,
+    },
+    DesignProperty {
+        id: String,
+    },
+    Code {
+        role: TraceRole,
+        source: TraceSource,
+        pin: Option<String>,
+    },
+    SpecSideLink {
+        kind: SpecLinkKind,
+        target: String,
+    },
 }
 
 /// One incoming link to a requirement (or one of its criteria or scenarios).
@@ -179,17 +199,24 @@ enum ScannedFile {
 impl SpecIndex {
     /// An empty index for `root`, filled by [`SpecIndex::update_file`].
     pub fn new(root: &Path) -> SpecIndex {
-        SpecIndex { root: root.to_path_buf(), ..SpecIndex::default() }
+        SpecIndex {
+            root: root.to_path_buf(),
+            ..SpecIndex::default()
+        }
     }
 
     /// Walks `root` (honouring `.gitignore`, skipping build output, binary and huge
     /// files) and indexes it in parallel. Unreadable files are skipped.
     pub fn build(root: &Path) -> SpecIndex {
         let mut walker = ignore::WalkBuilder::new(root);
-        walker.hidden(false).require_git(false).filter_entry(|entry| {
-            let name = entry.file_name().to_string_lossy();
-            !(entry.file_type().is_some_and(|kind| kind.is_dir()) && SKIPPED_FOLDERS.contains(&name.as_ref()))
-        });
+        walker
+            .hidden(false)
+            .require_git(false)
+            .filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                !(entry.file_type().is_some_and(|kind| kind.is_dir())
+                    && SKIPPED_FOLDERS.contains(&name.as_ref()))
+            });
         let paths: Vec<PathBuf> = walker
             .build()
             .filter_map(Result::ok)
@@ -204,7 +231,10 @@ impl SpecIndex {
                 scan_file(root, path, &bytes)
             })
             .collect();
-        let mut index = SpecIndex { root: root.to_path_buf(), ..SpecIndex::default() };
+        let mut index = SpecIndex {
+            root: root.to_path_buf(),
+            ..SpecIndex::default()
+        };
         for file in scanned {
             match file {
                 ScannedFile::Spec(path, spec) => {
@@ -251,7 +281,9 @@ impl SpecIndex {
     }
 
     pub fn specs(&self) -> impl Iterator<Item = (&Path, &IndexedSpec)> {
-        self.specs.iter().map(|(path, spec)| (path.as_path(), spec.as_ref()))
+        self.specs
+            .iter()
+            .map(|(path, spec)| (path.as_path(), spec.as_ref()))
     }
 
     pub fn spec(&self, path: &Path) -> Option<&IndexedSpec> {
@@ -259,7 +291,9 @@ impl SpecIndex {
     }
 
     pub fn code_files(&self) -> impl Iterator<Item = (&Path, &IndexedCode)> {
-        self.code.iter().map(|(path, code)| (path.as_path(), code.as_ref()))
+        self.code
+            .iter()
+            .map(|(path, code)| (path.as_path(), code.as_ref()))
     }
 
     pub fn code_file(&self, path: &Path) -> Option<&IndexedCode> {
@@ -269,7 +303,13 @@ impl SpecIndex {
     /// All requirements, in path then document order.
     pub fn requirements(&self) -> impl Iterator<Item = RequirementRef<'_>> {
         self.specs.values().flat_map(|spec| {
-            spec.document.requirements.iter().map(|requirement| RequirementRef { document: &spec.document, requirement })
+            spec.document
+                .requirements
+                .iter()
+                .map(|requirement| RequirementRef {
+                    document: &spec.document,
+                    requirement,
+                })
         })
     }
 
@@ -278,7 +318,10 @@ impl SpecIndex {
         let location = self.items.get(key)?;
         let document = &self.specs.get(&location.path)?.document;
         let requirement = document.requirements.get(location.requirement)?;
-        Some(RequirementRef { document, requirement })
+        Some(RequirementRef {
+            document,
+            requirement,
+        })
     }
 
     pub fn item(&self, key: &str) -> Option<&ItemLocation> {
@@ -316,12 +359,15 @@ impl SpecIndex {
         let mut links: HashMap<String, Vec<RequirementLink>> = HashMap::new();
         let mut add = |target: &str, kind: LinkKind, path: &Path, range: Range<usize>| {
             if let Some(location) = self.items.get(target) {
-                links.entry(location.requirement_key.clone()).or_default().push(RequirementLink {
-                    kind,
-                    path: path.to_path_buf(),
-                    range,
-                    target: target.to_string(),
-                });
+                links
+                    .entry(location.requirement_key.clone())
+                    .or_default()
+                    .push(RequirementLink {
+                        kind,
+                        path: path.to_path_buf(),
+                        range,
+                        target: target.to_string(),
+                    });
             }
         };
         for (path, spec) in &self.specs {
@@ -331,7 +377,15 @@ impl SpecIndex {
                 for reference in task.refs.iter().chain(&task.validates) {
                     if let RefExpr::Id { id, range, .. } = reference {
                         if let Some(key) = self.resolve(id, context) {
-                            add(key, LinkKind::Task { id: task.id.clone(), status: task.status }, path, range.clone());
+                            add(
+                                key,
+                                LinkKind::Task {
+                                    id: task.id.clone(),
+                                    status: task.status,
+                                },
+                                path,
+                                range.clone(),
+                            );
                         }
                     }
                 }
@@ -340,14 +394,29 @@ impl SpecIndex {
                 for reference in &property.validates {
                     if let RefExpr::Id { id, range, .. } = reference {
                         if let Some(key) = self.resolve(id, context) {
-                            add(key, LinkKind::DesignProperty { id: property.local_id.clone() }, path, range.clone());
+                            add(
+                                key,
+                                LinkKind::DesignProperty {
+                                    id: property.local_id.clone(),
+                                },
+                                path,
+                                range.clone(),
+                            );
                         }
                     }
                 }
             }
             for link in &document.links {
                 if let Some(requirement) = &link.requirement {
-                    add(requirement, LinkKind::SpecSideLink { kind: link.kind, target: link.target.clone() }, path, link.range.clone());
+                    add(
+                        requirement,
+                        LinkKind::SpecSideLink {
+                            kind: link.kind,
+                            target: link.target.clone(),
+                        },
+                        path,
+                        link.range.clone(),
+                    );
                 }
             }
         }
@@ -355,7 +424,16 @@ impl SpecIndex {
             for trace in &code.traces {
                 if let Some(key) = self.resolve(&trace.reference, None) {
                     let pin = trace.pin.as_ref().map(|(pin, _)| pin.clone());
-                    add(key, LinkKind::Code { role: trace.role, source: trace.source, pin }, path, trace.reference_range.clone());
+                    add(
+                        key,
+                        LinkKind::Code {
+                            role: trace.role,
+                            source: trace.source,
+                            pin,
+                        },
+                        path,
+                        trace.reference_range.clone(),
+                    );
                 }
             }
         }
@@ -369,7 +447,9 @@ impl SpecIndex {
 
     /// Coverage of one requirement from its links.
     pub fn coverage(&self, requirement_key: &str) -> Coverage {
-        let fingerprint = self.requirement(requirement_key).map(|it| it.requirement.fingerprint.clone());
+        let fingerprint = self
+            .requirement(requirement_key)
+            .map(|it| it.requirement.fingerprint.clone());
         coverage_of(&self.links_to(requirement_key), fingerprint.as_deref())
     }
 
@@ -382,11 +462,15 @@ impl SpecIndex {
                 if !(trace.scope.start <= offset && offset <= trace.scope.end) {
                     continue;
                 }
-                let Some(location) = self.resolve(&trace.reference, None).and_then(|key| self.items.get(key)) else {
+                let Some(location) = self
+                    .resolve(&trace.reference, None)
+                    .and_then(|key| self.items.get(key))
+                else {
                     continue;
                 };
                 let suspect = trace.pin.as_ref().is_some_and(|(pin, _)| {
-                    self.requirement(&location.requirement_key).is_some_and(|it| it.requirement.fingerprint != *pin)
+                    self.requirement(&location.requirement_key)
+                        .is_some_and(|it| it.requirement.fingerprint != *pin)
                 });
                 governing.push(Governing {
                     requirement_key: location.requirement_key.clone(),
@@ -409,9 +493,15 @@ impl SpecIndex {
             }
             let spec_folder = document.path.parent().unwrap_or(Path::new(""));
             for link in &document.links {
-                let Some(requirement) = &link.requirement else { continue };
+                let Some(requirement) = &link.requirement else {
+                    continue;
+                };
                 if normalize_path(&spec_folder.join(&link.target)) == normalize_path(path) {
-                    let role = if link.kind == SpecLinkKind::Test { TraceRole::Test } else { TraceRole::Impl };
+                    let role = if link.kind == SpecLinkKind::Test {
+                        TraceRole::Test
+                    } else {
+                        TraceRole::Impl
+                    };
                     governing.push(Governing {
                         requirement_key: requirement.clone(),
                         role,
@@ -430,15 +520,28 @@ impl SpecIndex {
         if let Some(spec) = self.specs.get(path) {
             let document = &spec.document;
             for requirement in &document.requirements {
-                if let Some(id_range) = requirement.id_range.as_ref().filter(|range| contains(range)) {
-                    return Some(IdAtOffset { key: requirement.key.clone(), range: id_range.clone() });
+                if let Some(id_range) = requirement
+                    .id_range
+                    .as_ref()
+                    .filter(|range| contains(range))
+                {
+                    return Some(IdAtOffset {
+                        key: requirement.key.clone(),
+                        range: id_range.clone(),
+                    });
                 }
                 if contains(&requirement.heading_range) {
-                    return Some(IdAtOffset { key: requirement.key.clone(), range: requirement.heading_range.clone() });
+                    return Some(IdAtOffset {
+                        key: requirement.key.clone(),
+                        range: requirement.heading_range.clone(),
+                    });
                 }
                 for criterion in &requirement.criteria {
                     if contains(&criterion.range) {
-                        return Some(IdAtOffset { key: criterion.key.clone(), range: criterion.range.clone() });
+                        return Some(IdAtOffset {
+                            key: criterion.key.clone(),
+                            range: criterion.range.clone(),
+                        });
                     }
                 }
             }
@@ -447,21 +550,35 @@ impl SpecIndex {
                 .tasks
                 .iter()
                 .flat_map(|task| task.refs.iter().chain(&task.validates))
-                .chain(document.properties.iter().flat_map(|property| &property.validates));
+                .chain(
+                    document
+                        .properties
+                        .iter()
+                        .flat_map(|property| &property.validates),
+                );
             for reference in references {
                 if let RefExpr::Id { id, range, .. } = reference {
                     if contains(range) {
                         let key = self.resolve(id, context)?;
-                        return Some(IdAtOffset { key: key.to_string(), range: range.clone() });
+                        return Some(IdAtOffset {
+                            key: key.to_string(),
+                            range: range.clone(),
+                        });
                     }
                 }
             }
             return None;
         }
         let code = self.code.get(path)?;
-        let trace = code.traces.iter().find(|trace| contains(&trace.reference_range))?;
+        let trace = code
+            .traces
+            .iter()
+            .find(|trace| contains(&trace.reference_range))?;
         let key = self.resolve(&trace.reference, None)?;
-        Some(IdAtOffset { key: key.to_string(), range: trace.reference_range.clone() })
+        Some(IdAtOffset {
+            key: key.to_string(),
+            range: trace.reference_range.clone(),
+        })
     }
 
     /// Every place an item key is written: its definition, task references and code
@@ -469,17 +586,28 @@ impl SpecIndex {
     pub fn references(&self, key: &str) -> Vec<(PathBuf, Range<usize>)> {
         let mut references = Vec::new();
         if let Some(location) = self.items.get(key) {
-            if let Some(RequirementRef { requirement, .. }) = self.requirement(&location.requirement_key) {
+            if let Some(RequirementRef { requirement, .. }) =
+                self.requirement(&location.requirement_key)
+            {
                 let definition = match location.part {
-                    ItemPart::Requirement => requirement.id_range.clone().unwrap_or(requirement.heading_range.clone()),
+                    ItemPart::Requirement => requirement
+                        .id_range
+                        .clone()
+                        .unwrap_or(requirement.heading_range.clone()),
                     ItemPart::Criterion(index) => requirement.criteria[index].range.clone(),
                     ItemPart::Scenario(index) => requirement.scenarios[index].range.clone(),
                 };
                 references.push((location.path.clone(), definition));
             }
         }
-        let requirement_key = self.items.get(key).map(|location| location.requirement_key.clone());
-        for link in requirement_key.map(|it| self.links_to(&it)).unwrap_or_default() {
+        let requirement_key = self
+            .items
+            .get(key)
+            .map(|location| location.requirement_key.clone());
+        for link in requirement_key
+            .map(|it| self.links_to(&it))
+            .unwrap_or_default()
+        {
             if link.target == key {
                 references.push((link.path, link.range));
             }
@@ -519,7 +647,10 @@ impl SpecIndex {
                     detail: requirement.title.clone(),
                     kind: SpecSymbolKind::Requirement,
                     range: requirement.range.clone(),
-                    selection_range: requirement.id_range.clone().unwrap_or(requirement.heading_range.clone()),
+                    selection_range: requirement
+                        .id_range
+                        .clone()
+                        .unwrap_or(requirement.heading_range.clone()),
                     children: criteria.chain(scenarios).collect(),
                 }
             })
@@ -543,9 +674,14 @@ impl SpecIndex {
                 children: Vec::new(),
             }
         };
-        let mut task_symbols: Vec<Option<SpecSymbol>> = (0..document.tasks.len()).map(|index| Some(task_symbol(index))).collect();
+        let mut task_symbols: Vec<Option<SpecSymbol>> = (0..document.tasks.len())
+            .map(|index| Some(task_symbol(index)))
+            .collect();
         for index in (0..document.tasks.len()).rev() {
-            if let Some(parent) = document.tasks[index].parent.filter(|parent| *parent < index) {
+            if let Some(parent) = document.tasks[index]
+                .parent
+                .filter(|parent| *parent < index)
+            {
                 if let Some(child) = task_symbols[index].take() {
                     if let Some(parent_symbol) = task_symbols[parent].as_mut() {
                         parent_symbol.children.insert(0, child);
@@ -563,7 +699,11 @@ impl SpecIndex {
         self.requirements()
             .filter(|it| {
                 it.requirement.key.to_lowercase().contains(&query)
-                    || it.requirement.title.as_deref().is_some_and(|title| title.to_lowercase().contains(&query))
+                    || it
+                        .requirement
+                        .title
+                        .as_deref()
+                        .is_some_and(|title| title.to_lowercase().contains(&query))
             })
             .map(|it| WorkspaceSymbol {
                 name: match &it.requirement.title {
@@ -586,7 +726,9 @@ impl SpecIndex {
             if it.document.format == Format::OpenSpecDelta {
                 continue;
             }
-            if requirement.local_id.to_lowercase().starts_with(&prefix) || requirement.key.to_lowercase().starts_with(&prefix) {
+            if requirement.local_id.to_lowercase().starts_with(&prefix)
+                || requirement.key.to_lowercase().starts_with(&prefix)
+            {
                 completions.push(IdCompletion {
                     label: requirement.local_id.clone(),
                     key: requirement.key.clone(),
@@ -619,7 +761,9 @@ impl SpecIndex {
                     part,
                     requirement_key: requirement.key.clone(),
                 };
-                self.items.entry(requirement.key.clone()).or_insert_with(|| location(ItemPart::Requirement));
+                self.items
+                    .entry(requirement.key.clone())
+                    .or_insert_with(|| location(ItemPart::Requirement));
                 let mut local_names: Vec<(String, String)> = requirement
                     .aliases
                     .iter()
@@ -627,11 +771,15 @@ impl SpecIndex {
                     .map(|name| (name.clone(), requirement.key.clone()))
                     .collect();
                 for (index, criterion) in requirement.criteria.iter().enumerate() {
-                    self.items.entry(criterion.key.clone()).or_insert_with(|| location(ItemPart::Criterion(index)));
+                    self.items
+                        .entry(criterion.key.clone())
+                        .or_insert_with(|| location(ItemPart::Criterion(index)));
                     local_names.push((criterion.local_id.clone(), criterion.key.clone()));
                 }
                 for (index, scenario) in requirement.scenarios.iter().enumerate() {
-                    self.items.entry(scenario.key.clone()).or_insert_with(|| location(ItemPart::Scenario(index)));
+                    self.items
+                        .entry(scenario.key.clone())
+                        .or_insert_with(|| location(ItemPart::Scenario(index)));
                 }
                 if is_delta {
                     continue;
@@ -665,11 +813,20 @@ pub fn coverage_of(links: &[RequirementLink], fingerprint: Option<&str>) -> Cove
                     coverage.suspect += 1;
                 }
             }
-            LinkKind::SpecSideLink { kind: SpecLinkKind::Test, .. } => coverage.tests += 1,
-            LinkKind::SpecSideLink { kind: SpecLinkKind::Generate | SpecLinkKind::Impl | SpecLinkKind::Describe, .. } => {
+            LinkKind::SpecSideLink {
+                kind: SpecLinkKind::Test,
+                ..
+            } => coverage.tests += 1,
+            LinkKind::SpecSideLink {
+                kind: SpecLinkKind::Generate | SpecLinkKind::Impl | SpecLinkKind::Describe,
+                ..
+            } => {
                 coverage.implementations += 1;
             }
-            LinkKind::SpecSideLink { kind: SpecLinkKind::Use, .. } => {}
+            LinkKind::SpecSideLink {
+                kind: SpecLinkKind::Use,
+                ..
+            } => {}
         }
     }
     coverage
@@ -687,7 +844,9 @@ pub fn matches_any_glob(globs: &[String], relative_path: &Path) -> bool {
 }
 
 fn is_source_path(path: &Path) -> bool {
-    path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| SOURCE_EXTENSIONS.contains(&extension))
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| SOURCE_EXTENSIONS.contains(&extension))
 }
 
 fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
@@ -697,9 +856,15 @@ fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
         let classification = classify(relative, native)?;
         let document = parse_spec_bytes(path, &classification, bytes);
         let text: Arc<str> = Arc::from(std::str::from_utf8(bytes).unwrap_or_default());
-        return Some(ScannedFile::Spec(path.to_path_buf(), IndexedSpec { document, text }));
+        return Some(ScannedFile::Spec(
+            path.to_path_buf(),
+            IndexedSpec { document, text },
+        ));
     }
-    if !is_source_path(path) || bytes.len() > MAX_SOURCE_FILE_BYTES || memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+    if !is_source_path(path)
+        || bytes.len() > MAX_SOURCE_FILE_BYTES
+        || memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
+    {
         return None;
     }
     let text = std::str::from_utf8(bytes).ok()?;
@@ -707,7 +872,13 @@ fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
     if traces.is_empty() {
         return None;
     }
-    Some(ScannedFile::Code(path.to_path_buf(), IndexedCode { traces, text: Arc::from(text) }))
+    Some(ScannedFile::Code(
+        path.to_path_buf(),
+        IndexedCode {
+            traces,
+            text: Arc::from(text),
+        },
+    ))
 }
 
 /// Resolves `.` and `..` without touching the file system.
@@ -723,4 +894,189 @@ fn normalize_path(path: &Path) -> PathBuf {
         }
     }
     normalized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "---\ndirector-spec: 1\nspec: auth\ntraces: [src/session/**]\n---\n# Auth\n## Purpose\nP.\n## Requirements\n### Requirement: Idle timeout\n**ID**: AUTH-003\nTHE Session service SHALL expire idle sessions after 30 minutes.\n1. IF a token is invalid, THEN THE API SHALL respond 401.\n#### Scenario: Idle\n- WHEN 30 minutes pass\n- THEN the next request gets 401\n";
+    const TASKS: &str = "---\ndirector-spec: 1\nspec: auth\n---\n# Tasks\n- [x] 1. Expire sessions\n  - _Requirements: AUTH-003, AUTH-003.1_\n";
+    const CODE: &str = "import x\n\n# @spec AUTH-003\ndef expire():\n    pass\n\n# @spec(test) auth#AUTH-003.1@deadbeef\ndef test_401():\n    pass\n\n# mentions AUTH-003 and UNKNOWN-1\n";
+
+    fn index() -> SpecIndex {
+        let root = Path::new("/w");
+        let mut index = SpecIndex::new(root);
+        index.update_file(&root.join("specs/auth.md"), SPEC);
+        index.update_file(&root.join("specs/tasks.md"), TASKS);
+        index.update_file(&root.join("src/expiry.py"), CODE);
+        index
+    }
+
+    #[test]
+    fn resolves_keys_suffixes_and_criteria() {
+        let index = index();
+        assert_eq!(index.resolve("AUTH-003", None), Some("auth#AUTH-003"));
+        assert_eq!(index.resolve("AUTH-003.1", None), Some("auth#AUTH-003.1"));
+        assert_eq!(index.resolve("auth#AUTH-003", None), Some("auth#AUTH-003"));
+        assert_eq!(index.resolve("idle-timeout", None), Some("auth#AUTH-003"));
+        assert_eq!(index.resolve("AUTH-999", None), None);
+        let found = index.requirement("auth#AUTH-003").unwrap();
+        assert_eq!(found.requirement.title.as_deref(), Some("Idle timeout"));
+    }
+
+    #[test]
+    fn links_and_coverage_count_tasks_code_tests_and_suspects() {
+        let index = index();
+        let coverage = index.coverage("auth#AUTH-003");
+        assert_eq!(
+            coverage,
+            Coverage {
+                tasks: 2,
+                implementations: 1,
+                tests: 1,
+                suspect: 1,
+                mentions: 1
+            }
+        );
+        let references = index.references("auth#AUTH-003.1");
+        let paths: Vec<_> = references
+            .iter()
+            .map(|(path, _)| path.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            paths,
+            ["/w/specs/auth.md", "/w/specs/tasks.md", "/w/src/expiry.py"]
+        );
+    }
+
+    #[test]
+    fn governing_requirements_at_code_locations() {
+        let index = index();
+        let path = Path::new("/w/src/expiry.py");
+        let inside = CODE.find("pass").unwrap();
+        let governing = index.governing(path, inside);
+        assert_eq!(governing.len(), 1);
+        assert_eq!(
+            (governing[0].role, governing[0].suspect),
+            (TraceRole::Impl, false)
+        );
+        let test = index.governing(path, CODE.find("def test_401").unwrap());
+        assert!(
+            test.iter()
+                .any(|it| it.role == TraceRole::Test && it.suspect)
+        );
+        assert!(
+            index
+                .governing(path, CODE.find("import").unwrap())
+                .is_empty()
+        );
+        let by_glob = index.governing(Path::new("/w/src/session/store.py"), 0);
+        assert_eq!(by_glob[0].source, GoverningSource::TracesGlob);
+    }
+
+    #[test]
+    fn ids_at_offsets_symbols_and_completion() {
+        let index = index();
+        let at_tag = index
+            .id_at(
+                Path::new("/w/src/expiry.py"),
+                CODE.find("AUTH-003").unwrap() + 2,
+            )
+            .unwrap();
+        assert_eq!(at_tag.key, "auth#AUTH-003");
+        let in_tasks = index
+            .id_at(
+                Path::new("/w/specs/tasks.md"),
+                TASKS.find("AUTH-003.1").unwrap(),
+            )
+            .unwrap();
+        assert_eq!(in_tasks.key, "auth#AUTH-003.1");
+        let definition = index
+            .id_at(
+                Path::new("/w/specs/auth.md"),
+                SPEC.find("AUTH-003").unwrap(),
+            )
+            .unwrap();
+        assert_eq!(&SPEC[definition.range], "AUTH-003");
+        let symbols = index.document_symbols(Path::new("/w/specs/auth.md"));
+        assert_eq!(symbols[0].name, "AUTH-003");
+        assert_eq!(symbols[0].children.len(), 2);
+        assert_eq!(index.workspace_symbols("idle")[0].key, "auth#AUTH-003");
+        let labels: Vec<_> = index
+            .id_completions("auth-")
+            .into_iter()
+            .map(|it| it.label)
+            .collect();
+        assert_eq!(labels, ["AUTH-003", "AUTH-003.1"]);
+    }
+
+    #[test]
+    fn incremental_updates_and_removal() {
+        let mut index = index();
+        index.update_file(
+            Path::new("/w/specs/auth.md"),
+            &SPEC.replace("AUTH-003", "AUTH-004"),
+        );
+        assert_eq!(index.resolve("AUTH-003", None), None);
+        assert_eq!(index.coverage("auth#AUTH-004").tasks, 0);
+        index.remove_file(Path::new("/w/specs/auth.md"));
+        assert_eq!(index.requirements().count(), 0);
+        index.update_file(Path::new("/w/src/expiry.py"), "no tags here\n");
+        assert!(index.code_file(Path::new("/w/src/expiry.py")).is_none());
+    }
+
+    #[test]
+    fn builds_from_disk_honouring_gitignore_and_skipping_junk() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, bytes: &[u8]| {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, bytes).unwrap();
+        };
+        write(".gitignore", b"ignored/\n");
+        write(".kiro/specs/login/requirements.md", b"# R\n## Requirements\n### Requirement 1\n#### Acceptance Criteria\n1. WHEN x, THE S SHALL y\n");
+        write(
+            ".kiro/specs/login/tasks.md",
+            b"- [ ] 1. Do\n  - _Requirements: 1.1, 9.9_\n",
+        );
+        write("src/a.rs", b"// @spec login#1.1\nfn a() {}\n");
+        write("ignored/b.rs", b"// @spec login#1.1\nfn b() {}\n");
+        write("target/c.rs", b"// @spec login#1.1\nfn c() {}\n");
+        write("node_modules/d.js", b"// @spec login#1.1\n");
+        write("src/binary.rs", b"// @spec login#1.1\0\0");
+        write("specs/001-x/spec.md", b"\xff\xfe not utf8");
+        let index = SpecIndex::build(root.path());
+        assert_eq!(index.code_files().count(), 1);
+        assert_eq!(
+            index.coverage("login#R1"),
+            Coverage {
+                tasks: 1,
+                implementations: 1,
+                ..Coverage::default()
+            }
+        );
+        let unreadable = index
+            .specs()
+            .find(|(path, _)| path.ends_with("specs/001-x/spec.md"))
+            .unwrap();
+        assert!(!unreadable.1.document.problems.is_empty());
+    }
+
+    #[test]
+    fn cyclic_and_self_references_do_not_hang() {
+        let root = Path::new("/w");
+        let mut index = SpecIndex::new(root);
+        let tasks = "---\ndirector-spec: 1\nspec: t\n---\n- [ ] 1. A\n  - _Depends: 2_\n  - _Requirements: 1_\n- [ ] 2. B\n  - _Depends: 1_\n- [ ] 1.1 child of itself?\n";
+        index.update_file(&root.join("tasks.md"), tasks);
+        let symbols = index.document_symbols(&root.join("tasks.md"));
+        assert_eq!(symbols.len(), 2);
+        assert_eq!(
+            index.id_at(
+                &root.join("tasks.md"),
+                tasks.find("_Requirements: 1").unwrap() + 15
+            ),
+            None
+        );
+    }
 }

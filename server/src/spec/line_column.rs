@@ -24,7 +24,9 @@ impl<'a> LineStarts<'a> {
         let line_index = self.starts.partition_point(|start| *start <= offset) - 1;
         let line_start = self.starts[line_index];
         let column = self.text.get(line_start..).map_or(0, |rest| {
-            rest.char_indices().take_while(|(index, _)| line_start + index < offset).count()
+            rest.char_indices()
+                .take_while(|(index, _)| line_start + index < offset)
+                .count()
         });
         (line_index + 1, column + 1)
     }

@@ -16,8 +16,12 @@ pub struct MarkdownBlocks {
 impl MarkdownBlocks {
     /// Whether the byte offset lies inside a code block.
     pub fn in_code_block(&self, offset: usize) -> bool {
-        let index = self.code_blocks.partition_point(|block| block.end <= offset);
-        self.code_blocks.get(index).is_some_and(|block| block.start <= offset)
+        let index = self
+            .code_blocks
+            .partition_point(|block| block.end <= offset);
+        self.code_blocks
+            .get(index)
+            .is_some_and(|block| block.start <= offset)
     }
 }
 
@@ -25,7 +29,10 @@ impl MarkdownBlocks {
 pub fn markdown_blocks(text: &str) -> MarkdownBlocks {
     let mut parser = tree_sitter::Parser::new();
     let mut blocks = MarkdownBlocks::default();
-    if parser.set_language(&tree_sitter_md::LANGUAGE.into()).is_err() {
+    if parser
+        .set_language(&tree_sitter_md::LANGUAGE.into())
+        .is_err()
+    {
         return blocks;
     }
     let Some(tree) = parser.parse(text, None) else {

@@ -251,19 +251,23 @@ pub struct ParseProblem {
 impl SpecDocument {
     /// Every normative statement in the file with the requirement it belongs to:
     /// body sentences with a modal, criteria and scenario steps.
-    pub fn normative_statements(&self) -> impl Iterator<Item = (&Requirement, &Statement, StatementPlace)> {
+    pub fn normative_statements(
+        &self,
+    ) -> impl Iterator<Item = (&Requirement, &Statement, StatementPlace)> {
         self.requirements.iter().flat_map(|requirement| {
             let body = requirement
                 .statements
                 .iter()
                 .filter(|statement| statement.modal.is_some())
                 .map(move |statement| (requirement, statement, StatementPlace::Body));
-            let criteria = requirement
-                .criteria
-                .iter()
-                .map(move |criterion| (requirement, &criterion.statement, StatementPlace::Criterion));
+            let criteria = requirement.criteria.iter().map(move |criterion| {
+                (requirement, &criterion.statement, StatementPlace::Criterion)
+            });
             let steps = requirement.scenarios.iter().flat_map(move |scenario| {
-                scenario.steps.iter().map(move |step| (requirement, step, StatementPlace::ScenarioStep))
+                scenario
+                    .steps
+                    .iter()
+                    .map(move |step| (requirement, step, StatementPlace::ScenarioStep))
             });
             body.chain(criteria).chain(steps)
         })

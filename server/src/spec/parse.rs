@@ -16,8 +16,8 @@ use crate::spec::front_matter::{FrontMatterRead, read_front_matter};
 use crate::spec::markdown::markdown_blocks;
 use crate::spec::model::{
     Criterion, DesignProperty, FileRole, Format, Marker, MarkerKind, Observation, ObservationKind,
-    ParseProblem, Requirement, RequirementKind, Scenario, Section, SpecDocument, SpecLink, SpecLinkKind,
-    Statement, Task, TaskStatus,
+    ParseProblem, Requirement, RequirementKind, Scenario, Section, SpecDocument, SpecLink,
+    SpecLinkKind, Statement, Task, TaskStatus,
 };
 use crate::spec::references::{RefExpr, inline_references, parse_reference_list};
 
@@ -26,9 +26,16 @@ pub const MAX_SPEC_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Reads raw file bytes: binary, huge and non-UTF-8 files give an empty document
 /// carrying a problem; everything else is parsed.
-pub fn parse_spec_bytes(path: &Path, classification: &Classification, bytes: &[u8]) -> SpecDocument {
+pub fn parse_spec_bytes(
+    path: &Path,
+    classification: &Classification,
+    bytes: &[u8],
+) -> SpecDocument {
     let problem = if bytes.len() > MAX_SPEC_FILE_BYTES {
-        Some(format!("spec file is {} bytes, over the {MAX_SPEC_FILE_BYTES}-byte limit; not read", bytes.len()))
+        Some(format!(
+            "spec file is {} bytes, over the {MAX_SPEC_FILE_BYTES}-byte limit; not read",
+            bytes.len()
+        ))
     } else if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
         Some("spec file looks binary; not read".to_string())
     } else {
@@ -37,7 +44,11 @@ pub fn parse_spec_bytes(path: &Path, classification: &Classification, bytes: &[u
     match (problem, std::str::from_utf8(bytes)) {
         (None, Ok(text)) => parse_spec_text(path, classification, text),
         (Some(message), _) => empty_document(path, classification, message),
-        (None, Err(error)) => empty_document(path, classification, format!("spec file is not UTF-8 ({error}); not read")),
+        (None, Err(error)) => empty_document(
+            path,
+            classification,
+            format!("spec file is not UTF-8 ({error}); not read"),
+        ),
     }
 }
 
@@ -50,7 +61,10 @@ pub fn parse_spec_text(path: &Path, classification: &Classification, text: &str)
 
 fn empty_document(path: &Path, classification: &Classification, message: String) -> SpecDocument {
     let mut document = new_document(path, classification);
-    document.problems.push(ParseProblem { message, range: 0..0 });
+    document.problems.push(ParseProblem {
+        message,
+        range: 0..0,
+    });
     document
 }
 
@@ -90,48 +104,127 @@ pub fn slug(text: &str) -> String {
 
 macro_rules! static_regex {
     ($name:ident, $pattern:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pattern).expect("static regex"));
+        static $name: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new($pattern).expect("static regex"));
     };
 }
 
 static_regex!(HEADING, r"^(#{1,6})\s+(.*?)\s*#*\s*$");
 static_regex!(OPENSPEC_REQUIREMENT, r"^Requirement:\s*(?P<name>.+?)\s*$");
-static_regex!(KIRO_REQUIREMENT, r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung)\s+(?P<n>\d+)(?:\s*[:.\-–—]\s*(?P<title>.+))?$");
-static_regex!(GENERIC_REQUIREMENT, r"^(?P<id>[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*[-_]\d+[a-z]?)\s*[:.\-–—]\s*(?P<title>.+)$");
-static_regex!(USER_STORY, r"^User Story\s+(?P<k>\d+)\s*[-–—:]\s*(?P<title>.+?)(?:\s*\(Priority:\s*(?P<p>P\d+)\))?\s*(?:🎯.*)?$");
-static_regex!(PROPERTY_HEADING, r"^Property\s+(?P<n>\d+)\s*:\s*(?P<title>.+)$");
+static_regex!(
+    KIRO_REQUIREMENT,
+    r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung)\s+(?P<n>\d+)(?:\s*[:.\-–—]\s*(?P<title>.+))?$"
+);
+static_regex!(
+    GENERIC_REQUIREMENT,
+    r"^(?P<id>[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*[-_]\d+[a-z]?)\s*[:.\-–—]\s*(?P<title>.+)$"
+);
+static_regex!(
+    USER_STORY,
+    r"^User Story\s+(?P<k>\d+)\s*[-–—:]\s*(?P<title>.+?)(?:\s*\(Priority:\s*(?P<p>P\d+)\))?\s*(?:🎯.*)?$"
+);
+static_regex!(
+    PROPERTY_HEADING,
+    r"^Property\s+(?P<n>\d+)\s*:\s*(?P<title>.+)$"
+);
 static_regex!(SCENARIO_HEADING, r"^Scenario:\s*(?P<name>.+)$");
-static_regex!(DELTA_HEADER, r"^(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements\s*$");
+static_regex!(
+    DELTA_HEADER,
+    r"^(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements\s*$"
+);
 static_regex!(GROUP_HEADING, r"^(?P<g>\d+)\.\s+");
 static_regex!(PHASE_HEADING, r"^Phase\s+\d+");
 static_regex!(TASK_HEADING, r"^Task\s+\d+(?:\.\d+)*\b");
-static_regex!(SPECKIT_REQUIREMENT, r"^\s*[-*]\s+\*\*(?P<id>(?:FR|NFR|SC|C|REQ)-\d{2,})\*\*\s*:\s*(?P<text>.+)$");
-static_regex!(OFT_ITEM, r"^`(?P<id>[a-z]+~\p{L}[\p{L}\p{N}_.\-]*~\d+)`\s*$");
+static_regex!(
+    SPECKIT_REQUIREMENT,
+    r"^\s*[-*]\s+\*\*(?P<id>(?:FR|NFR|SC|C|REQ)-\d{2,})\*\*\s*:\s*(?P<text>.+)$"
+);
+static_regex!(
+    OFT_ITEM,
+    r"^`(?P<id>[a-z]+~\p{L}[\p{L}\p{N}_.\-]*~\d+)`\s*$"
+);
 static_regex!(ID_LINE, r"^\*\*(?:ID|UID)\*\*:\s*(?P<id>\S+)");
 static_regex!(ORDERED_ITEM, r"^\s*(?P<m>\d+)[.)]\s+(?P<text>.+)$");
-static_regex!(EXPLICIT_CRITERION, r"^\s*(?P<n>\d+)\.(?P<m>\d+)\.?\s+(?P<text>.+)$");
-static_regex!(SCENARIO_STEP, r"(?i)^\s*[-*]\s+(?:\*\*)?(?P<kw>GIVEN|WHEN|THEN|AND|BUT)(?:\*\*)?\s+(?P<text>.+)$");
-static_regex!(SPECKIT_SCENARIO, r"^\s*(?P<i>\d+)\.\s+\*\*Given\*\*\s+.+?,\s*\*\*When\*\*\s+.+?,\s*\*\*Then\*\*\s+.+$");
-static_regex!(TASK_LINE, r"^(?P<ind>\s*)[-*+]\s+\[(?P<box>[ xX\-~/])\](?P<opt>\*)?\s+(?P<rest>.*)$");
-static_regex!(MALFORMED_BOX, r"^\s*[-*+]\s+\[(?:\s*[xX]\s+|\s+[xX]\s*|\s{2,}|xx|XX|)\](?:[^(]|$)");
-static_regex!(TASK_WITHOUT_BOX, r"^\s*[-*+]\s+(?:\*\*)?\d+(?:\.\d+)*\.?(?:\*\*)?\s+\S");
+static_regex!(
+    EXPLICIT_CRITERION,
+    r"^\s*(?P<n>\d+)\.(?P<m>\d+)\.?\s+(?P<text>.+)$"
+);
+static_regex!(
+    SCENARIO_STEP,
+    r"(?i)^\s*[-*]\s+(?:\*\*)?(?P<kw>GIVEN|WHEN|THEN|AND|BUT)(?:\*\*)?\s+(?P<text>.+)$"
+);
+static_regex!(
+    SPECKIT_SCENARIO,
+    r"^\s*(?P<i>\d+)\.\s+\*\*Given\*\*\s+.+?,\s*\*\*When\*\*\s+.+?,\s*\*\*Then\*\*\s+.+$"
+);
+static_regex!(
+    TASK_LINE,
+    r"^(?P<ind>\s*)[-*+]\s+\[(?P<box>[ xX\-~/])\](?P<opt>\*)?\s+(?P<rest>.*)$"
+);
+static_regex!(
+    MALFORMED_BOX,
+    r"^\s*[-*+]\s+\[(?:\s*[xX]\s+|\s+[xX]\s*|\s{2,}|xx|XX|)\](?:[^(]|$)"
+);
+static_regex!(
+    TASK_WITHOUT_BOX,
+    r"^\s*[-*+]\s+(?:\*\*)?\d+(?:\.\d+)*\.?(?:\*\*)?\s+\S"
+);
 static_regex!(TASK_ID_BOLD, r"^\*\*(?P<id>\d+(?:\.\d+)*)\*\*\s+");
 static_regex!(TASK_ID_NUMBER, r"^(?P<id>\d+(?:\.\d+)*)\.?\s+");
 static_regex!(TASK_ID_SPECKIT, r"^(?P<id>T\d{3,})\b\s*");
-static_regex!(REQUIREMENTS_REF, r"(?:_Requirements?:\s*(?P<a>[^_]+)_|\*\*Requirements?\*\*:\s*(?P<b>.+)$|^\s*[-*]\s+Requirements?:\s*(?P<c>.+)$|Implements requirements?\s+(?P<d>[A-Za-z0-9.,\s\-–]+))");
-static_regex!(VALIDATES_REF, r"(?:\*\*Validates:\s*(?:Requirements?\s+)?(?P<a>[^*]+)\*\*|_Validates:\s*(?:Requirements?\s+)?(?P<b>[^_]+)_)");
-static_regex!(DEPENDS_REF, r"(?:_Depends:\s*(?P<a>[^_]+)_|\(depends on (?P<b>T\d{3,}(?:,\s*T\d{3,})*)\))");
-static_regex!(NEEDS_CLARIFICATION, r"\[NEEDS CLARIFICATION(?::\s*(?P<q>[^\]]*))?\]|\bNEEDS CLARIFICATION\b");
-static_regex!(INCOMPLETE, r"\b(?:TBD|TBC|TBR|TBS|TBE|TBA|TODO|FIXME|XXX|TKTK)\b|\?\?\?|<placeholder>|\bnot (?:defined|determined)\b");
-static_regex!(TEMPLATE, r"\[(?P<inner>[A-Z][A-Z0-9 #_/-]{2,}|e\.g\.,[^\]]*|###-[a-z-]+)\]|\$ARGUMENTS|\{[a-z_]+\}|<!--[^>]*ACTION REQUIRED");
-static_regex!(ID_SHAPED, r"^(?:[A-Z]+-?\d+|US\d+|NEEDS CLARIFICATION.*|TBD|TBC|TBR|TBS|TBE|TBA|TODO|FIXME|XXX|TKTK)$");
-static_regex!(SPEC_LINK, r"\[@(?P<kind>test|generate|describe|use|impl)\]\((?P<path>[^)#\s]+)(?:#L\d+(?:-L\d+)?)?\)");
-static_regex!(PIN_COMMENT, r"\s*<!--\s*(?:id:\s*)?(?P<id>[A-Za-z0-9][A-Za-z0-9._/-]*)\s*-->\s*$");
+static_regex!(
+    REQUIREMENTS_REF,
+    r"(?:_Requirements?:\s*(?P<a>[^_]+)_|\*\*Requirements?\*\*:\s*(?P<b>.+)$|^\s*[-*]\s+Requirements?:\s*(?P<c>.+)$|Implements requirements?\s+(?P<d>[A-Za-z0-9.,\s\-–]+))"
+);
+static_regex!(
+    VALIDATES_REF,
+    r"(?:\*\*Validates:\s*(?:Requirements?\s+)?(?P<a>[^*]+)\*\*|_Validates:\s*(?:Requirements?\s+)?(?P<b>[^_]+)_)"
+);
+static_regex!(
+    DEPENDS_REF,
+    r"(?:_Depends:\s*(?P<a>[^_]+)_|\(depends on (?P<b>T\d{3,}(?:,\s*T\d{3,})*)\))"
+);
+static_regex!(
+    NEEDS_CLARIFICATION,
+    r"\[NEEDS CLARIFICATION(?::\s*(?P<q>[^\]]*))?\]|\bNEEDS CLARIFICATION\b"
+);
+static_regex!(
+    INCOMPLETE,
+    r"\b(?:TBD|TBC|TBR|TBS|TBE|TBA|TODO|FIXME|XXX|TKTK)\b|\?\?\?|<placeholder>|\bnot (?:defined|determined)\b"
+);
+static_regex!(
+    TEMPLATE,
+    r"\[(?P<inner>[A-Z][A-Z0-9 #_/-]{2,}|e\.g\.,[^\]]*|###-[a-z-]+)\]|\$ARGUMENTS|\{[a-z_]+\}|<!--[^>]*ACTION REQUIRED"
+);
+static_regex!(
+    ID_SHAPED,
+    r"^(?:[A-Z]+-?\d+|US\d+|NEEDS CLARIFICATION.*|TBD|TBC|TBR|TBS|TBE|TBA|TODO|FIXME|XXX|TKTK)$"
+);
+static_regex!(
+    SPEC_LINK,
+    r"\[@(?P<kind>test|generate|describe|use|impl)\]\((?P<path>[^)#\s]+)(?:#L\d+(?:-L\d+)?)?\)"
+);
+static_regex!(
+    PIN_COMMENT,
+    r"\s*<!--\s*(?:id:\s*)?(?P<id>[A-Za-z0-9][A-Za-z0-9._/-]*)\s*-->\s*$"
+);
 
 /// Front matter keys Director understands in native and Tessl files.
 const KNOWN_FRONT_MATTER_KEYS: &[&str] = &[
-    "director-spec", "spec", "status", "traces", "ears", "title", "name", "description", "targets",
-    "inclusion", "fileMatchPattern", "owner", "version", "tags",
+    "director-spec",
+    "spec",
+    "status",
+    "traces",
+    "ears",
+    "title",
+    "name",
+    "description",
+    "targets",
+    "inclusion",
+    "fileMatchPattern",
+    "owner",
+    "version",
+    "tags",
 ];
 
 /// What the lines under the current requirement currently mean.
@@ -175,7 +268,8 @@ impl<'a> LineParser<'a> {
             FrontMatterRead::Absent => 0,
             FrontMatterRead::Unterminated => {
                 document.problems.push(ParseProblem {
-                    message: "front matter has no closing `---` line; read as body text".to_string(),
+                    message: "front matter has no closing `---` line; read as body text"
+                        .to_string(),
                     range: 0..3,
                 });
                 0
@@ -196,7 +290,9 @@ impl<'a> LineParser<'a> {
                 if let Some(version) = front_matter.scalar("director-spec") {
                     if version != "1" {
                         document.problems.push(ParseProblem {
-                            message: format!("unsupported `director-spec: {version}`; read as version 1"),
+                            message: format!(
+                                "unsupported `director-spec: {version}`; read as version 1"
+                            ),
                             range: 0..front_matter.range.end,
                         });
                     }
@@ -205,7 +301,10 @@ impl<'a> LineParser<'a> {
                     for entry in &front_matter.entries {
                         if !KNOWN_FRONT_MATTER_KEYS.contains(&entry.key.as_str()) {
                             document.problems.push(ParseProblem {
-                                message: format!("unknown front matter key `{}`; ignored", entry.key),
+                                message: format!(
+                                    "unknown front matter key `{}`; ignored",
+                                    entry.key
+                                ),
                                 range: entry.key_range.clone(),
                             });
                         }
@@ -266,8 +365,15 @@ impl<'a> LineParser<'a> {
     fn line(&mut self, line: &str, start: usize) {
         if let Some(captures) = HEADING.captures(line) {
             let level = captures[1].len();
-            let title_match = captures.get(2).map_or(start..start, |it| start + it.start()..start + it.end());
-            self.heading(level, &self.text[title_match.clone()], title_match, start..start + line.len());
+            let title_match = captures
+                .get(2)
+                .map_or(start..start, |it| start + it.start()..start + it.end());
+            self.heading(
+                level,
+                &self.text[title_match.clone()],
+                title_match,
+                start..start + line.len(),
+            );
             return;
         }
         self.scan_markers(line, start);
@@ -282,7 +388,13 @@ impl<'a> LineParser<'a> {
         self.requirement_line(line, start);
     }
 
-    fn heading(&mut self, level: usize, title: &str, title_range: Range<usize>, line_range: Range<usize>) {
+    fn heading(
+        &mut self,
+        level: usize,
+        title: &str,
+        title_range: Range<usize>,
+        line_range: Range<usize>,
+    ) {
         self.close_sections(level, line_range.start);
         self.document.sections.push(Section {
             level,
@@ -309,7 +421,12 @@ impl<'a> LineParser<'a> {
                     let name = captures["name"].trim().to_string();
                     let requirement = &mut self.document.requirements[open_index];
                     let key = format!("{}/{}", requirement.key, slug(&name));
-                    requirement.scenarios.push(Scenario { key, name, steps: Vec::new(), range: line_range.clone() });
+                    requirement.scenarios.push(Scenario {
+                        key,
+                        name,
+                        steps: Vec::new(),
+                        range: line_range.clone(),
+                    });
                     let scenario_index = requirement.scenarios.len() - 1;
                     if let Some(open) = &mut self.requirement {
                         open.scenario = Some(scenario_index);
@@ -318,7 +435,9 @@ impl<'a> LineParser<'a> {
                     return;
                 }
                 open.scenario = None;
-                open.mode = if title.to_ascii_lowercase().starts_with("acceptance criteria")
+                open.mode = if title
+                    .to_ascii_lowercase()
+                    .starts_with("acceptance criteria")
                     || title.to_lowercase().starts_with("criterios de aceptación")
                 {
                     BodyMode::AcceptanceCriteria
@@ -346,7 +465,9 @@ impl<'a> LineParser<'a> {
                 }
             }
             if level == 2 {
-                self.group = GROUP_HEADING.captures(title).and_then(|it| it["g"].parse().ok());
+                self.group = GROUP_HEADING
+                    .captures(title)
+                    .and_then(|it| it["g"].parse().ok());
                 if !PHASE_HEADING.is_match(title) {
                     self.phase = None;
                 }
@@ -366,7 +487,15 @@ impl<'a> LineParser<'a> {
         if let Some(captures) = OPENSPEC_REQUIREMENT.captures(title).filter(|_| level == 3) {
             let name = captures["name"].to_string();
             let outside = !self.in_requirements_section;
-            self.open_requirement(slug(&name), Some(name.clone()), vec![name], RequirementKind::Functional, level, line_range, None);
+            self.open_requirement(
+                slug(&name),
+                Some(name.clone()),
+                vec![name],
+                RequirementKind::Functional,
+                level,
+                line_range,
+                None,
+            );
             if let Some(requirement) = self.document.requirements.last_mut() {
                 requirement.outside_requirements_section = outside;
             }
@@ -374,17 +503,46 @@ impl<'a> LineParser<'a> {
             let number = &captures["n"];
             let title = captures.name("title").map(|it| it.as_str().to_string());
             let aliases = vec![format!("Requirement {number}")];
-            self.open_requirement(format!("R{number}"), title, aliases, RequirementKind::Functional, level, line_range, None);
-        } else if let Some(captures) = GENERIC_REQUIREMENT.captures(title).filter(|_| (2..=4).contains(&level)) {
+            self.open_requirement(
+                format!("R{number}"),
+                title,
+                aliases,
+                RequirementKind::Functional,
+                level,
+                line_range,
+                None,
+            );
+        } else if let Some(captures) = GENERIC_REQUIREMENT
+            .captures(title)
+            .filter(|_| (2..=4).contains(&level))
+        {
             let id = captures.name("id").map(|it| it.range());
-            let id_range = id.clone().map(|it| title_start + it.start..title_start + it.end);
+            let id_range = id
+                .clone()
+                .map(|it| title_start + it.start..title_start + it.end);
             let local_id = captures["id"].to_string();
             let title = captures["title"].to_string();
-            self.open_requirement(local_id, Some(title), Vec::new(), RequirementKind::Functional, level, line_range, id_range);
+            self.open_requirement(
+                local_id,
+                Some(title),
+                Vec::new(),
+                RequirementKind::Functional,
+                level,
+                line_range,
+                id_range,
+            );
         } else if let Some(captures) = USER_STORY.captures(title).filter(|_| level == 3) {
             let local_id = format!("US{}", &captures["k"]);
             let title = captures["title"].to_string();
-            self.open_requirement(local_id, Some(title), Vec::new(), RequirementKind::Story, level, line_range, None);
+            self.open_requirement(
+                local_id,
+                Some(title),
+                Vec::new(),
+                RequirementKind::Story,
+                level,
+                line_range,
+                None,
+            );
         } else if let Some(captures) = PROPERTY_HEADING.captures(title).filter(|_| level >= 3) {
             self.document.properties.push(DesignProperty {
                 local_id: format!("P{}", &captures["n"]),
@@ -393,8 +551,19 @@ impl<'a> LineParser<'a> {
                 range: line_range,
             });
             self.property = Some(self.document.properties.len() - 1);
-        } else if self.in_capabilities_section && self.document.format == Format::Tessl && level == 3 {
-            self.open_requirement(slug(title), Some(title.to_string()), vec![title.to_string()], RequirementKind::Functional, level, line_range, None);
+        } else if self.in_capabilities_section
+            && self.document.format == Format::Tessl
+            && level == 3
+        {
+            self.open_requirement(
+                slug(title),
+                Some(title.to_string()),
+                vec![title.to_string()],
+                RequirementKind::Functional,
+                level,
+                line_range,
+                None,
+            );
         }
     }
 
@@ -463,25 +632,46 @@ impl<'a> LineParser<'a> {
     fn statement(&self, text: &str, range: Range<usize>) -> Statement {
         let modal = find_modal(text).map(|(modal, _)| modal);
         let ears = modal.and_then(|_| analyze_ears(text, range.start));
-        Statement { text: text.to_string(), range, modal, ears }
+        Statement {
+            text: text.to_string(),
+            range,
+            modal,
+            ears,
+        }
     }
 
     /// Recognizes a task line (R5); returns whether the line was one.
     fn task_line(&mut self, line: &str, start: usize) -> bool {
         let Some(captures) = TASK_LINE.captures(line) else {
             if MALFORMED_BOX.is_match(line) {
-                self.observe(ObservationKind::MalformedCheckbox, start..start + line.len());
+                self.observe(
+                    ObservationKind::MalformedCheckbox,
+                    start..start + line.len(),
+                );
                 return true;
             }
-            if self.document.role == FileRole::Tasks && TASK_WITHOUT_BOX.is_match(line) && self.task.is_none() {
-                self.observe(ObservationKind::TaskWithoutCheckbox, start..start + line.len());
+            if self.document.role == FileRole::Tasks
+                && TASK_WITHOUT_BOX.is_match(line)
+                && self.task.is_none()
+            {
+                self.observe(
+                    ObservationKind::TaskWithoutCheckbox,
+                    start..start + line.len(),
+                );
             }
             return false;
         };
-        if matches!(self.document.role, FileRole::Checklist | FileRole::Requirements) && self.requirement.is_some() {
+        if matches!(
+            self.document.role,
+            FileRole::Checklist | FileRole::Requirements
+        ) && self.requirement.is_some()
+        {
             return false;
         }
-        let indent = captures["ind"].chars().map(|character| if character == '\t' { 4 } else { 1 }).sum::<usize>();
+        let indent = captures["ind"]
+            .chars()
+            .map(|character| if character == '\t' { 4 } else { 1 })
+            .sum::<usize>();
         let status = match &captures["box"] {
             " " => TaskStatus::Todo,
             "x" | "X" => TaskStatus::Done,
@@ -517,8 +707,15 @@ impl<'a> LineParser<'a> {
         }
         let optional = captures.name("opt").is_some();
         let parent = self.task_parent(id.as_deref(), indent);
-        if optional && parent.is_none() && indent == 0 && id.as_deref().is_some_and(|it| !it.contains('.')) {
-            self.observe(ObservationKind::OptionalTopLevelTask, start..start + line.len());
+        if optional
+            && parent.is_none()
+            && indent == 0
+            && id.as_deref().is_some_and(|it| !it.contains('.'))
+        {
+            self.observe(
+                ObservationKind::OptionalTopLevelTask,
+                start..start + line.len(),
+            );
         }
         let rest_base = start + rest_match.start + (rest_match.len() - rest.len());
         let mut refs = inline_references(rest, rest_base);
@@ -551,18 +748,28 @@ impl<'a> LineParser<'a> {
         });
         let index = self.document.tasks.len() - 1;
         self.task = Some(index);
-        self.task_indents.retain(|(open_indent, _)| *open_indent < indent);
+        self.task_indents
+            .retain(|(open_indent, _)| *open_indent < indent);
         self.task_indents.push((indent, index));
         true
     }
 
     fn task_parent(&self, id: Option<&str>, indent: usize) -> Option<usize> {
         if let Some((prefix, _)) = id.and_then(|id| id.rsplit_once('.')) {
-            if let Some(parent) = self.document.tasks.iter().rposition(|task| task.id.as_deref() == Some(prefix)) {
+            if let Some(parent) = self
+                .document
+                .tasks
+                .iter()
+                .rposition(|task| task.id.as_deref() == Some(prefix))
+            {
                 return Some(parent);
             }
         }
-        self.task_indents.iter().rev().find(|(open_indent, _)| *open_indent < indent).map(|(_, index)| *index)
+        self.task_indents
+            .iter()
+            .rev()
+            .find(|(open_indent, _)| *open_indent < indent)
+            .map(|(_, index)| *index)
     }
 
     /// Sub-bullets of the current task or design property: requirement references,
@@ -586,17 +793,28 @@ impl<'a> LineParser<'a> {
             return;
         };
         if let Some(captures) = REQUIREMENTS_REF.captures(line) {
-            let list = captures.name("a").or_else(|| captures.name("b")).or_else(|| captures.name("c")).or_else(|| captures.name("d"));
+            let list = captures
+                .name("a")
+                .or_else(|| captures.name("b"))
+                .or_else(|| captures.name("c"))
+                .or_else(|| captures.name("d"));
             if let Some(list) = list {
-                let references = parse_reference_list(list.as_str().trim_end_matches('_'), start + list.start());
+                let references =
+                    parse_reference_list(list.as_str().trim_end_matches('_'), start + list.start());
                 let task = &mut self.document.tasks[index];
-                task.refs.retain(|reference| !matches!(reference, RefExpr::Id { inferred: true, .. }));
+                task.refs
+                    .retain(|reference| !matches!(reference, RefExpr::Id { inferred: true, .. }));
                 task.refs.extend(references);
             }
         } else if let Some(captures) = DEPENDS_REF.captures(line) {
             if let Some(list) = captures.name("a").or_else(|| captures.name("b")) {
                 let task = &mut self.document.tasks[index];
-                task.depends.extend(list.as_str().split(',').map(|it| it.trim().to_string()).filter(|it| !it.is_empty()));
+                task.depends.extend(
+                    list.as_str()
+                        .split(',')
+                        .map(|it| it.trim().to_string())
+                        .filter(|it| !it.is_empty()),
+                );
             }
         }
     }
@@ -611,8 +829,15 @@ impl<'a> LineParser<'a> {
             let local_id = captures["id"].to_string();
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
             let id_match = captures.name("id").map_or(0..0, |it| it.range());
-            let kind = if local_id.starts_with("SC-") { RequirementKind::SuccessCriterion } else { RequirementKind::Functional };
-            let statement = self.statement(&line[text_match.clone()], start + text_match.start..start + text_match.end);
+            let kind = if local_id.starts_with("SC-") {
+                RequirementKind::SuccessCriterion
+            } else {
+                RequirementKind::Functional
+            };
+            let statement = self.statement(
+                &line[text_match.clone()],
+                start + text_match.start..start + text_match.end,
+            );
             let requirement = Requirement {
                 key: format!("{}#{local_id}", self.document.spec_id),
                 local_id,
@@ -634,14 +859,27 @@ impl<'a> LineParser<'a> {
         }
         if let Some(captures) = OFT_ITEM.captures(trimmed) {
             let local_id = captures["id"].to_string();
-            self.open_requirement(local_id, None, Vec::new(), RequirementKind::Functional, 7, line_range, None);
+            self.open_requirement(
+                local_id,
+                None,
+                Vec::new(),
+                RequirementKind::Functional,
+                7,
+                line_range,
+                None,
+            );
             return;
         }
         if self.requirement.is_none() && self.document.format == Format::KiroBugfix {
-            if let (Some(kind), Some(captures)) = (self.bugfix_kind, EXPLICIT_CRITERION.captures(line)) {
+            if let (Some(kind), Some(captures)) =
+                (self.bugfix_kind, EXPLICIT_CRITERION.captures(line))
+            {
                 let local_id = format!("{}.{}", &captures["n"], &captures["m"]);
                 let text_match = captures.name("text").map_or(0..0, |it| it.range());
-                let statement = self.statement(&line[text_match.clone()], start + text_match.start..start + text_match.end);
+                let statement = self.statement(
+                    &line[text_match.clone()],
+                    start + text_match.start..start + text_match.end,
+                );
                 self.document.requirements.push(Requirement {
                     key: format!("{}#{local_id}", self.document.spec_id),
                     local_id,
@@ -676,11 +914,14 @@ impl<'a> LineParser<'a> {
                 requirement.aliases.push(previous);
             }
             requirement.key = format!("{spec_id}#{id}");
-            requirement.id_range = Some(start + leading + id_match.start..start + leading + id_match.start + id.len());
+            requirement.id_range =
+                Some(start + leading + id_match.start..start + leading + id_match.start + id.len());
             return;
         }
         let lowered = trimmed.to_ascii_lowercase();
-        if lowered.starts_with("**acceptance criteria") || lowered.starts_with("**criterios de aceptación") {
+        if lowered.starts_with("**acceptance criteria")
+            || lowered.starts_with("**criterios de aceptación")
+        {
             open.mode = BodyMode::AcceptanceCriteria;
             return;
         }
@@ -688,7 +929,10 @@ impl<'a> LineParser<'a> {
             open.mode = BodyMode::AcceptanceScenarios;
             return;
         }
-        if lowered.starts_with("**user story") || lowered.starts_with("**independent test") || lowered.starts_with("**why this priority") {
+        if lowered.starts_with("**user story")
+            || lowered.starts_with("**independent test")
+            || lowered.starts_with("**why this priority")
+        {
             return;
         }
         if trimmed.starts_with("<!--") {
@@ -697,13 +941,18 @@ impl<'a> LineParser<'a> {
         if let Some(scenario_index) = open.scenario {
             if let Some(captures) = SCENARIO_STEP.captures(line) {
                 let text_match = captures.get(0).map_or(0..0, |it| it.range());
-                let leading = line[text_match.clone()].len() - line[text_match.clone()].trim_start().len();
-                let step_text = line[text_match.start + leading..].trim_start_matches(['-', '*', ' ']);
+                let leading =
+                    line[text_match.clone()].len() - line[text_match.clone()].trim_start().len();
+                let step_text =
+                    line[text_match.start + leading..].trim_start_matches(['-', '*', ' ']);
                 let step_start = start + line.len() - step_text.len();
                 let statement = self.statement(step_text, step_start..start + line.len());
-                self.document.requirements[open_index].scenarios[scenario_index].steps.push(statement);
+                self.document.requirements[open_index].scenarios[scenario_index]
+                    .steps
+                    .push(statement);
                 let end = start + line.len();
-                let scenario = &mut self.document.requirements[open_index].scenarios[scenario_index];
+                let scenario =
+                    &mut self.document.requirements[open_index].scenarios[scenario_index];
                 scenario.range.end = scenario.range.end.max(end);
             }
             return;
@@ -713,12 +962,25 @@ impl<'a> LineParser<'a> {
                 let requirement = &mut self.document.requirements[open_index];
                 let key = format!("{}-{}", requirement.key, &captures["i"]);
                 let text_start = start + line.len() - line.trim_start().len();
-                let step = Statement { text: trimmed.to_string(), range: text_start..start + line.len(), modal: None, ears: None };
-                requirement.scenarios.push(Scenario { key, name: format!("{}-{}", requirement.local_id, &captures["i"]), steps: vec![step], range: line_range });
+                let step = Statement {
+                    text: trimmed.to_string(),
+                    range: text_start..start + line.len(),
+                    modal: None,
+                    ears: None,
+                };
+                requirement.scenarios.push(Scenario {
+                    key,
+                    name: format!("{}-{}", requirement.local_id, &captures["i"]),
+                    steps: vec![step],
+                    range: line_range,
+                });
             }
             return;
         }
-        if let Some(captures) = EXPLICIT_CRITERION.captures(line).or_else(|| ORDERED_ITEM.captures(line)) {
+        if let Some(captures) = EXPLICIT_CRITERION
+            .captures(line)
+            .or_else(|| ORDERED_ITEM.captures(line))
+        {
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
             let kiro_style = matches!(self.document.format, Format::Kiro | Format::KiroBugfix);
             if open.mode == BodyMode::AcceptanceCriteria || !kiro_style {
@@ -728,7 +990,8 @@ impl<'a> LineParser<'a> {
                 let mut pinned = None;
                 if let Some(pin) = PIN_COMMENT.captures(criterion_text) {
                     pinned = Some(pin["id"].to_string());
-                    criterion_text = &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
+                    criterion_text =
+                        &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
                 }
                 let criterion_text = criterion_text.trim_end();
                 let requirement = &self.document.requirements[open_index];
@@ -736,47 +999,74 @@ impl<'a> LineParser<'a> {
                     (Some(pinned), _) => pinned,
                     (None, Some(major)) => format!("{}.{}", major.as_str(), &captures["m"]),
                     (None, None) if kiro_style => {
-                        format!("{}.{position}", requirement.local_id.trim_start_matches('R'))
+                        format!(
+                            "{}.{position}",
+                            requirement.local_id.trim_start_matches('R')
+                        )
                     }
                     (None, None) => format!("{}.{position}", requirement.local_id),
                 };
                 let key = format!("{}#{local_id}", self.document.spec_id);
-                let statement_range = start + text_match.start..start + text_match.start + criterion_text.len();
+                let statement_range =
+                    start + text_match.start..start + text_match.start + criterion_text.len();
                 let statement = self.statement(criterion_text, statement_range);
-                self.document.requirements[open_index].criteria.push(Criterion { key, local_id, statement, range: line_range });
+                self.document.requirements[open_index]
+                    .criteria
+                    .push(Criterion {
+                        key,
+                        local_id,
+                        statement,
+                        range: line_range,
+                    });
                 return;
             }
         }
         if SCENARIO_STEP.is_match(line) {
             let key = self.document.requirements[open_index].key.clone();
             match self.document.observations.last_mut() {
-                Some(Observation { kind: ObservationKind::LooseScenarioBullets { requirement }, range })
-                    if *requirement == key && self.text[range.end..start].trim().is_empty() =>
-                {
+                Some(Observation {
+                    kind: ObservationKind::LooseScenarioBullets { requirement },
+                    range,
+                }) if *requirement == key && self.text[range.end..start].trim().is_empty() => {
                     range.end = start + line.len();
                 }
-                _ => self.observe(ObservationKind::LooseScenarioBullets { requirement: key }, line_range.clone()),
+                _ => self.observe(
+                    ObservationKind::LooseScenarioBullets { requirement: key },
+                    line_range.clone(),
+                ),
             }
         }
         let text = trimmed.trim_start_matches(['-', '*', '+']).trim_start();
-        let text = PIN_COMMENT.captures(text).and_then(|it| it.get(0)).map_or(text, |pin| text[..pin.start()].trim_end());
+        let text = PIN_COMMENT
+            .captures(text)
+            .and_then(|it| it.get(0))
+            .map_or(text, |pin| text[..pin.start()].trim_end());
         if text.is_empty() {
             return;
         }
         let text_start = start + line.find(text).unwrap_or(0);
         let statement = self.statement(text, text_start..text_start + text.len());
-        self.document.requirements[open_index].statements.push(statement);
+        self.document.requirements[open_index]
+            .statements
+            .push(statement);
     }
 
     fn scan_markers(&mut self, line: &str, start: usize) {
         let code_spans = inline_code_spans(line);
-        let outside_code = |range: &Range<usize>| !code_spans.iter().any(|span| span.start <= range.start && range.end <= span.end);
+        let outside_code = |range: &Range<usize>| {
+            !code_spans
+                .iter()
+                .any(|span| span.start <= range.start && range.end <= span.end)
+        };
         for found in NEEDS_CLARIFICATION.captures_iter(line) {
             let Some(whole) = found.get(0) else { continue };
             if !outside_code(&whole.range()) {
                 continue;
             }
-            let question = found.name("q").map(|it| it.as_str().trim().to_string()).filter(|it| !it.is_empty());
+            let question = found
+                .name("q")
+                .map(|it| it.as_str().trim().to_string())
+                .filter(|it| !it.is_empty());
             self.document.markers.push(Marker {
                 kind: MarkerKind::NeedsClarification { question },
                 range: start + whole.start()..start + whole.end(),
@@ -787,17 +1077,25 @@ impl<'a> LineParser<'a> {
                 continue;
             }
             self.document.markers.push(Marker {
-                kind: MarkerKind::Incomplete { token: found.as_str().to_string() },
+                kind: MarkerKind::Incomplete {
+                    token: found.as_str().to_string(),
+                },
                 range: start + found.start()..start + found.end(),
             });
         }
         for found in TEMPLATE.captures_iter(line) {
             let Some(whole) = found.get(0) else { continue };
-            if !outside_code(&whole.range()) || found.name("inner").is_some_and(|inner| ID_SHAPED.is_match(inner.as_str())) {
+            if !outside_code(&whole.range())
+                || found
+                    .name("inner")
+                    .is_some_and(|inner| ID_SHAPED.is_match(inner.as_str()))
+            {
                 continue;
             }
             self.document.markers.push(Marker {
-                kind: MarkerKind::TemplatePlaceholder { text: whole.as_str().to_string() },
+                kind: MarkerKind::TemplatePlaceholder {
+                    text: whole.as_str().to_string(),
+                },
                 range: start + whole.start()..start + whole.end(),
             });
         }
@@ -813,7 +1111,10 @@ impl<'a> LineParser<'a> {
                 "use" => SpecLinkKind::Use,
                 _ => SpecLinkKind::Impl,
             };
-            let requirement = self.requirement.as_ref().map(|open| self.document.requirements[open.index].key.clone());
+            let requirement = self
+                .requirement
+                .as_ref()
+                .map(|open| self.document.requirements[open.index].key.clone());
             self.document.links.push(SpecLink {
                 kind,
                 target: found["path"].to_string(),
@@ -849,48 +1150,107 @@ mod tests {
     }
 
     fn parse(format: Format, role: FileRole, spec_id: &str, text: &str) -> SpecDocument {
-        let classification = Classification { format, role, spec_id: spec_id.to_string() };
+        let classification = Classification {
+            format,
+            role,
+            spec_id: spec_id.to_string(),
+        };
         parse_spec_text(Path::new("fixture.md"), &classification, text)
     }
 
     fn keys(document: &SpecDocument) -> Vec<String> {
-        document.requirements.iter().map(|requirement| requirement.key.clone()).collect()
+        document
+            .requirements
+            .iter()
+            .map(|requirement| requirement.key.clone())
+            .collect()
     }
 
     #[test]
     fn kiro_requirements_criteria_and_fences() {
-        let document = parse(Format::Kiro, FileRole::Requirements, "ca", fixture!("kiro-requirements.md"));
+        let document = parse(
+            Format::Kiro,
+            FileRole::Requirements,
+            "ca",
+            fixture!("kiro-requirements.md"),
+        );
         assert_eq!(keys(&document), ["ca#R1", "ca#R2"]);
         let first = &document.requirements[0];
         assert_eq!(first.title.as_deref(), Some("Root CA generation"));
         assert_eq!(first.aliases, ["Requirement 1"]);
-        let criteria: Vec<_> = first.criteria.iter().map(|criterion| criterion.key.as_str()).collect();
+        let criteria: Vec<_> = first
+            .criteria
+            .iter()
+            .map(|criterion| criterion.key.as_str())
+            .collect();
         assert_eq!(criteria, ["ca#1.1", "ca#1.2"]);
         let ears = first.criteria[0].statement.ears.as_ref().unwrap();
         assert_eq!(ears.pattern, EarsPattern::Event);
-        assert_eq!(first.criteria[1].statement.ears.as_ref().unwrap().pattern, EarsPattern::Unwanted);
+        assert_eq!(
+            first.criteria[1].statement.ears.as_ref().unwrap().pattern,
+            EarsPattern::Unwanted
+        );
         assert_eq!(document.requirements[1].criteria[0].local_id, "2.1");
         assert_eq!(first.fingerprint.len(), 8);
     }
 
     #[test]
     fn kiro_bugfix_sections_decide_kinds() {
-        let document = parse(Format::KiroBugfix, FileRole::Requirements, "fix", fixture!("kiro-bugfix.md"));
-        let kinds: Vec<_> = document.requirements.iter().map(|it| (it.local_id.as_str(), it.kind)).collect();
+        let document = parse(
+            Format::KiroBugfix,
+            FileRole::Requirements,
+            "fix",
+            fixture!("kiro-bugfix.md"),
+        );
+        let kinds: Vec<_> = document
+            .requirements
+            .iter()
+            .map(|it| (it.local_id.as_str(), it.kind))
+            .collect();
         assert_eq!(
             kinds,
-            [("1.1", RequirementKind::Defect), ("2.1", RequirementKind::Expected), ("3.1", RequirementKind::Preservation)]
+            [
+                ("1.1", RequirementKind::Defect),
+                ("2.1", RequirementKind::Expected),
+                ("3.1", RequirementKind::Preservation)
+            ]
         );
-        assert_eq!(document.requirements[2].statements[0].modal, Some(crate::spec::model::Modal::ShallContinueTo));
+        assert_eq!(
+            document.requirements[2].statements[0].modal,
+            Some(crate::spec::model::Modal::ShallContinueTo)
+        );
     }
 
     #[test]
     fn kiro_design_properties_and_tasks() {
-        let design = parse(Format::Kiro, FileRole::Design, "ca", fixture!("kiro-design.md"));
+        let design = parse(
+            Format::Kiro,
+            FileRole::Design,
+            "ca",
+            fixture!("kiro-design.md"),
+        );
         assert_eq!(design.properties[0].local_id, "P1");
-        assert!(matches!(&design.properties[0].validates[..], [RefExpr::Id { id, .. }] if id == "1.2"));
-        let tasks = parse(Format::Kiro, FileRole::Tasks, "ca", fixture!("kiro-tasks.md"));
-        let summary: Vec<_> = tasks.tasks.iter().map(|task| (task.id.as_deref().unwrap_or(""), task.status, task.optional, task.parent)).collect();
+        assert!(
+            matches!(&design.properties[0].validates[..], [RefExpr::Id { id, .. }] if id == "1.2")
+        );
+        let tasks = parse(
+            Format::Kiro,
+            FileRole::Tasks,
+            "ca",
+            fixture!("kiro-tasks.md"),
+        );
+        let summary: Vec<_> = tasks
+            .tasks
+            .iter()
+            .map(|task| {
+                (
+                    task.id.as_deref().unwrap_or(""),
+                    task.status,
+                    task.optional,
+                    task.parent,
+                )
+            })
+            .collect();
         assert_eq!(
             summary,
             [
@@ -901,10 +1261,14 @@ mod tests {
                 ("3", TaskStatus::Todo, false, None),
             ]
         );
-        let refs: Vec<_> = tasks.tasks[2].refs.iter().filter_map(|reference| match reference {
-            RefExpr::Id { id, .. } => Some(id.as_str()),
-            RefExpr::Unresolved { .. } => None,
-        }).collect();
+        let refs: Vec<_> = tasks.tasks[2]
+            .refs
+            .iter()
+            .filter_map(|reference| match reference {
+                RefExpr::Id { id, .. } => Some(id.as_str()),
+                RefExpr::Unresolved { .. } => None,
+            })
+            .collect();
         assert_eq!(refs, ["2.1", "Requirement 1"]);
         assert_eq!(tasks.tasks[3].validates.len(), 1);
         assert!(tasks.tasks[4].parallel);
@@ -913,57 +1277,130 @@ mod tests {
 
     #[test]
     fn speckit_requirements_stories_scenarios_and_markers() {
-        let document = parse(Format::SpecKit, FileRole::Requirements, "003-photo-albums", fixture!("speckit-spec.md"));
-        assert_eq!(keys(&document), ["003-photo-albums#US1", "003-photo-albums#FR-001", "003-photo-albums#FR-002", "003-photo-albums#SC-001"]);
+        let document = parse(
+            Format::SpecKit,
+            FileRole::Requirements,
+            "003-photo-albums",
+            fixture!("speckit-spec.md"),
+        );
+        assert_eq!(
+            keys(&document),
+            [
+                "003-photo-albums#US1",
+                "003-photo-albums#FR-001",
+                "003-photo-albums#FR-002",
+                "003-photo-albums#SC-001"
+            ]
+        );
         let story = &document.requirements[0];
         assert_eq!(story.kind, RequirementKind::Story);
-        let scenarios: Vec<_> = story.scenarios.iter().map(|scenario| scenario.key.as_str()).collect();
-        assert_eq!(scenarios, ["003-photo-albums#US1-1", "003-photo-albums#US1-2"]);
-        assert_eq!(document.requirements[3].kind, RequirementKind::SuccessCriterion);
+        let scenarios: Vec<_> = story
+            .scenarios
+            .iter()
+            .map(|scenario| scenario.key.as_str())
+            .collect();
         assert_eq!(
-            document.markers.iter().map(|marker| &marker.kind).collect::<Vec<_>>(),
-            [&MarkerKind::NeedsClarification { question: Some("auth method not specified".to_string()) }]
+            scenarios,
+            ["003-photo-albums#US1-1", "003-photo-albums#US1-2"]
         );
-        let tasks = parse(Format::SpecKit, FileRole::Tasks, "003-photo-albums", fixture!("speckit-tasks.md"));
+        assert_eq!(
+            document.requirements[3].kind,
+            RequirementKind::SuccessCriterion
+        );
+        assert_eq!(
+            document
+                .markers
+                .iter()
+                .map(|marker| &marker.kind)
+                .collect::<Vec<_>>(),
+            [&MarkerKind::NeedsClarification {
+                question: Some("auth method not specified".to_string())
+            }]
+        );
+        let tasks = parse(
+            Format::SpecKit,
+            FileRole::Tasks,
+            "003-photo-albums",
+            fixture!("speckit-tasks.md"),
+        );
         let task = &tasks.tasks[1];
-        assert_eq!((task.id.as_deref(), task.parallel, task.story.as_deref()), (Some("T012"), true, Some("US1")));
+        assert_eq!(
+            (task.id.as_deref(), task.parallel, task.story.as_deref()),
+            (Some("T012"), true, Some("US1"))
+        );
         assert_eq!(tasks.tasks[2].status, TaskStatus::Done);
         assert_eq!(tasks.tasks[2].depends, ["T012", "T013"]);
-        assert!(matches!(&tasks.tasks[2].refs[..], [RefExpr::Id { id, inferred: true, .. }] if id == "FR-001"));
-        assert_eq!(tasks.tasks[0].phase.as_deref(), Some("Phase 1: Setup (Shared Infrastructure)"));
+        assert!(
+            matches!(&tasks.tasks[2].refs[..], [RefExpr::Id { id, inferred: true, .. }] if id == "FR-001")
+        );
+        assert_eq!(
+            tasks.tasks[0].phase.as_deref(),
+            Some("Phase 1: Setup (Shared Infrastructure)")
+        );
     }
 
     #[test]
     fn openspec_slugs_explicit_ids_and_scenarios() {
         let text = fixture!("openspec-spec.md");
-        let document = parse(Format::OpenSpec, FileRole::Requirements, "cli-validate", text);
+        let document = parse(
+            Format::OpenSpec,
+            FileRole::Requirements,
+            "cli-validate",
+            text,
+        );
         assert_eq!(
             keys(&document),
-            ["cli-validate#validation-shall-provide-actionable-remediation-steps", "cli-validate#VAL-002"]
+            [
+                "cli-validate#validation-shall-provide-actionable-remediation-steps",
+                "cli-validate#VAL-002"
+            ]
         );
         let second = &document.requirements[1];
         assert_eq!(second.aliases, ["Exit codes", "exit-codes"]);
         assert_eq!(&text[second.id_range.clone().unwrap()], "VAL-002");
         assert_eq!(second.scenarios[0].key, "cli-validate#VAL-002/failure");
         assert_eq!(second.scenarios[0].steps.len(), 2);
-        assert_eq!(document.requirements[0].scenarios[0].key, "cli-validate#validation-shall-provide-actionable-remediation-steps/no-deltas-found-in-change");
+        assert_eq!(
+            document.requirements[0].scenarios[0].key,
+            "cli-validate#validation-shall-provide-actionable-remediation-steps/no-deltas-found-in-change"
+        );
     }
 
     #[test]
     fn openspec_delta_sections() {
-        let document = parse(Format::OpenSpecDelta, FileRole::Requirements, "changes/add-json/cli", fixture!("openspec-delta.md"));
+        let document = parse(
+            Format::OpenSpecDelta,
+            FileRole::Requirements,
+            "changes/add-json/cli",
+            fixture!("openspec-delta.md"),
+        );
         assert_eq!(document.requirements[0].delta.as_deref(), Some("ADDED"));
         assert!(document.observations.is_empty());
     }
 
     #[test]
     fn tessl_capabilities_links_and_targets() {
-        let document = parse(Format::Tessl, FileRole::Requirements, "reverser", fixture!("tessl.spec.md"));
+        let document = parse(
+            Format::Tessl,
+            FileRole::Requirements,
+            "reverser",
+            fixture!("tessl.spec.md"),
+        );
         assert_eq!(document.spec_id, "string-reverser");
         assert_eq!(keys(&document), ["string-reverser#reverses-text"]);
         assert_eq!(document.traces, ["../src/reverse.ts"]);
-        let links: Vec<_> = document.links.iter().map(|link| (link.kind, link.target.as_str(), link.requirement.is_some())).collect();
-        assert_eq!(links, [(SpecLinkKind::Test, "../test/reverse.test.ts", true), (SpecLinkKind::Generate, "../src/reverse.ts", false)]);
+        let links: Vec<_> = document
+            .links
+            .iter()
+            .map(|link| (link.kind, link.target.as_str(), link.requirement.is_some()))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (SpecLinkKind::Test, "../test/reverse.test.ts", true),
+                (SpecLinkKind::Generate, "../src/reverse.ts", false)
+            ]
+        );
     }
 
     #[test]
@@ -972,7 +1409,11 @@ mod tests {
         let document = parse(Format::Native, FileRole::Requirements, "file", text);
         let requirement = &document.requirements[0];
         assert_eq!(requirement.key, "auth#AUTH-003");
-        let criteria: Vec<_> = requirement.criteria.iter().map(|criterion| criterion.local_id.as_str()).collect();
+        let criteria: Vec<_> = requirement
+            .criteria
+            .iter()
+            .map(|criterion| criterion.local_id.as_str())
+            .collect();
         assert_eq!(criteria, ["AUTH-003.9", "AUTH-003.2"]);
         assert!(requirement.criteria[0].statement.text.ends_with("401."));
     }
@@ -986,20 +1427,53 @@ mod tests {
 
     #[test]
     fn bad_input_never_panics() {
-        let classification = Classification { format: Format::Native, role: FileRole::Requirements, spec_id: "x".to_string() };
+        let classification = Classification {
+            format: Format::Native,
+            role: FileRole::Requirements,
+            spec_id: "x".to_string(),
+        };
         let binary = parse_spec_bytes(Path::new("x.md"), &classification, b"# T\0\x01\x02");
         assert!(binary.problems[0].message.contains("binary"));
         let huge = vec![b'a'; MAX_SPEC_FILE_BYTES + 1];
-        assert!(parse_spec_bytes(Path::new("x.md"), &classification, &huge).problems[0].message.contains("limit"));
+        assert!(
+            parse_spec_bytes(Path::new("x.md"), &classification, &huge).problems[0]
+                .message
+                .contains("limit")
+        );
         let invalid_utf8 = parse_spec_bytes(Path::new("x.md"), &classification, b"# T \xff\xfe");
         assert!(invalid_utf8.problems[0].message.contains("UTF-8"));
-        let unterminated = parse_spec_text(Path::new("x.md"), &classification, "---\nspec: y\n# T\n### A-1: x\nSHALL y\n");
+        let unterminated = parse_spec_text(
+            Path::new("x.md"),
+            &classification,
+            "---\nspec: y\n# T\n### A-1: x\nSHALL y\n",
+        );
         assert!(unterminated.problems[0].message.contains("closing"));
         assert_eq!(unterminated.requirements.len(), 1);
-        let unknown = parse_spec_text(Path::new("x.md"), &classification, "---\ndirector-spec: 7\nflavour: mint\n---\n# T\n");
-        let messages: Vec<_> = unknown.problems.iter().map(|problem| problem.message.as_str()).collect();
-        assert_eq!(messages, ["unsupported `director-spec: 7`; read as version 1", "unknown front matter key `flavour`; ignored"]);
-        for garbage in ["```\nunclosed fence\n### Requirement: x", "#\n##\n###\n- [", "- [ ]", "### Requirement:\n#### Scenario:\n- WHEN", "1.\n2)\n**ID**:", "é\u{0}ü\r\n\r\n|a|b|\n|-|"] {
+        let unknown = parse_spec_text(
+            Path::new("x.md"),
+            &classification,
+            "---\ndirector-spec: 7\nflavour: mint\n---\n# T\n",
+        );
+        let messages: Vec<_> = unknown
+            .problems
+            .iter()
+            .map(|problem| problem.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "unsupported `director-spec: 7`; read as version 1",
+                "unknown front matter key `flavour`; ignored"
+            ]
+        );
+        for garbage in [
+            "```\nunclosed fence\n### Requirement: x",
+            "#\n##\n###\n- [",
+            "- [ ]",
+            "### Requirement:\n#### Scenario:\n- WHEN",
+            "1.\n2)\n**ID**:",
+            "é\u{0}ü\r\n\r\n|a|b|\n|-|",
+        ] {
             let document = parse_spec_text(Path::new("x.md"), &classification, garbage);
             assert!(document.requirements.len() <= 2, "{garbage:?}");
         }

@@ -25,11 +25,14 @@ pub enum RefExpr {
 static REFERENCE_TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._/#~@-]*$").expect("static regex"));
 static REQUIREMENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:requirements?)\s+(?P<n>\d+(?:\.\d+)*)(?:\s*\([^)]*\))?$").expect("static regex")
+    Regex::new(r"^(?i:requirements?)\s+(?P<n>\d+(?:\.\d+)*)(?:\s*\([^)]*\))?$")
+        .expect("static regex")
 });
 static DASH_RANGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<a>(?P<major>\d+)\.(?P<from>\d+))\s*[–—-]\s*(?P<b>(?P<major2>\d+)\.(?P<to>\d+))$")
-        .expect("static regex")
+    Regex::new(
+        r"^(?P<a>(?P<major>\d+)\.(?P<from>\d+))\s*[–—-]\s*(?P<b>(?P<major2>\d+)\.(?P<to>\d+))$",
+    )
+    .expect("static regex")
 });
 static INLINE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9]*-\d+(?:\.\d+)*\b").expect("static regex"));
@@ -38,8 +41,12 @@ static INLINE_ID: LazyLock<Regex> =
 pub fn parse_reference_list(text: &str, base: usize) -> Vec<RefExpr> {
     let mut references = Vec::new();
     let mut piece_start = 0;
-    let separators = text.match_indices([',', ';']).map(|(index, separator)| (index, separator.len()));
-    let and_separators = text.match_indices(" and ").map(|(index, separator)| (index, separator.len()));
+    let separators = text
+        .match_indices([',', ';'])
+        .map(|(index, separator)| (index, separator.len()));
+    let and_separators = text
+        .match_indices(" and ")
+        .map(|(index, separator)| (index, separator.len()));
     let mut cuts: Vec<(usize, usize)> = separators.chain(and_separators).collect();
     cuts.sort_unstable();
     cuts.push((text.len(), 0));
@@ -73,7 +80,11 @@ pub fn inline_references(text: &str, base: usize) -> Vec<RefExpr> {
 }
 
 fn parse_one_reference(piece: &str, range: Range<usize>) -> Vec<RefExpr> {
-    let identifier = |id: String| RefExpr::Id { id, range: range.clone(), inferred: false };
+    let identifier = |id: String| RefExpr::Id {
+        id,
+        range: range.clone(),
+        inferred: false,
+    };
     let piece = piece.trim_matches(|character| matches!(character, '`' | '*' | '_' | '.'));
     if let Some(captures) = REQUIREMENT_WORD.captures(piece) {
         let number = &captures["n"];
@@ -89,14 +100,22 @@ fn parse_one_reference(piece: &str, range: Range<usize>) -> Vec<RefExpr> {
         let to: u32 = captures["to"].parse().unwrap_or(0);
         if captures["major"] == captures["major2"] && from <= to && to - from < 100 {
             let major = &captures["major"];
-            return (from..=to).map(|minor| identifier(format!("{major}.{minor}"))).collect();
+            return (from..=to)
+                .map(|minor| identifier(format!("{major}.{minor}")))
+                .collect();
         }
-        return vec![identifier(captures["a"].to_string()), identifier(captures["b"].to_string())];
+        return vec![
+            identifier(captures["a"].to_string()),
+            identifier(captures["b"].to_string()),
+        ];
     }
     if REFERENCE_TOKEN.is_match(piece) {
         return vec![identifier(piece.to_string())];
     }
-    vec![RefExpr::Unresolved { text: piece.to_string(), range }]
+    vec![RefExpr::Unresolved {
+        text: piece.to_string(),
+        range,
+    }]
 }
 
 #[cfg(test)]
@@ -115,18 +134,29 @@ mod tests {
 
     #[test]
     fn reads_lists_ranges_and_prose() {
-        assert_eq!(ids("1.1, 2.3; AUTH-003.1 and FR-001"), ["1.1", "2.3", "AUTH-003.1", "FR-001"]);
+        assert_eq!(
+            ids("1.1, 2.3; AUTH-003.1 and FR-001"),
+            ["1.1", "2.3", "AUTH-003.1", "FR-001"]
+        );
         assert_eq!(ids("1.1–1.3"), ["1.1", "1.2", "1.3"]);
-        assert_eq!(ids("Requirement 2 (Comprehensive Error Handling)"), ["Requirement 2"]);
+        assert_eq!(
+            ids("Requirement 2 (Comprehensive Error Handling)"),
+            ["Requirement 2"]
+        );
         assert_eq!(ids("Requirements 2.1"), ["2.1"]);
-        assert_eq!(ids("All requirements need setup"), ["?All requirements need setup"]);
+        assert_eq!(
+            ids("All requirements need setup"),
+            ["?All requirements need setup"]
+        );
     }
 
     #[test]
     fn ranges_point_at_each_piece() {
         let text = "1.1, AUTH-2";
         let references = parse_reference_list(text, 10);
-        let RefExpr::Id { range, .. } = &references[1] else { panic!() };
+        let RefExpr::Id { range, .. } = &references[1] else {
+            panic!()
+        };
         assert_eq!(&text[range.start - 10..range.end - 10], "AUTH-2");
     }
 }

@@ -57,12 +57,15 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static OFT_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\[(?P<role>impl|utest|itest|test|dsn|doc)\s*->\s*(?P<id>[a-z]+~[^~\]\s]+~\d+)\]").expect("static regex")
+    Regex::new(r"\[(?P<role>impl|utest|itest|test|dsn|doc)\s*->\s*(?P<id>[a-z]+~[^~\]\s]+~\d+)\]")
+        .expect("static regex")
 });
 static STRICTDOC_RELATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"@relation[({](?P<args>[^)}]*)[)}]").expect("static regex"));
-static MENTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*[-_]\d+[a-z]?(?:\.\d+)*\b").expect("static regex"));
+static MENTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*[-_]\d+[a-z]?(?:\.\d+)*\b")
+        .expect("static regex")
+});
 
 /// Finds every trace in a source file. Mentions are candidates: the index keeps only
 /// those naming a known requirement.
@@ -95,7 +98,10 @@ pub fn scan_code(text: &str) -> Vec<CodeTrace> {
     }
     if has_mention_candidate(bytes) {
         for found in MENTION.find_iter(text) {
-            if traces.iter().any(|trace| trace.reference_range.start <= found.start() && found.end() <= trace.reference_range.end) {
+            if traces.iter().any(|trace| {
+                trace.reference_range.start <= found.start()
+                    && found.end() <= trace.reference_range.end
+            }) {
                 continue;
             }
             traces.push(CodeTrace {
@@ -123,8 +129,13 @@ pub fn tag_scope(text: &str, tag_offset: usize) -> Range<usize> {
     if !is_comment_line(before_tag) && !before_tag.trim().is_empty() {
         return tag_line;
     }
-    let mut lines = LineIter { text, offset: tag_line.end.saturating_add(1).min(text.len()) };
-    let code_before_tag = text[..tag_line.start].lines().any(|line| !line.trim().is_empty() && !is_comment_line(line));
+    let mut lines = LineIter {
+        text,
+        offset: tag_line.end.saturating_add(1).min(text.len()),
+    };
+    let code_before_tag = text[..tag_line.start]
+        .lines()
+        .any(|line| !line.trim().is_empty() && !is_comment_line(line));
     let mut item_start = None;
     let mut item_indent = 0;
     let mut end = tag_line.end;
@@ -182,7 +193,9 @@ pub fn tag_scope(text: &str, tag_offset: usize) -> Range<usize> {
 
 fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
     for found in SPEC_TAG.captures_iter(text) {
-        let Some(refs) = found.name("refs") else { continue };
+        let Some(refs) = found.name("refs") else {
+            continue;
+        };
         let role = match found.name("role").map(|it| it.as_str()) {
             Some("test") => TraceRole::Test,
             Some("doc") => TraceRole::Doc,
@@ -190,19 +203,31 @@ fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
         };
         let scope = tag_scope(text, refs.start());
         let mut offset = refs.start();
-        for token in refs.as_str().split(|character: char| character == ',' || character.is_whitespace()) {
+        for token in refs
+            .as_str()
+            .split(|character: char| character == ',' || character.is_whitespace())
+        {
             let token_start = offset;
             offset += token.len() + 1;
             if token.is_empty() {
                 continue;
             }
             // Words after the IDs are prose ("@spec AUTH-1 hashes passwords"), not refs.
-            if !token.contains(|character: char| character.is_ascii_digit() || matches!(character, '#' | '-' | '~')) {
+            if !token.contains(|character: char| {
+                character.is_ascii_digit() || matches!(character, '#' | '-' | '~')
+            }) {
                 break;
             }
-            let Some(parts) = REFERENCE.captures(token) else { continue };
+            let Some(parts) = REFERENCE.captures(token) else {
+                continue;
+            };
             let reference = &parts["ref"];
-            let pin = parts.name("pin").map(|pin| (pin.as_str().to_string(), token_start + pin.start()..token_start + pin.end()));
+            let pin = parts.name("pin").map(|pin| {
+                (
+                    pin.as_str().to_string(),
+                    token_start + pin.start()..token_start + pin.end(),
+                )
+            });
             traces.push(CodeTrace {
                 reference: reference.to_string(),
                 reference_range: token_start..token_start + reference.len(),
@@ -215,15 +240,25 @@ fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
     }
     let mut open: Vec<(String, Range<usize>, TraceRole, usize)> = Vec::new();
     for found in SPEC_RANGE_TAG.captures_iter(text) {
-        let Some(reference) = found.name("ref") else { continue };
+        let Some(reference) = found.name("ref") else {
+            continue;
+        };
         let role = match found.name("role").map(|it| it.as_str()) {
             Some("test") => TraceRole::Test,
             Some("doc") => TraceRole::Doc,
             _ => TraceRole::Impl,
         };
         if &found["edge"] == "begin" {
-            open.push((reference.as_str().to_string(), reference.range(), role, (line_range(text, reference.start()).end + 1).min(text.len())));
-        } else if let Some(position) = open.iter().rposition(|(name, ..)| name == reference.as_str()) {
+            open.push((
+                reference.as_str().to_string(),
+                reference.range(),
+                role,
+                (line_range(text, reference.start()).end + 1).min(text.len()),
+            ));
+        } else if let Some(position) = open
+            .iter()
+            .rposition(|(name, ..)| name == reference.as_str())
+        {
             let (name, range, role, scope_start) = open.remove(position);
             let scope_end = line_range(text, reference.start()).start;
             traces.push(CodeTrace {
@@ -240,7 +275,9 @@ fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
 
 fn scan_strictdoc(text: &str, traces: &mut Vec<CodeTrace>) {
     for found in STRICTDOC_RELATION.captures_iter(text) {
-        let Some(arguments) = found.name("args") else { continue };
+        let Some(arguments) = found.name("args") else {
+            continue;
+        };
         let mut role = TraceRole::Impl;
         let mut references = Vec::new();
         let mut offset = arguments.start();
@@ -249,15 +286,27 @@ fn scan_strictdoc(text: &str, traces: &mut Vec<CodeTrace>) {
             offset += argument.len() + 1;
             let argument = argument.trim();
             match argument.split_once('=') {
-                Some(("role", value)) if value.trim().to_ascii_lowercase().starts_with("test") => role = TraceRole::Test,
+                Some(("role", value)) if value.trim().to_ascii_lowercase().starts_with("test") => {
+                    role = TraceRole::Test
+                }
                 Some(_) => {}
-                None if !argument.is_empty() => references.push((argument.to_string(), argument_start..argument_start + argument.len())),
+                None if !argument.is_empty() => references.push((
+                    argument.to_string(),
+                    argument_start..argument_start + argument.len(),
+                )),
                 None => {}
             }
         }
         let scope = tag_scope(text, arguments.start());
         for (reference, reference_range) in references {
-            traces.push(CodeTrace { reference, reference_range, pin: None, role, source: TraceSource::StrictDoc, scope: scope.clone() });
+            traces.push(CodeTrace {
+                reference,
+                reference_range,
+                pin: None,
+                role,
+                source: TraceSource::StrictDoc,
+                scope: scope.clone(),
+            });
         }
     }
 }
@@ -275,14 +324,20 @@ fn has_mention_candidate(bytes: &[u8]) -> bool {
 fn is_comment_line(line: &str) -> bool {
     let trimmed = line.trim_start();
     (trimmed.starts_with('#') && !trimmed.starts_with("#[") && !trimmed.starts_with("#!["))
-        || ["//", "/*", "*", "--", ";", "\"\"\"", "'''", "<!--"].iter().any(|prefix| trimmed.starts_with(prefix))
+        || ["//", "/*", "*", "--", ";", "\"\"\"", "'''", "<!--"]
+            .iter()
+            .any(|prefix| trimmed.starts_with(prefix))
 }
 
 /// The byte range of the line containing `offset`, without its newline.
 fn line_range(text: &str, offset: usize) -> Range<usize> {
     let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |position| position + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |position| offset + position);
+    let start = text[..offset]
+        .rfind('\n')
+        .map_or(0, |position| position + 1);
+    let end = text[offset..]
+        .find('\n')
+        .map_or(text.len(), |position| offset + position);
     start..end
 }
 
@@ -307,7 +362,10 @@ mod tests {
     use super::*;
 
     fn scoped(text: &str, reference: &str) -> String {
-        let trace = scan_code(text).into_iter().find(|trace| trace.reference == reference).expect("trace");
+        let trace = scan_code(text)
+            .into_iter()
+            .find(|trace| trace.reference == reference)
+            .expect("trace");
         text[trace.scope].to_string()
     }
 
@@ -315,11 +373,17 @@ mod tests {
     fn spec_tag_roles_pins_and_multiple_refs() {
         let text = "// @spec(test) auth#AUTH-003@1f9c2a7b, AUTH-004 checks expiry\nfn t() {}\n";
         let traces = scan_code(text);
-        let tags: Vec<_> = traces.iter().filter(|it| it.source == TraceSource::SpecTag).collect();
+        let tags: Vec<_> = traces
+            .iter()
+            .filter(|it| it.source == TraceSource::SpecTag)
+            .collect();
         assert_eq!(tags.len(), 2);
         assert_eq!(tags[0].reference, "auth#AUTH-003");
         assert_eq!(tags[0].role, TraceRole::Test);
-        assert_eq!(tags[0].pin.as_ref().map(|it| it.0.as_str()), Some("1f9c2a7b"));
+        assert_eq!(
+            tags[0].pin.as_ref().map(|it| it.0.as_str()),
+            Some("1f9c2a7b")
+        );
         assert_eq!(&text[tags[0].pin.clone().unwrap().1], "1f9c2a7b");
         assert_eq!(tags[1].reference, "AUTH-004");
     }
@@ -327,9 +391,15 @@ mod tests {
     #[test]
     fn tag_scope_is_the_next_item() {
         let rust = "use x;\n\n/// Hashes.\n// @spec AUTH-1\n#[inline]\npub fn hash() {\n    body();\n}\n\nfn other() {}\n";
-        assert_eq!(scoped(rust, "AUTH-1"), "#[inline]\npub fn hash() {\n    body();\n}");
+        assert_eq!(
+            scoped(rust, "AUTH-1"),
+            "#[inline]\npub fn hash() {\n    body();\n}"
+        );
         let python = "import x\n\n# @spec AUTH-2\n@app.route('/')\ndef login():\n    return 1\n\ndef other():\n    pass\n";
-        assert_eq!(scoped(python, "AUTH-2"), "@app.route('/')\ndef login():\n    return 1");
+        assert_eq!(
+            scoped(python, "AUTH-2"),
+            "@app.route('/')\ndef login():\n    return 1"
+        );
     }
 
     #[test]
@@ -346,17 +416,38 @@ mod tests {
         let traces = scan_code(text);
         let range = traces.iter().find(|it| it.reference == "AUTH-1").unwrap();
         assert_eq!(&text[range.scope.clone()], "let a = 1;\n");
-        let oft = traces.iter().find(|it| it.source == TraceSource::OpenFastTrace).unwrap();
-        assert_eq!((oft.reference.as_str(), oft.role), ("req~login~2", TraceRole::Test));
-        let strictdoc = traces.iter().find(|it| it.source == TraceSource::StrictDoc).unwrap();
-        assert_eq!((strictdoc.reference.as_str(), strictdoc.role), ("REQ-7", TraceRole::Test));
+        let oft = traces
+            .iter()
+            .find(|it| it.source == TraceSource::OpenFastTrace)
+            .unwrap();
+        assert_eq!(
+            (oft.reference.as_str(), oft.role),
+            ("req~login~2", TraceRole::Test)
+        );
+        let strictdoc = traces
+            .iter()
+            .find(|it| it.source == TraceSource::StrictDoc)
+            .unwrap();
+        assert_eq!(
+            (strictdoc.reference.as_str(), strictdoc.role),
+            ("REQ-7", TraceRole::Test)
+        );
     }
 
     #[test]
     fn prose_after_tag_is_not_a_reference_and_mentions_are_found() {
         let text = "# @spec LOGIN-001 hashes passwords\n# see LOGIN-002 too\nx = 1\n";
         let traces = scan_code(text);
-        let references: Vec<_> = traces.iter().map(|it| (it.reference.as_str(), it.role)).collect();
-        assert_eq!(references, [("LOGIN-001", TraceRole::Impl), ("LOGIN-002", TraceRole::Mention)]);
+        let references: Vec<_> = traces
+            .iter()
+            .map(|it| (it.reference.as_str(), it.role))
+            .collect();
+        assert_eq!(
+            references,
+            [
+                ("LOGIN-001", TraceRole::Impl),
+                ("LOGIN-002", TraceRole::Mention)
+            ]
+        );
     }
 }

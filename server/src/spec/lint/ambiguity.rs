@@ -62,30 +62,101 @@ pub static RULES: &[Rule] = &[
 ];
 
 fn lexicon(words: &[&str]) -> Regex {
-    let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word).replace(' ', r"\s+")).collect();
+    let alternatives: Vec<String> = words
+        .iter()
+        .map(|word| regex::escape(word).replace(' ', r"\s+"))
+        .collect();
     Regex::new(&format!(r"(?i)\b(?:{})\b", alternatives.join("|"))).expect("static lexicon")
 }
 
 static VAGUE_QUANTIFIERS: LazyLock<Regex> = LazyLock::new(|| {
     lexicon(&[
-        "a lot of", "a few", "almost always", "very nearly", "close to", "approximately", "several", "many", "numerous",
-        "various", "diverse", "most", "nearly", "about", "almost", "some", "any",
+        "a lot of",
+        "a few",
+        "almost always",
+        "very nearly",
+        "close to",
+        "approximately",
+        "several",
+        "many",
+        "numerous",
+        "various",
+        "diverse",
+        "most",
+        "nearly",
+        "about",
+        "almost",
+        "some",
+        "any",
     ])
 });
-static QUALITY_WORDS: &[&str] = &["fast", "scalable", "performant", "secure", "reliable", "available", "responsive", "efficient"];
+static QUALITY_WORDS: &[&str] = &[
+    "fast",
+    "scalable",
+    "performant",
+    "secure",
+    "reliable",
+    "available",
+    "responsive",
+    "efficient",
+];
 static VAGUE_ADJECTIVES: LazyLock<Regex> = LazyLock::new(|| {
     lexicon(&[
-        "adequate", "appropriate", "sufficient", "reasonable", "effective", "flexible", "robust", "quick", "quickly",
-        "slow", "easy", "easily", "simple", "intuitive", "user-friendly", "seamless", "transparent", "graceful",
-        "significant", "minimal", "normal", "typical", "relevant", "common", "generic", "proficient", "customary",
-        "good", "bad", "clear", "useful", "modern", "clean", "high-quality",
+        "adequate",
+        "appropriate",
+        "sufficient",
+        "reasonable",
+        "effective",
+        "flexible",
+        "robust",
+        "quick",
+        "quickly",
+        "slow",
+        "easy",
+        "easily",
+        "simple",
+        "intuitive",
+        "user-friendly",
+        "seamless",
+        "transparent",
+        "graceful",
+        "significant",
+        "minimal",
+        "normal",
+        "typical",
+        "relevant",
+        "common",
+        "generic",
+        "proficient",
+        "customary",
+        "good",
+        "bad",
+        "clear",
+        "useful",
+        "modern",
+        "clean",
+        "high-quality",
     ])
 });
 static ESCAPE_CLAUSES: LazyLock<Regex> = LazyLock::new(|| {
     lexicon(&[
-        "as appropriate", "as applicable", "as required", "as necessary", "if necessary", "if needed", "if possible",
-        "where possible", "as far as possible", "as much as possible", "so far as is possible", "to the extent practical",
-        "to the extent possible", "to the extent necessary", "if practical", "if practicable", "when necessary",
+        "as appropriate",
+        "as applicable",
+        "as required",
+        "as necessary",
+        "if necessary",
+        "if needed",
+        "if possible",
+        "where possible",
+        "as far as possible",
+        "as much as possible",
+        "so far as is possible",
+        "to the extent practical",
+        "to the extent possible",
+        "to the extent necessary",
+        "if practical",
+        "if practicable",
+        "when necessary",
         "where appropriate",
     ])
 });
@@ -93,29 +164,68 @@ static OPEN_ENDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bincluding but not limited to\b|\bbut not limited to\b|\betc\.|\band so on\b|\band so forth\b|\bsuch as\b|\bamong others\b")
         .expect("static regex")
 });
-static WEAK_MODALS: LazyLock<Regex> =
-    LazyLock::new(|| lexicon(&["may", "might", "can", "could", "should", "will", "optionally", "possibly", "ideally", "usually"]));
+static WEAK_MODALS: LazyLock<Regex> = LazyLock::new(|| {
+    lexicon(&[
+        "may",
+        "might",
+        "can",
+        "could",
+        "should",
+        "will",
+        "optionally",
+        "possibly",
+        "ideally",
+        "usually",
+    ])
+});
 static INDEFINITE_TIME: LazyLock<Regex> = LazyLock::new(|| {
     lexicon(&[
-        "eventually", "soon", "immediately", "instantly", "in real time", "real-time", "timely", "promptly",
-        "periodically", "regularly", "until", "before", "after", "once", "as soon as", "simultaneously",
+        "eventually",
+        "soon",
+        "immediately",
+        "instantly",
+        "in real time",
+        "real-time",
+        "timely",
+        "promptly",
+        "periodically",
+        "regularly",
+        "until",
+        "before",
+        "after",
+        "once",
+        "as soon as",
+        "simultaneously",
     ])
 });
 static NUMBER_WITH_UNIT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+(?:\.\d+)?\s*(?:%|[A-Za-zµ]+)").expect("static regex"));
-static STRONG_MODAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(?:SHALL|MUST)\b").expect("static regex"));
+static STRONG_MODAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:SHALL|MUST)\b").expect("static regex"));
 
 /// Normative statements of the file, skipping user stories and defect descriptions.
 fn statements<'a>(context: &'a LintContext<'_>) -> Vec<&'a Statement> {
-    let LintTarget::Spec(document) = context.target else { return Vec::new() };
+    let LintTarget::Spec(document) = context.target else {
+        return Vec::new();
+    };
     document
         .normative_statements()
-        .filter(|(requirement, _, _)| !matches!(requirement.kind, RequirementKind::Story | RequirementKind::Defect))
+        .filter(|(requirement, _, _)| {
+            !matches!(
+                requirement.kind,
+                RequirementKind::Story | RequirementKind::Defect
+            )
+        })
         .map(|(_, statement, _)| statement)
         .collect()
 }
 
-fn report_matches(context: &LintContext<'_>, emitter: &mut Emitter, pattern: &Regex, message: impl Fn(&str) -> String) {
+fn report_matches(
+    context: &LintContext<'_>,
+    emitter: &mut Emitter,
+    pattern: &Regex,
+    message: impl Fn(&str) -> String,
+) {
     for statement in statements(context) {
         for found in pattern.find_iter(&statement.text) {
             let range = statement.range.start + found.start()..statement.range.start + found.end();
@@ -133,21 +243,30 @@ fn vague_quantifier(context: &LintContext<'_>, emitter: &mut Emitter) {
                 continue;
             }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
-            emitter.emit(range, format!("vague quantifier `{}`; state the number", found.as_str()));
+            emitter.emit(
+                range,
+                format!("vague quantifier `{}`; state the number", found.as_str()),
+            );
         }
     }
 }
 
 fn vague_adjective(context: &LintContext<'_>, emitter: &mut Emitter) {
-    report_matches(context, emitter, &VAGUE_ADJECTIVES, |word| format!("vague adjective `{word}`; say what observable property is meant"));
+    report_matches(context, emitter, &VAGUE_ADJECTIVES, |word| {
+        format!("vague adjective `{word}`; say what observable property is meant")
+    });
 }
 
 fn escape_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
-    report_matches(context, emitter, &ESCAPE_CLAUSES, |phrase| format!("escape clause `{phrase}` lets the requirement be skipped"));
+    report_matches(context, emitter, &ESCAPE_CLAUSES, |phrase| {
+        format!("escape clause `{phrase}` lets the requirement be skipped")
+    });
 }
 
 fn open_ended_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
-    report_matches(context, emitter, &OPEN_ENDED, |phrase| format!("open-ended `{phrase}`; list every case"));
+    report_matches(context, emitter, &OPEN_ENDED, |phrase| {
+        format!("open-ended `{phrase}`; list every case")
+    });
 }
 
 fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
@@ -162,7 +281,12 @@ fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
                 continue;
             }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
-            emitter.emit(range, format!("weak modal `{word}` in a normative statement; use SHALL or MUST, or drop it"));
+            emitter.emit(
+                range,
+                format!(
+                    "weak modal `{word}` in a normative statement; use SHALL or MUST, or drop it"
+                ),
+            );
         }
     }
 }
@@ -174,7 +298,13 @@ fn indefinite_time(context: &LintContext<'_>, emitter: &mut Emitter) {
         }
         for found in INDEFINITE_TIME.find_iter(&statement.text) {
             let range = statement.range.start + found.start()..statement.range.start + found.end();
-            emitter.emit(range, format!("indefinite time `{}`; give a number and unit", found.as_str()));
+            emitter.emit(
+                range,
+                format!(
+                    "indefinite time `{}`; give a number and unit",
+                    found.as_str()
+                ),
+            );
         }
     }
 }
@@ -187,7 +317,13 @@ fn unmeasured_quality(context: &LintContext<'_>, emitter: &mut Emitter) {
         }
         for found in QUALITY.find_iter(&statement.text) {
             let range = statement.range.start + found.start()..statement.range.start + found.end();
-            emitter.emit(range, format!("`{}` has no measure; state a number and unit", found.as_str()));
+            emitter.emit(
+                range,
+                format!(
+                    "`{}` has no measure; state a number and unit",
+                    found.as_str()
+                ),
+            );
         }
     }
 }
@@ -197,32 +333,61 @@ mod tests {
     use crate::spec::lint::test_support::flagged;
 
     fn spec(statement: &str) -> String {
-        format!("---\ndirector-spec: 1\n---\n# x\n## Purpose\nP.\n## Requirements\n### A-1: a\n{statement}\n#### Scenario: s\n- WHEN a\n- THEN b\n")
+        format!(
+            "---\ndirector-spec: 1\n---\n# x\n## Purpose\nP.\n## Requirements\n### A-1: a\n{statement}\n#### Scenario: s\n- WHEN a\n- THEN b\n"
+        )
     }
 
     #[track_caller]
     fn check(statement: &str, expected: &[(&str, &str)]) {
         let text = spec(statement);
-        let found: Vec<_> = flagged(&[("x.md", &text)], "x.md").into_iter().filter(|(rule, _)| rule.starts_with("AMB")).collect();
-        let expected: Vec<_> = expected.iter().map(|(rule, word)| (*rule, word.to_string())).collect();
+        let found: Vec<_> = flagged(&[("x.md", &text)], "x.md")
+            .into_iter()
+            .filter(|(rule, _)| rule.starts_with("AMB"))
+            .collect();
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(rule, word)| (*rule, word.to_string()))
+            .collect();
         assert_eq!(found, expected, "{statement}");
     }
 
     #[test]
     fn each_ambiguity_rule_fires() {
-        check("THE System SHALL retry several times.", &[("AMB001", "several")]);
-        check("THE System SHALL show a user-friendly error.", &[("AMB002", "user-friendly")]);
-        check("THE System SHALL retry if possible.", &[("AMB003", "if possible")]);
-        check("THE System SHALL log fields such as IP.", &[("AMB004", "such as")]);
+        check(
+            "THE System SHALL retry several times.",
+            &[("AMB001", "several")],
+        );
+        check(
+            "THE System SHALL show a user-friendly error.",
+            &[("AMB002", "user-friendly")],
+        );
+        check(
+            "THE System SHALL retry if possible.",
+            &[("AMB003", "if possible")],
+        );
+        check(
+            "THE System SHALL log fields such as IP.",
+            &[("AMB004", "such as")],
+        );
         check("THE System SHALL log and may email.", &[("AMB009", "may")]);
-        check("THE System SHALL lock the account immediately.", &[("AMB011", "immediately")]);
+        check(
+            "THE System SHALL lock the account immediately.",
+            &[("AMB011", "immediately")],
+        );
         check("THE API SHALL be fast.", &[("AMB015", "fast")]);
     }
 
     #[test]
     fn measured_and_precise_statements_pass() {
-        check("THE API SHALL respond within 200 ms after each request.", &[]);
-        check("THE System SHALL hash passwords with bcrypt at cost factor 12.", &[]);
+        check(
+            "THE API SHALL respond within 200 ms after each request.",
+            &[],
+        );
+        check(
+            "THE System SHALL hash passwords with bcrypt at cost factor 12.",
+            &[],
+        );
         check("THE API SHALL accept at most 10 requests per minute.", &[]);
         check("Users SHOULD enable two-factor authentication.", &[]);
         check("THE API SHALL be fast, answering within 50 ms.", &[]);

@@ -87,7 +87,9 @@ impl LintPolicy {
                     Ok(glob) => {
                         builder.add(glob);
                     }
-                    Err(error) => problems.push(format!("invalid glob `{pattern}` in [lint.overrides]: {error}")),
+                    Err(error) => problems.push(format!(
+                        "invalid glob `{pattern}` in [lint.overrides]: {error}"
+                    )),
                 }
             }
             for id in entry.rules.keys() {
@@ -98,12 +100,27 @@ impl LintPolicy {
                 Err(error) => problems.push(format!("invalid globs in [lint.overrides]: {error}")),
             }
         }
-        let needs = config.needs.clone().unwrap_or_else(|| vec![NeededRole::Impl, NeededRole::Test]);
-        (LintPolicy { rules: config.rules.clone(), overrides, needs }, problems)
+        let needs = config
+            .needs
+            .clone()
+            .unwrap_or_else(|| vec![NeededRole::Impl, NeededRole::Test]);
+        (
+            LintPolicy {
+                rules: config.rules.clone(),
+                overrides,
+                needs,
+            },
+            problems,
+        )
     }
 
     /// The severity a finding gets in this file, or `None` when the rule is off.
-    pub fn severity(&self, rule: &str, relative_path: &Path, default: Severity) -> Option<Severity> {
+    pub fn severity(
+        &self,
+        rule: &str,
+        relative_path: &Path,
+        default: Severity,
+    ) -> Option<Severity> {
         let mut level = self.rules.get(rule).copied();
         for (set, rules) in &self.overrides {
             if set.is_match(relative_path) {
@@ -142,10 +159,19 @@ mod tests {
         assert_eq!(problems, ["unknown lint rule `NOPE001` in [lint]"]);
         let spec = Path::new("specs/a.md");
         let legacy = Path::new("legacy/a.md");
-        assert_eq!(policy.severity("SPEC003", spec, Severity::Warning), Some(Severity::Error));
+        assert_eq!(
+            policy.severity("SPEC003", spec, Severity::Warning),
+            Some(Severity::Error)
+        );
         assert_eq!(policy.severity("SPEC003", legacy, Severity::Warning), None);
         assert_eq!(policy.severity("AMB002", spec, Severity::Warning), None);
-        assert_eq!(policy.severity("AMB002", legacy, Severity::Warning), Some(Severity::Hint));
-        assert_eq!(policy.severity("AMB001", spec, Severity::Warning), Some(Severity::Warning));
+        assert_eq!(
+            policy.severity("AMB002", legacy, Severity::Warning),
+            Some(Severity::Hint)
+        );
+        assert_eq!(
+            policy.severity("AMB001", spec, Severity::Warning),
+            Some(Severity::Warning)
+        );
     }
 }

@@ -37,7 +37,9 @@ pub static RULES: &[Rule] = &[
 ];
 
 fn ears_document<'a>(context: &'a LintContext<'_>) -> Option<&'a SpecDocument> {
-    let LintTarget::Spec(document) = context.target else { return None };
+    let LintTarget::Spec(document) = context.target else {
+        return None;
+    };
     let enabled = match document.format {
         Format::Kiro | Format::KiroBugfix => true,
         Format::Native => matches!(document.ears.as_deref(), Some("true" | "strict")),
@@ -47,14 +49,19 @@ fn ears_document<'a>(context: &'a LintContext<'_>) -> Option<&'a SpecDocument> {
 }
 
 fn no_ears_pattern(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = ears_document(context) else { return };
+    let Some(document) = ears_document(context) else {
+        return;
+    };
     let strict = document.ears.as_deref() == Some("strict");
     for (requirement, statement, _) in document.normative_statements() {
         if requirement.kind == RequirementKind::Defect || statement.modal.is_none() {
             continue;
         }
         if statement.ears.is_none() {
-            let finding = emitter.emit(statement.range.clone(), "statement follows no EARS pattern (`[WHEN …,] THE <system> SHALL <response>`)");
+            let finding = emitter.emit(
+                statement.range.clone(),
+                "statement follows no EARS pattern (`[WHEN …,] THE <system> SHALL <response>`)",
+            );
             if strict {
                 finding.severity = Severity::Warning;
             }
@@ -63,17 +70,25 @@ fn no_ears_pattern(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn malformed_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = ears_document(context) else { return };
+    let Some(document) = ears_document(context) else {
+        return;
+    };
     for (requirement, statement, _) in document.normative_statements() {
         if requirement.kind == RequirementKind::Defect {
             continue;
         }
-        let Some(ears) = &statement.ears else { continue };
+        let Some(ears) = &statement.ears else {
+            continue;
+        };
         for problem in &ears.problems {
             let message = match problem {
                 EarsProblem::IfWithoutThen => "IF clause without THEN",
-                EarsProblem::MultipleTriggers => "WHEN clause joins several triggers with `or`; split the requirement",
-                EarsProblem::MissingSubject => "no subject before SHALL; name who responds (`THE <system> SHALL`)",
+                EarsProblem::MultipleTriggers => {
+                    "WHEN clause joins several triggers with `or`; split the requirement"
+                }
+                EarsProblem::MissingSubject => {
+                    "no subject before SHALL; name who responds (`THE <system> SHALL`)"
+                }
                 EarsProblem::ClauseOrder => continue,
             };
             emitter.emit(statement.range.clone(), message);
@@ -82,26 +97,55 @@ fn malformed_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn clause_order(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = ears_document(context) else { return };
+    let Some(document) = ears_document(context) else {
+        return;
+    };
     for (_, statement, _) in document.normative_statements() {
-        if statement.ears.as_ref().is_some_and(|ears| ears.problems.contains(&EarsProblem::ClauseOrder)) {
-            emitter.emit(statement.range.clone(), "EARS clauses should appear in the order WHERE, WHILE, WHEN/IF");
+        if statement
+            .ears
+            .as_ref()
+            .is_some_and(|ears| ears.problems.contains(&EarsProblem::ClauseOrder))
+        {
+            emitter.emit(
+                statement.range.clone(),
+                "EARS clauses should appear in the order WHERE, WHILE, WHEN/IF",
+            );
         }
     }
 }
 
 fn weak_criterion_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = ears_document(context) else { return };
+    let Some(document) = ears_document(context) else {
+        return;
+    };
     for (requirement, statement, place) in document.normative_statements() {
         if place != StatementPlace::Criterion || requirement.kind == RequirementKind::Defect {
             continue;
         }
-        let weak = statement.text.split(|character: char| !character.is_alphanumeric()).find(|word| {
-            matches!(word.to_ascii_lowercase().as_str(), "should" | "will" | "may")
-        });
-        let has_shall = matches!(statement.modal, Some(Modal::Shall | Modal::ShallNot | Modal::ShallContinueTo | Modal::Must | Modal::MustNot));
+        let weak = statement
+            .text
+            .split(|character: char| !character.is_alphanumeric())
+            .find(|word| {
+                matches!(
+                    word.to_ascii_lowercase().as_str(),
+                    "should" | "will" | "may"
+                )
+            });
+        let has_shall = matches!(
+            statement.modal,
+            Some(
+                Modal::Shall
+                    | Modal::ShallNot
+                    | Modal::ShallContinueTo
+                    | Modal::Must
+                    | Modal::MustNot
+            )
+        );
         if let (Some(word), false) = (weak, has_shall) {
-            emitter.emit(statement.range.clone(), format!("acceptance criterion uses `{word}`; write SHALL"));
+            emitter.emit(
+                statement.range.clone(),
+                format!("acceptance criterion uses `{word}`; write SHALL"),
+            );
         }
     }
 }
@@ -114,19 +158,51 @@ mod tests {
 
     #[test]
     fn each_ears_rule_fires_on_its_line_and_not_on_good_lines() {
-        let found = flagged(&[(".kiro/specs/auth/requirements.md", KIRO)], ".kiro/specs/auth/requirements.md");
-        let lines = |rule: &str| -> Vec<String> { found.iter().filter(|(id, _)| *id == rule).map(|(_, text)| text.clone()).collect() };
-        assert!(lines("EARS002").iter().any(|line| line.starts_with("IF the password")), "{found:?}");
-        assert!(lines("EARS002").iter().any(|line| line == "SHALL be logged"));
-        assert_eq!(lines("EARS003"), ["WHEN a user logs in, WHILE locked, THE System SHALL refuse"]);
+        let found = flagged(
+            &[(".kiro/specs/auth/requirements.md", KIRO)],
+            ".kiro/specs/auth/requirements.md",
+        );
+        let lines = |rule: &str| -> Vec<String> {
+            found
+                .iter()
+                .filter(|(id, _)| *id == rule)
+                .map(|(_, text)| text.clone())
+                .collect()
+        };
+        assert!(
+            lines("EARS002")
+                .iter()
+                .any(|line| line.starts_with("IF the password")),
+            "{found:?}"
+        );
+        assert!(
+            lines("EARS002")
+                .iter()
+                .any(|line| line == "SHALL be logged")
+        );
+        assert_eq!(
+            lines("EARS003"),
+            ["WHEN a user logs in, WHILE locked, THE System SHALL refuse"]
+        );
         assert_eq!(lines("EARS004"), ["THE System should log the attempt"]);
-        assert!(!found.iter().any(|(_, text)| text.starts_with("WHEN a user submits")), "{found:?}");
+        assert!(
+            !found
+                .iter()
+                .any(|(_, text)| text.starts_with("WHEN a user submits")),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn ears_is_off_for_other_formats() {
         let text = "# x\n## Purpose\nP.\n## Requirements\n### Requirement: A\nSHALL be logged.\n#### Scenario: s\n- WHEN a\n- THEN b\n";
-        let found = flagged(&[("openspec/specs/x/spec.md", text)], "openspec/specs/x/spec.md");
-        assert!(!found.iter().any(|(rule, _)| rule.starts_with("EARS")), "{found:?}");
+        let found = flagged(
+            &[("openspec/specs/x/spec.md", text)],
+            "openspec/specs/x/spec.md",
+        );
+        assert!(
+            !found.iter().any(|(rule, _)| rule.starts_with("EARS")),
+            "{found:?}"
+        );
     }
 }

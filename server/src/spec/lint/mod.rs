@@ -21,7 +21,9 @@ use crate::spec::lint::suppression::Suppressions;
 use crate::spec::model::SpecDocument;
 
 /// How serious a finding is; ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Hint,
@@ -97,8 +99,15 @@ impl Emitter {
 }
 
 impl Finding {
-    pub fn with_fix(&mut self, title: impl Into<String>, edits: Vec<(Range<usize>, String)>) -> &mut Finding {
-        self.fix = Some(Fix { title: title.into(), edits });
+    pub fn with_fix(
+        &mut self,
+        title: impl Into<String>,
+        edits: Vec<(Range<usize>, String)>,
+    ) -> &mut Finding {
+        self.fix = Some(Fix {
+            title: title.into(),
+            edits,
+        });
         self
     }
 }
@@ -128,7 +137,13 @@ pub fn lint_file(index: &SpecIndex, path: &Path, policy: &LintPolicy) -> Vec<Fin
     } else {
         return Vec::new();
     };
-    let context = LintContext { index, path, text, target, needs: &policy.needs };
+    let context = LintContext {
+        index,
+        path,
+        text,
+        target,
+        needs: &policy.needs,
+    };
     let relative = path.strip_prefix(index.root()).unwrap_or(path);
     let suppressions = Suppressions::parse(text);
     let mut findings = Vec::new();
@@ -136,7 +151,10 @@ pub fn lint_file(index: &SpecIndex, path: &Path, policy: &LintPolicy) -> Vec<Fin
         if policy.is_off(rule.id, relative) {
             continue;
         }
-        let mut emitter = Emitter { rule, findings: Vec::new() };
+        let mut emitter = Emitter {
+            rule,
+            findings: Vec::new(),
+        };
         (rule.check)(&context, &mut emitter);
         for mut finding in emitter.findings {
             if suppressions.suppresses(rule.id, finding.range.start) {
@@ -173,15 +191,29 @@ pub(crate) mod test_support {
 
     /// `(rule, flagged text)` pairs for one file.
     pub fn flagged(files: &[(&str, &str)], target: &str) -> Vec<(&'static str, String)> {
-        let text = files.iter().find(|(path, _)| *path == target).map(|(_, text)| *text).unwrap_or_default();
+        let text = files
+            .iter()
+            .find(|(path, _)| *path == target)
+            .map(|(_, text)| *text)
+            .unwrap_or_default();
         lint_files(files, target)
             .into_iter()
-            .map(|finding| (finding.rule, text.get(finding.range.clone()).unwrap_or_default().to_string()))
+            .map(|finding| {
+                (
+                    finding.rule,
+                    text.get(finding.range.clone())
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
             .collect()
     }
 
     pub fn rules_fired(files: &[(&str, &str)], target: &str) -> Vec<&'static str> {
-        let mut rules: Vec<_> = lint_files(files, target).into_iter().map(|finding| finding.rule).collect();
+        let mut rules: Vec<_> = lint_files(files, target)
+            .into_iter()
+            .map(|finding| finding.rule)
+            .collect();
         rules.sort_unstable();
         rules.dedup();
         rules
@@ -200,12 +232,17 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), count);
         for rule in all_rules() {
-            assert!(!rule.rationale.is_empty() && !rule.summary.is_empty(), "{}", rule.id);
+            assert!(
+                !rule.rationale.is_empty() && !rule.summary.is_empty(),
+                "{}",
+                rule.id
+            );
         }
         for required in [
-            "SPEC001", "SPEC002", "SPEC003", "SPEC004", "SPEC005", "SPEC006", "SPEC007", "SPEC012", "SPEC013",
-            "TRC001", "TRC002", "TRC003", "TRC004", "TRC005", "INC001", "INC002", "INC003", "EARS001", "EARS002",
-            "EARS003", "EARS004", "AMB001", "AMB002", "AMB003", "AMB004", "AMB009", "AMB011", "AMB015",
+            "SPEC001", "SPEC002", "SPEC003", "SPEC004", "SPEC005", "SPEC006", "SPEC007", "SPEC012",
+            "SPEC013", "TRC001", "TRC002", "TRC003", "TRC004", "TRC005", "INC001", "INC002",
+            "INC003", "EARS001", "EARS002", "EARS003", "EARS004", "AMB001", "AMB002", "AMB003",
+            "AMB004", "AMB009", "AMB011", "AMB015",
         ] {
             assert!(rule(required).is_some(), "{required} missing");
         }

@@ -88,7 +88,9 @@ fn spec_document<'a>(context: &'a LintContext<'_>) -> Option<&'a SpecDocument> {
 }
 
 fn unreadable(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for problem in &document.problems {
         emitter.emit(problem.range.clone(), problem.message.clone());
     }
@@ -96,44 +98,70 @@ fn unreadable(context: &LintContext<'_>, emitter: &mut Emitter) {
 
 fn has_section(document: &SpecDocument, level: usize, name: &str) -> bool {
     document.sections.iter().any(|section| {
-        section.level == level && section.title.to_ascii_lowercase().starts_with(&name.to_ascii_lowercase())
+        section.level == level
+            && section
+                .title
+                .to_ascii_lowercase()
+                .starts_with(&name.to_ascii_lowercase())
     })
 }
 
 fn missing_section(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     if !document.problems.is_empty() && document.sections.is_empty() {
         return;
     }
     let required: &[&str] = match (document.format, document.role) {
         (Format::OpenSpec | Format::Native, FileRole::Requirements) => &["Purpose", "Requirements"],
         (Format::OpenSpec, FileRole::ChangeProposal) => &["Why", "What Changes"],
-        (Format::SpecKit, FileRole::Requirements) => &["User Scenarios", "Requirements", "Success Criteria"],
+        (Format::SpecKit, FileRole::Requirements) => {
+            &["User Scenarios", "Requirements", "Success Criteria"]
+        }
         (Format::Kiro, FileRole::Requirements) => &["Requirements"],
         (Format::OpenSpecDelta, _) => {
-            if !document.requirements.iter().any(|requirement| requirement.delta.is_some()) {
-                emitter.emit(0..0, "delta spec has no `## ADDED|MODIFIED|REMOVED|RENAMED Requirements` section");
+            if !document
+                .requirements
+                .iter()
+                .any(|requirement| requirement.delta.is_some())
+            {
+                emitter.emit(
+                    0..0,
+                    "delta spec has no `## ADDED|MODIFIED|REMOVED|RENAMED Requirements` section",
+                );
             }
             return;
         }
         _ => return,
     };
-    let anchor = document.sections.first().map_or(0..0, |section| section.heading_range.clone());
+    let anchor = document
+        .sections
+        .first()
+        .map_or(0..0, |section| section.heading_range.clone());
     for name in required {
         if !has_section(document, 2, name) {
-            emitter.emit(anchor.clone(), format!("missing mandatory section `## {name}`"));
+            emitter.emit(
+                anchor.clone(),
+                format!("missing mandatory section `## {name}`"),
+            );
         }
     }
 }
 
 fn requirement_without_checks(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for requirement in &document.requirements {
         let checked = !requirement.scenarios.is_empty() || !requirement.criteria.is_empty();
         let applies = match (document.format, requirement.kind) {
             (_, RequirementKind::Story) => true,
             (Format::SpecKit | Format::KiroBugfix | Format::Tessl, _) => false,
-            (_, RequirementKind::Functional) => requirement.delta.as_deref() != Some("REMOVED") && requirement.delta.as_deref() != Some("RENAMED"),
+            (_, RequirementKind::Functional) => {
+                requirement.delta.as_deref() != Some("REMOVED")
+                    && requirement.delta.as_deref() != Some("RENAMED")
+            }
             _ => false,
         };
         if applies && !checked {
@@ -142,7 +170,10 @@ fn requirement_without_checks(context: &LintContext<'_>, emitter: &mut Emitter) 
                 (Format::Kiro, _) => "acceptance criteria",
                 _ => "a `#### Scenario:` or acceptance criteria",
             };
-            let finding = emitter.emit(requirement.heading_range.clone(), format!("requirement `{}` has no {what}", requirement.local_id));
+            let finding = emitter.emit(
+                requirement.heading_range.clone(),
+                format!("requirement `{}` has no {what}", requirement.local_id),
+            );
             if matches!(document.format, Format::OpenSpec | Format::OpenSpecDelta) {
                 finding.severity = Severity::Error;
             }
@@ -157,40 +188,63 @@ fn body_is_normative(requirement: &crate::spec::model::Requirement) -> bool {
             upper.match_indices(keyword).any(|(index, _)| {
                 let before = upper[..index].chars().next_back();
                 let after = upper[index + keyword.len()..].chars().next();
-                !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
             })
         })
     };
-    requirement.statements.iter().any(|statement| normative(&statement.text))
-        || requirement.criteria.iter().any(|criterion| normative(&criterion.statement.text))
+    requirement
+        .statements
+        .iter()
+        .any(|statement| normative(&statement.text))
+        || requirement
+            .criteria
+            .iter()
+            .any(|criterion| normative(&criterion.statement.text))
 }
 
-fn normative_check_applies(document: &SpecDocument, requirement: &crate::spec::model::Requirement) -> bool {
+fn normative_check_applies(
+    document: &SpecDocument,
+    requirement: &crate::spec::model::Requirement,
+) -> bool {
     requirement.kind == RequirementKind::Functional
         && !matches!(document.format, Format::Tessl)
         && !matches!(requirement.delta.as_deref(), Some("REMOVED" | "RENAMED"))
 }
 
 fn missing_normative_keyword(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for requirement in &document.requirements {
         let header = &context.text[requirement.heading_range.clone()];
         let header_normative = header.contains("SHALL") || header.contains("MUST");
-        if normative_check_applies(document, requirement) && !body_is_normative(requirement) && !header_normative {
+        if normative_check_applies(document, requirement)
+            && !body_is_normative(requirement)
+            && !header_normative
+        {
             emitter.emit(
                 requirement.heading_range.clone(),
-                format!("requirement `{}` has no SHALL or MUST statement", requirement.local_id),
+                format!(
+                    "requirement `{}` has no SHALL or MUST statement",
+                    requirement.local_id
+                ),
             );
         }
     }
 }
 
 fn normative_only_in_header(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for requirement in &document.requirements {
         let header = &context.text[requirement.heading_range.clone()];
         let header_normative = header.contains("SHALL") || header.contains("MUST");
-        if normative_check_applies(document, requirement) && header_normative && !body_is_normative(requirement) {
+        if normative_check_applies(document, requirement)
+            && header_normative
+            && !body_is_normative(requirement)
+        {
             emitter.emit(
                 requirement.heading_range.clone(),
                 "SHALL/MUST appears only in the header; move the statement to the line immediately after the header",
@@ -200,16 +254,33 @@ fn normative_only_in_header(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn duplicate_requirement(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for requirement in &document.requirements {
-        let id_range = requirement.id_range.clone().unwrap_or(requirement.heading_range.clone());
+        let id_range = requirement
+            .id_range
+            .clone()
+            .unwrap_or(requirement.heading_range.clone());
         let section = requirement.delta.as_deref().unwrap_or("");
         let name = requirement.local_id.as_str();
         let count = seen.entry(name).or_default();
         *count += 1;
-        if *count > 1 && document.requirements.iter().filter(|other| other.local_id == name && other.delta.as_deref().unwrap_or("") == section).count() > 1 {
-            emitter.emit(id_range, format!("requirement ID `{name}` is used more than once in this spec"));
+        if *count > 1
+            && document
+                .requirements
+                .iter()
+                .filter(|other| {
+                    other.local_id == name && other.delta.as_deref().unwrap_or("") == section
+                })
+                .count()
+                > 1
+        {
+            emitter.emit(
+                id_range,
+                format!("requirement ID `{name}` is used more than once in this spec"),
+            );
             continue;
         }
         if document.format == Format::OpenSpecDelta {
@@ -224,7 +295,10 @@ fn duplicate_requirement(context: &LintContext<'_>, emitter: &mut Emitter) {
         if let Some(other) = elsewhere {
             emitter.emit(
                 id_range,
-                format!("requirement ID `{name}` is also defined in {}", other.document.path.display()),
+                format!(
+                    "requirement ID `{name}` is also defined in {}",
+                    other.document.path.display()
+                ),
             );
         }
     }
@@ -233,13 +307,26 @@ fn duplicate_requirement(context: &LintContext<'_>, emitter: &mut Emitter) {
 /// Native and spec-kit style IDs (`AUTH-003`) are meant to be unique workspace-wide;
 /// Kiro `R1` and OpenSpec slugs only within their spec.
 fn looks_global(id: &str) -> bool {
-    id.contains('-') && id.chars().next().is_some_and(|character| character.is_ascii_uppercase()) && !id.starts_with("FR-") && !id.starts_with("SC-")
+    id.contains('-')
+        && id
+            .chars()
+            .next()
+            .is_some_and(|character| character.is_ascii_uppercase())
+        && !id.starts_with("FR-")
+        && !id.starts_with("SC-")
 }
 
 fn misplaced_header(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for requirement in &document.requirements {
-        if requirement.outside_requirements_section && matches!(document.format, Format::OpenSpec | Format::Native | Format::OpenSpecDelta) {
+        if requirement.outside_requirements_section
+            && matches!(
+                document.format,
+                Format::OpenSpec | Format::Native | Format::OpenSpecDelta
+            )
+        {
             emitter.emit(
                 requirement.heading_range.clone(),
                 "`### Requirement:` outside `## Requirements` is invisible to OpenSpec validate, list and archive",
@@ -248,28 +335,53 @@ fn misplaced_header(context: &LintContext<'_>, emitter: &mut Emitter) {
     }
     for observation in &document.observations {
         if observation.kind == ObservationKind::DeltaHeaderInMainSpec {
-            emitter.emit(observation.range.clone(), "delta headers are only valid inside openspec/changes/<change>/specs/");
+            emitter.emit(
+                observation.range.clone(),
+                "delta headers are only valid inside openspec/changes/<change>/specs/",
+            );
         }
     }
 }
 
 fn loose_scenario(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for observation in &document.observations {
         match &observation.kind {
             ObservationKind::LooseScenarioBullets { requirement } => {
                 let name = requirement.rsplit('#').next().unwrap_or(requirement);
-                let line_start = context.text[..observation.range.start].rfind('\n').map_or(0, |position| position + 1);
+                let line_start = context.text[..observation.range.start]
+                    .rfind('\n')
+                    .map_or(0, |position| position + 1);
                 emitter
-                    .emit(observation.range.clone(), format!("WHEN/THEN bullets under `{name}` are not in a `#### Scenario:`"))
-                    .with_fix("Wrap in a scenario", vec![(line_start..line_start, "#### Scenario: Describe the scenario\n".to_string())]);
+                    .emit(
+                        observation.range.clone(),
+                        format!("WHEN/THEN bullets under `{name}` are not in a `#### Scenario:`"),
+                    )
+                    .with_fix(
+                        "Wrap in a scenario",
+                        vec![(
+                            line_start..line_start,
+                            "#### Scenario: Describe the scenario\n".to_string(),
+                        )],
+                    );
             }
             ObservationKind::ScenarioWrongLevel => {
                 let line = &context.text[observation.range.clone()];
                 let hashes = line.len() - line.trim_start_matches('#').len();
                 emitter
-                    .emit(observation.range.clone(), "scenario headings must be level 4 (`#### Scenario:`)")
-                    .with_fix("Make it a level-4 heading", vec![(observation.range.start..observation.range.start + hashes, "####".to_string())]);
+                    .emit(
+                        observation.range.clone(),
+                        "scenario headings must be level 4 (`#### Scenario:`)",
+                    )
+                    .with_fix(
+                        "Make it a level-4 heading",
+                        vec![(
+                            observation.range.start..observation.range.start + hashes,
+                            "####".to_string(),
+                        )],
+                    );
             }
             _ => {}
         }
@@ -277,12 +389,18 @@ fn loose_scenario(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn task_numbering(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut previous_major: Option<u32> = None;
     for task in &document.tasks {
-        let Some(id) = task.id.as_deref() else { continue };
-        let id_start = context.text[task.range.clone()].find(id).map_or(task.range.start, |offset| task.range.start + offset);
+        let Some(id) = task.id.as_deref() else {
+            continue;
+        };
+        let id_start = context.text[task.range.clone()]
+            .find(id)
+            .map_or(task.range.start, |offset| task.range.start + offset);
         let id_range = id_start..id_start + id.len();
         let count = seen.entry(id).or_default();
         *count += 1;
@@ -293,11 +411,17 @@ fn task_numbering(context: &LintContext<'_>, emitter: &mut Emitter) {
         let major: Option<u32> = parts.next().and_then(|it| it.parse().ok());
         if let (Some(group), Some(major)) = (task.group, major) {
             if group != major {
-                emitter.emit(id_range.clone(), format!("task `{id}` is under group {group}"));
+                emitter.emit(
+                    id_range.clone(),
+                    format!("task `{id}` is under group {group}"),
+                );
             }
         }
         if id.split('.').count() > 2 {
-            emitter.emit(id_range.clone(), format!("task `{id}` is nested deeper than two levels"));
+            emitter.emit(
+                id_range.clone(),
+                format!("task `{id}` is nested deeper than two levels"),
+            );
         }
         if !id.contains('.') {
             if let (Some(previous), Some(major)) = (previous_major, major) {
@@ -311,7 +435,9 @@ fn task_numbering(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn not_quite_a_task(context: &LintContext<'_>, emitter: &mut Emitter) {
-    let Some(document) = spec_document(context) else { return };
+    let Some(document) = spec_document(context) else {
+        return;
+    };
     for observation in &document.observations {
         let line = &context.text[observation.range.clone()];
         let indent = &line[..line.len() - line.trim_start().len()];
@@ -320,32 +446,71 @@ fn not_quite_a_task(context: &LintContext<'_>, emitter: &mut Emitter) {
                 let title = line.trim_start_matches('#').trim();
                 let title = title.strip_prefix("Task").map_or(title, str::trim_start);
                 emitter
-                    .emit(observation.range.clone(), "heading used as a task; editors and agents only start checkbox tasks")
-                    .with_fix("Make it a task line", vec![(observation.range.clone(), format!("- [ ] {title}"))]);
+                    .emit(
+                        observation.range.clone(),
+                        "heading used as a task; editors and agents only start checkbox tasks",
+                    )
+                    .with_fix(
+                        "Make it a task line",
+                        vec![(observation.range.clone(), format!("- [ ] {title}"))],
+                    );
             }
             ObservationKind::TaskWithoutCheckbox => {
-                let content = line.trim_start().trim_start_matches(['-', '*', '+']).trim_start();
+                let content = line
+                    .trim_start()
+                    .trim_start_matches(['-', '*', '+'])
+                    .trim_start();
                 emitter
-                    .emit(observation.range.clone(), "numbered task without a checkbox")
-                    .with_fix("Add a checkbox", vec![(observation.range.clone(), format!("{indent}- [ ] {content}"))]);
+                    .emit(
+                        observation.range.clone(),
+                        "numbered task without a checkbox",
+                    )
+                    .with_fix(
+                        "Add a checkbox",
+                        vec![(
+                            observation.range.clone(),
+                            format!("{indent}- [ ] {content}"),
+                        )],
+                    );
             }
             ObservationKind::MalformedCheckbox => {
                 let open = line.find('[').unwrap_or(0);
-                let close = line[open..].find(']').map_or(open, |position| open + position);
+                let close = line[open..]
+                    .find(']')
+                    .map_or(open, |position| open + position);
                 let inside = &line[open + 1..close];
-                let replacement = if inside.contains(['x', 'X']) { "x" } else { " " };
+                let replacement = if inside.contains(['x', 'X']) {
+                    "x"
+                } else {
+                    " "
+                };
                 emitter
-                    .emit(observation.range.clone(), format!("malformed checkbox `[{inside}]`; use `[ ]`, `[x]` or `[-]`"))
+                    .emit(
+                        observation.range.clone(),
+                        format!("malformed checkbox `[{inside}]`; use `[ ]`, `[x]` or `[-]`"),
+                    )
                     .with_fix(
                         "Fix the checkbox",
-                        vec![(observation.range.start + open + 1..observation.range.start + close, replacement.to_string())],
+                        vec![(
+                            observation.range.start + open + 1..observation.range.start + close,
+                            replacement.to_string(),
+                        )],
                     );
             }
             ObservationKind::OptionalTopLevelTask => {
                 let star = line.find("]*").map_or(0, |position| position + 1);
                 emitter
-                    .emit(observation.range.clone(), "`[ ]*` (optional) is only valid on sub-tasks")
-                    .with_fix("Remove the optional marker", vec![(observation.range.start + star..observation.range.start + star + 1, String::new())]);
+                    .emit(
+                        observation.range.clone(),
+                        "`[ ]*` (optional) is only valid on sub-tasks",
+                    )
+                    .with_fix(
+                        "Remove the optional marker",
+                        vec![(
+                            observation.range.start + star..observation.range.start + star + 1,
+                            String::new(),
+                        )],
+                    );
             }
             _ => {}
         }
@@ -360,28 +525,43 @@ mod tests {
 
     #[test]
     fn clean_openspec_spec_has_no_structure_findings() {
-        let rules = rules_fired(&[("openspec/specs/cli/spec.md", OPENSPEC)], "openspec/specs/cli/spec.md");
-        assert!(!rules.iter().any(|rule| rule.starts_with("SPEC")), "{rules:?}");
+        let rules = rules_fired(
+            &[("openspec/specs/cli/spec.md", OPENSPEC)],
+            "openspec/specs/cli/spec.md",
+        );
+        assert!(
+            !rules.iter().any(|rule| rule.starts_with("SPEC")),
+            "{rules:?}"
+        );
     }
 
     #[test]
     fn missing_sections_and_scenarios() {
         let text = "# x\n## Requirements\n### Requirement: Output\nThe tool prints things.\n";
-        let found = flagged(&[("openspec/specs/x/spec.md", text)], "openspec/specs/x/spec.md");
+        let found = flagged(
+            &[("openspec/specs/x/spec.md", text)],
+            "openspec/specs/x/spec.md",
+        );
         assert!(found.contains(&("SPEC001", "# x".to_string())), "{found:?}");
         assert!(found.contains(&("SPEC002", "### Requirement: Output".to_string())));
         assert!(found.contains(&("SPEC003", "### Requirement: Output".to_string())));
-        let severity = lint_files(&[("openspec/specs/x/spec.md", text)], "openspec/specs/x/spec.md")
-            .into_iter()
-            .find(|finding| finding.rule == "SPEC002")
-            .map(|finding| finding.severity);
+        let severity = lint_files(
+            &[("openspec/specs/x/spec.md", text)],
+            "openspec/specs/x/spec.md",
+        )
+        .into_iter()
+        .find(|finding| finding.rule == "SPEC002")
+        .map(|finding| finding.severity);
         assert_eq!(severity, Some(crate::spec::lint::Severity::Error));
     }
 
     #[test]
     fn header_only_modal_and_misplaced_header() {
         let text = "# x\n## Purpose\nA purpose long enough to satisfy anyone reading it, truly.\n### Requirement: Tool SHALL print\nPrints.\n#### Scenario: a\n- WHEN x\n- THEN y\n## Requirements\n## ADDED Requirements\n";
-        let rules = rules_fired(&[("openspec/specs/x/spec.md", text)], "openspec/specs/x/spec.md");
+        let rules = rules_fired(
+            &[("openspec/specs/x/spec.md", text)],
+            "openspec/specs/x/spec.md",
+        );
         assert!(rules.contains(&"SPEC004"), "{rules:?}");
         assert!(rules.contains(&"SPEC006"));
         assert!(!rules.contains(&"SPEC003"));
@@ -392,16 +572,32 @@ mod tests {
         let a = "---\ndirector-spec: 1\nspec: a\n---\n# A\n## Purpose\nP.\n## Requirements\n### AUTH-001: One\nX SHALL y.\n1. x SHALL y\n### AUTH-001: Two\nX SHALL z.\n1. x SHALL y\n";
         let b = "---\ndirector-spec: 1\nspec: b\n---\n# B\n## Purpose\nP.\n## Requirements\n### AUTH-001: Three\nX SHALL w.\n1. x SHALL y\n";
         let found = flagged(&[("a.md", a), ("b.md", b)], "b.md");
-        assert!(found.iter().any(|(rule, text)| *rule == "SPEC005" && text == "AUTH-001"), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(rule, text)| *rule == "SPEC005" && text == "AUTH-001"),
+            "{found:?}"
+        );
         let found = lint_files(&[("a.md", a), ("b.md", b)], "a.md");
-        assert!(found.iter().any(|finding| finding.rule == "SPEC005" && finding.message.contains("more than once")));
+        assert!(
+            found
+                .iter()
+                .any(|finding| finding.rule == "SPEC005"
+                    && finding.message.contains("more than once"))
+        );
     }
 
     #[test]
     fn loose_bullets_get_a_wrap_fix() {
         let text = "# x\n## Purpose\nP.\n## Requirements\n### Requirement: Out\nThe tool SHALL print.\n- WHEN a\n- THEN b\n";
-        let findings = lint_files(&[("openspec/specs/x/spec.md", text)], "openspec/specs/x/spec.md");
-        let finding = findings.iter().find(|finding| finding.rule == "SPEC007").expect("SPEC007");
+        let findings = lint_files(
+            &[("openspec/specs/x/spec.md", text)],
+            "openspec/specs/x/spec.md",
+        );
+        let finding = findings
+            .iter()
+            .find(|finding| finding.rule == "SPEC007")
+            .expect("SPEC007");
         assert_eq!(&text[finding.range.clone()], "- WHEN a\n- THEN b");
         let fix = finding.fix.as_ref().unwrap();
         let mut fixed = text.to_string();
@@ -413,10 +609,29 @@ mod tests {
     #[test]
     fn task_shapes_and_numbering() {
         let text = "# Tasks\n## 1. Setup\n- [ ] 1.1 First\n- [ ] 1.1 Again\n- [ ] 2.1 Wrong group\n- [ ] 1.2.3 Deep\n### Task 4 heading\n- 5. no box\n- [ x] 6 bad box\n- [ ]* 7 optional top\n";
-        let found = flagged(&[(".kiro/specs/f/tasks.md", text)], ".kiro/specs/f/tasks.md");
-        let spec012: Vec<_> = found.iter().filter(|(rule, _)| *rule == "SPEC012").map(|(_, text)| text.as_str()).collect();
+        let found = flagged(
+            &[(".kiro/specs/f/tasks.md", text)],
+            ".kiro/specs/f/tasks.md",
+        );
+        let spec012: Vec<_> = found
+            .iter()
+            .filter(|(rule, _)| *rule == "SPEC012")
+            .map(|(_, text)| text.as_str())
+            .collect();
         assert_eq!(spec012, ["1.1", "2.1", "1.2.3", "7"]);
-        let spec013: Vec<_> = found.iter().filter(|(rule, _)| *rule == "SPEC013").map(|(_, text)| text.as_str()).collect();
-        assert_eq!(spec013, ["### Task 4 heading", "- 5. no box", "- [ x] 6 bad box", "- [ ]* 7 optional top"]);
+        let spec013: Vec<_> = found
+            .iter()
+            .filter(|(rule, _)| *rule == "SPEC013")
+            .map(|(_, text)| text.as_str())
+            .collect();
+        assert_eq!(
+            spec013,
+            [
+                "### Task 4 heading",
+                "- 5. no box",
+                "- [ x] 6 bad box",
+                "- [ ]* 7 optional top"
+            ]
+        );
     }
 }

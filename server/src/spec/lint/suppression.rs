@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 static DISABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"director-disable(?P<file>-file)?(?P<rules>(?:[ \t,]+[A-Z]+[0-9]+)*)").expect("static regex")
+    Regex::new(r"director-disable(?P<file>-file)?(?P<rules>(?:[ \t,]+[A-Z]+[0-9]+)*)")
+        .expect("static regex")
 });
 
 /// Parsed suppression comments of one file.
@@ -35,8 +36,12 @@ impl Suppressions {
                 None
             } else {
                 let start = found.get(0).map_or(0, |it| it.end());
-                let next_line_start = text[start..].find('\n').map_or(text.len(), |position| start + position + 1);
-                let next_line_end = text[next_line_start..].find('\n').map_or(text.len(), |position| next_line_start + position);
+                let next_line_start = text[start..]
+                    .find('\n')
+                    .map_or(text.len(), |position| start + position + 1);
+                let next_line_end = text[next_line_start..]
+                    .find('\n')
+                    .map_or(text.len(), |position| next_line_start + position);
                 Some(next_line_start..next_line_end)
             };
             suppressions.entries.push((rules, scope));
@@ -48,7 +53,9 @@ impl Suppressions {
     pub fn suppresses(&self, rule: &str, offset: usize) -> bool {
         self.entries.iter().any(|(rules, scope)| {
             (rules.is_empty() || rules.iter().any(|listed| listed == rule))
-                && scope.as_ref().is_none_or(|line| line.start <= offset && offset <= line.end)
+                && scope
+                    .as_ref()
+                    .is_none_or(|line| line.start <= offset && offset <= line.end)
         })
     }
 }
