@@ -303,7 +303,7 @@ fn write_text(
     if !per_spec.is_empty() {
         writeln!(out, "\nCoverage by spec:")?;
     }
-    let percent = |part: usize, total: usize| if total == 0 { 0 } else { part * 100 / total };
+    let percent = |part: usize, total: usize| (part * 100).checked_div(total).unwrap_or(0);
     for (spec_id, (total, covered)) in &per_spec {
         writeln!(
             out,
@@ -400,14 +400,14 @@ mod tests {
     use super::*;
 
     fn check_folder(files: &[(&str, &str)]) -> (tempfile::TempDir, CheckReport) {
-        let root = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().expect("test fixture");
         for (path, text) in files {
             let full = root.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
+            std::fs::create_dir_all(full.parent().expect("test fixture")).expect("test fixture");
+            std::fs::write(full, text).expect("test fixture");
         }
         let index = SpecIndex::build(root.path());
-        let policy = LintPolicy::new(&read_lint_config(root.path()).unwrap()).0;
+        let policy = LintPolicy::new(&read_lint_config(root.path()).expect("test fixture")).0;
         let report = check_index(&index, &policy, None);
         (root, report)
     }
@@ -418,13 +418,18 @@ mod tests {
     fn json_has_exactly_the_documented_shape() {
         let (_root, report) =
             check_folder(&[("s.md", SPEC), ("a.py", "# @spec S-1 S-404\nx = 1\n")]);
-        let json = serde_json::to_value(&report).unwrap();
-        let diagnostics = json["diagnostics"].as_array().unwrap();
+        let json = serde_json::to_value(&report).expect("test fixture");
+        let diagnostics = json["diagnostics"].as_array().expect("test fixture");
         let diagnostic = diagnostics
             .iter()
             .find(|it| it["code"] == "TRC001")
-            .unwrap();
-        let mut keys: Vec<_> = diagnostic.as_object().unwrap().keys().cloned().collect();
+            .expect("test fixture");
+        let mut keys: Vec<_> = diagnostic
+            .as_object()
+            .expect("test fixture")
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         assert_eq!(
             keys,
@@ -446,7 +451,12 @@ mod tests {
             (Some(1), Some(13))
         );
         let requirement = &json["requirements"][0];
-        let mut keys: Vec<_> = requirement.as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<_> = requirement
+            .as_object()
+            .expect("test fixture")
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         assert_eq!(
             keys,
@@ -481,14 +491,15 @@ mod tests {
             path: PathBuf::from("/nonexistent/director/path"),
             format: OutputFormat::Json,
         };
-        assert_eq!(run(missing).unwrap(), ExitCode::from(2));
-        let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("director.toml"), "[lint]\nrules = 3\n").unwrap();
+        assert_eq!(run(missing).expect("test fixture"), ExitCode::from(2));
+        let root = tempfile::tempdir().expect("test fixture");
+        std::fs::write(root.path().join("director.toml"), "[lint]\nrules = 3\n")
+            .expect("test fixture");
         let bad_config = CheckArgs {
             path: root.path().to_path_buf(),
             format: OutputFormat::Json,
         };
-        assert_eq!(run(bad_config).unwrap(), ExitCode::from(2));
+        assert_eq!(run(bad_config).expect("test fixture"), ExitCode::from(2));
     }
 
     #[test]
@@ -500,13 +511,13 @@ mod tests {
         assert_eq!(run["tool"]["driver"]["name"], "director");
         let result = run["results"]
             .as_array()
-            .unwrap()
+            .expect("test fixture")
             .iter()
             .find(|it| it["ruleId"] == "TRC001")
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(result["ruleId"], "TRC001");
         assert_eq!(result["level"], "error");
-        let rule_index = result["ruleIndex"].as_u64().unwrap() as usize;
+        let rule_index = result["ruleIndex"].as_u64().expect("test fixture") as usize;
         assert_eq!(run["tool"]["driver"]["rules"][rule_index]["id"], "TRC001");
         assert_eq!(
             result["locations"][0]["physicalLocation"]["region"]["startLine"],
@@ -515,7 +526,7 @@ mod tests {
         assert!(
             result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
                 .as_str()
-                .unwrap()
+                .expect("test fixture")
                 .ends_with("a.py")
         );
     }
@@ -537,8 +548,8 @@ mod tests {
             ["login#LOGIN-003", "login#LOGIN-004", "login#LOGIN-007"]
         );
         let mut text = Vec::new();
-        write_text(&mut text, &index, &report).unwrap();
-        let text = String::from_utf8(text).unwrap();
+        write_text(&mut text, &index, &report).expect("test fixture");
+        let text = String::from_utf8(text).expect("test fixture");
         assert!(text.contains("Coverage by spec:"));
         assert!(text.contains("login: 7 requirements"));
     }

@@ -213,12 +213,12 @@ mod tests {
 
     #[test]
     fn native_front_matter_claims_any_markdown_file() {
-        let it = classify(Path::new("docs/login.md"), true).unwrap();
+        let it = classify(Path::new("docs/login.md"), true).expect("test fixture");
         assert_eq!(
             (it.format, it.role, it.spec_id.as_str()),
             (Format::Native, FileRole::Requirements, "login")
         );
-        let it = classify(Path::new("docs/tasks.md"), true).unwrap();
+        let it = classify(Path::new("docs/tasks.md"), true).expect("test fixture");
         assert_eq!(it.role, FileRole::Tasks);
     }
 }

@@ -284,10 +284,10 @@ mod tests {
     #[test]
     fn keeps_clause_spans() {
         let text = "WHEN a session idles, THE Session service SHALL invalidate it";
-        let ears = analyze_ears(text, 100).unwrap();
-        let when = ears.when.unwrap();
+        let ears = analyze_ears(text, 100).expect("test fixture");
+        let when = ears.when.expect("test fixture");
         assert_eq!(&text[when.start - 100..when.end - 100], "a session idles");
-        let subject = ears.subject.unwrap();
+        let subject = ears.subject.expect("test fixture");
         assert_eq!(
             &text[subject.start - 100..subject.end - 100],
             "THE Session service"

@@ -89,7 +89,7 @@ pub fn read_front_matter(text: &str) -> FrontMatterRead {
             Some(inner) => FrontMatterValue::List(
                 inner
                     .split(',')
-                    .map(|item| unquote(item))
+                    .map(unquote)
                     .filter(|item| !item.is_empty())
                     .collect(),
             ),

@@ -192,7 +192,7 @@ pub struct SpecIndex {
 }
 
 enum ScannedFile {
-    Spec(PathBuf, IndexedSpec),
+    Spec(PathBuf, Box<IndexedSpec>),
     Code(PathBuf, IndexedCode),
 }
 
@@ -238,7 +238,7 @@ impl SpecIndex {
         for file in scanned {
             match file {
                 ScannedFile::Spec(path, spec) => {
-                    index.specs.insert(path, Arc::new(spec));
+                    index.specs.insert(path, Arc::from(spec));
                 }
                 ScannedFile::Code(path, code) => {
                     index.code.insert(path, Arc::new(code));
@@ -255,7 +255,7 @@ impl SpecIndex {
         self.code.remove(path);
         let is_spec = match scan_file(&self.root, path, text.as_bytes()) {
             Some(ScannedFile::Spec(path, spec)) => {
-                self.specs.insert(path, Arc::new(spec));
+                self.specs.insert(path, Arc::from(spec));
                 true
             }
             Some(ScannedFile::Code(path, code)) => {
@@ -858,7 +858,7 @@ fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
         let text: Arc<str> = Arc::from(std::str::from_utf8(bytes).unwrap_or_default());
         return Some(ScannedFile::Spec(
             path.to_path_buf(),
-            IndexedSpec { document, text },
+            Box::new(IndexedSpec { document, text }),
         ));
     }
     if !is_source_path(path)
@@ -921,7 +921,7 @@ mod tests {
         assert_eq!(index.resolve("auth#AUTH-003", None), Some("auth#AUTH-003"));
         assert_eq!(index.resolve("idle-timeout", None), Some("auth#AUTH-003"));
         assert_eq!(index.resolve("AUTH-999", None), None);
-        let found = index.requirement("auth#AUTH-003").unwrap();
+        let found = index.requirement("auth#AUTH-003").expect("test fixture");
         assert_eq!(found.requirement.title.as_deref(), Some("Idle timeout"));
     }
 
@@ -954,21 +954,21 @@ mod tests {
     fn governing_requirements_at_code_locations() {
         let index = index();
         let path = Path::new("/w/src/expiry.py");
-        let inside = CODE.find("pass").unwrap();
+        let inside = CODE.find("pass").expect("test fixture");
         let governing = index.governing(path, inside);
         assert_eq!(governing.len(), 1);
         assert_eq!(
             (governing[0].role, governing[0].suspect),
             (TraceRole::Impl, false)
         );
-        let test = index.governing(path, CODE.find("def test_401").unwrap());
+        let test = index.governing(path, CODE.find("def test_401").expect("test fixture"));
         assert!(
             test.iter()
                 .any(|it| it.role == TraceRole::Test && it.suspect)
         );
         assert!(
             index
-                .governing(path, CODE.find("import").unwrap())
+                .governing(path, CODE.find("import").expect("test fixture"))
                 .is_empty()
         );
         let by_glob = index.governing(Path::new("/w/src/session/store.py"), 0);
@@ -981,23 +981,23 @@ mod tests {
         let at_tag = index
             .id_at(
                 Path::new("/w/src/expiry.py"),
-                CODE.find("AUTH-003").unwrap() + 2,
+                CODE.find("AUTH-003").expect("test fixture") + 2,
             )
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(at_tag.key, "auth#AUTH-003");
         let in_tasks = index
             .id_at(
                 Path::new("/w/specs/tasks.md"),
-                TASKS.find("AUTH-003.1").unwrap(),
+                TASKS.find("AUTH-003.1").expect("test fixture"),
             )
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(in_tasks.key, "auth#AUTH-003.1");
         let definition = index
             .id_at(
                 Path::new("/w/specs/auth.md"),
-                SPEC.find("AUTH-003").unwrap(),
+                SPEC.find("AUTH-003").expect("test fixture"),
             )
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(&SPEC[definition.range], "AUTH-003");
         let symbols = index.document_symbols(Path::new("/w/specs/auth.md"));
         assert_eq!(symbols[0].name, "AUTH-003");
@@ -1028,11 +1028,11 @@ mod tests {
 
     #[test]
     fn builds_from_disk_honouring_gitignore_and_skipping_junk() {
-        let root = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().expect("test fixture");
         let write = |path: &str, bytes: &[u8]| {
             let full = root.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, bytes).unwrap();
+            std::fs::create_dir_all(full.parent().expect("test fixture")).expect("test fixture");
+            std::fs::write(full, bytes).expect("test fixture");
         };
         write(".gitignore", b"ignored/\n");
         write(".kiro/specs/login/requirements.md", b"# R\n## Requirements\n### Requirement 1\n#### Acceptance Criteria\n1. WHEN x, THE S SHALL y\n");
@@ -1059,7 +1059,7 @@ mod tests {
         let unreadable = index
             .specs()
             .find(|(path, _)| path.ends_with("specs/001-x/spec.md"))
-            .unwrap();
+            .expect("test fixture");
         assert!(!unreadable.1.document.problems.is_empty());
     }
 
@@ -1074,7 +1074,7 @@ mod tests {
         assert_eq!(
             index.id_at(
                 &root.join("tasks.md"),
-                tasks.find("_Requirements: 1").unwrap() + 15
+                tasks.find("_Requirements: 1").expect("test fixture") + 15
             ),
             None
         );

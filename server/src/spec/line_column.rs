@@ -42,7 +42,7 @@ mod tests {
         let lines = LineStarts::new(text);
         assert_eq!(lines.line_column(0), (1, 1));
         assert_eq!(lines.line_column(3), (2, 1));
-        let x = text.find('x').unwrap();
+        let x = text.find('x').expect("test fixture");
         assert_eq!(lines.line_column(x), (2, 4));
         assert_eq!(lines.line_column(10_000), (3, 1));
     }

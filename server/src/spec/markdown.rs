@@ -84,7 +84,7 @@ mod tests {
     fn finds_fenced_code_blocks() {
         let text = "# T\n\n```md\n### Requirement: hidden\n```\n\n### Requirement: shown\n";
         let blocks = markdown_blocks(text);
-        assert!(blocks.in_code_block(text.find("hidden").unwrap()));
-        assert!(!blocks.in_code_block(text.find("shown").unwrap()));
+        assert!(blocks.in_code_block(text.find("hidden").expect("test fixture")));
+        assert!(!blocks.in_code_block(text.find("shown").expect("test fixture")));
     }
 }

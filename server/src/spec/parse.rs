@@ -235,6 +235,18 @@ enum BodyMode {
     AcceptanceScenarios,
 }
 
+/// What a requirement heading (or heading-like line) says about the requirement.
+struct RequirementHeading {
+    local_id: String,
+    title: Option<String>,
+    aliases: Vec<String>,
+    kind: RequirementKind,
+    /// Heading level; a later heading at this level or above closes the requirement.
+    level: usize,
+    heading_range: Range<usize>,
+    id_range: Option<Range<usize>>,
+}
+
 struct OpenRequirement {
     index: usize,
     heading_level: usize,
@@ -487,15 +499,15 @@ impl<'a> LineParser<'a> {
         if let Some(captures) = OPENSPEC_REQUIREMENT.captures(title).filter(|_| level == 3) {
             let name = captures["name"].to_string();
             let outside = !self.in_requirements_section;
-            self.open_requirement(
-                slug(&name),
-                Some(name.clone()),
-                vec![name],
-                RequirementKind::Functional,
+            self.open_requirement(RequirementHeading {
+                local_id: slug(&name),
+                title: Some(name.clone()),
+                aliases: vec![name],
+                kind: RequirementKind::Functional,
                 level,
-                line_range,
-                None,
-            );
+                heading_range: line_range,
+                id_range: None,
+            });
             if let Some(requirement) = self.document.requirements.last_mut() {
                 requirement.outside_requirements_section = outside;
             }
@@ -503,15 +515,15 @@ impl<'a> LineParser<'a> {
             let number = &captures["n"];
             let title = captures.name("title").map(|it| it.as_str().to_string());
             let aliases = vec![format!("Requirement {number}")];
-            self.open_requirement(
-                format!("R{number}"),
+            self.open_requirement(RequirementHeading {
+                local_id: format!("R{number}"),
                 title,
                 aliases,
-                RequirementKind::Functional,
+                kind: RequirementKind::Functional,
                 level,
-                line_range,
-                None,
-            );
+                heading_range: line_range,
+                id_range: None,
+            });
         } else if let Some(captures) = GENERIC_REQUIREMENT
             .captures(title)
             .filter(|_| (2..=4).contains(&level))
@@ -522,27 +534,27 @@ impl<'a> LineParser<'a> {
                 .map(|it| title_start + it.start..title_start + it.end);
             let local_id = captures["id"].to_string();
             let title = captures["title"].to_string();
-            self.open_requirement(
+            self.open_requirement(RequirementHeading {
                 local_id,
-                Some(title),
-                Vec::new(),
-                RequirementKind::Functional,
+                title: Some(title),
+                aliases: Vec::new(),
+                kind: RequirementKind::Functional,
                 level,
-                line_range,
+                heading_range: line_range,
                 id_range,
-            );
+            });
         } else if let Some(captures) = USER_STORY.captures(title).filter(|_| level == 3) {
             let local_id = format!("US{}", &captures["k"]);
             let title = captures["title"].to_string();
-            self.open_requirement(
+            self.open_requirement(RequirementHeading {
                 local_id,
-                Some(title),
-                Vec::new(),
-                RequirementKind::Story,
+                title: Some(title),
+                aliases: Vec::new(),
+                kind: RequirementKind::Story,
                 level,
-                line_range,
-                None,
-            );
+                heading_range: line_range,
+                id_range: None,
+            });
         } else if let Some(captures) = PROPERTY_HEADING.captures(title).filter(|_| level >= 3) {
             self.document.properties.push(DesignProperty {
                 local_id: format!("P{}", &captures["n"]),
@@ -555,29 +567,28 @@ impl<'a> LineParser<'a> {
             && self.document.format == Format::Tessl
             && level == 3
         {
-            self.open_requirement(
-                slug(title),
-                Some(title.to_string()),
-                vec![title.to_string()],
-                RequirementKind::Functional,
+            self.open_requirement(RequirementHeading {
+                local_id: slug(title),
+                title: Some(title.to_string()),
+                aliases: vec![title.to_string()],
+                kind: RequirementKind::Functional,
                 level,
-                line_range,
-                None,
-            );
+                heading_range: line_range,
+                id_range: None,
+            });
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn open_requirement(
-        &mut self,
-        local_id: String,
-        title: Option<String>,
-        aliases: Vec<String>,
-        kind: RequirementKind,
-        heading_level: usize,
-        heading_range: Range<usize>,
-        id_range: Option<Range<usize>>,
-    ) {
+    fn open_requirement(&mut self, heading: RequirementHeading) {
+        let RequirementHeading {
+            local_id,
+            title,
+            aliases,
+            kind,
+            level: heading_level,
+            heading_range,
+            id_range,
+        } = heading;
         self.close_requirement(heading_range.start);
         let requirement = Requirement {
             key: format!("{}#{local_id}", self.document.spec_id),
@@ -859,15 +870,15 @@ impl<'a> LineParser<'a> {
         }
         if let Some(captures) = OFT_ITEM.captures(trimmed) {
             let local_id = captures["id"].to_string();
-            self.open_requirement(
+            self.open_requirement(RequirementHeading {
                 local_id,
-                None,
-                Vec::new(),
-                RequirementKind::Functional,
-                7,
-                line_range,
-                None,
-            );
+                title: None,
+                aliases: Vec::new(),
+                kind: RequirementKind::Functional,
+                level: 7,
+                heading_range: line_range,
+                id_range: None,
+            });
             return;
         }
         if self.requirement.is_none() && self.document.format == Format::KiroBugfix {
@@ -1184,10 +1195,19 @@ mod tests {
             .map(|criterion| criterion.key.as_str())
             .collect();
         assert_eq!(criteria, ["ca#1.1", "ca#1.2"]);
-        let ears = first.criteria[0].statement.ears.as_ref().unwrap();
+        let ears = first.criteria[0]
+            .statement
+            .ears
+            .as_ref()
+            .expect("test fixture");
         assert_eq!(ears.pattern, EarsPattern::Event);
         assert_eq!(
-            first.criteria[1].statement.ears.as_ref().unwrap().pattern,
+            first.criteria[1]
+                .statement
+                .ears
+                .as_ref()
+                .expect("test fixture")
+                .pattern,
             EarsPattern::Unwanted
         );
         assert_eq!(document.requirements[1].criteria[0].local_id, "2.1");
@@ -1357,7 +1377,10 @@ mod tests {
         );
         let second = &document.requirements[1];
         assert_eq!(second.aliases, ["Exit codes", "exit-codes"]);
-        assert_eq!(&text[second.id_range.clone().unwrap()], "VAL-002");
+        assert_eq!(
+            &text[second.id_range.clone().expect("test fixture")],
+            "VAL-002"
+        );
         assert_eq!(second.scenarios[0].key, "cli-validate#VAL-002/failure");
         assert_eq!(second.scenarios[0].steps.len(), 2);
         assert_eq!(

@@ -384,7 +384,10 @@ mod tests {
             tags[0].pin.as_ref().map(|it| it.0.as_str()),
             Some("1f9c2a7b")
         );
-        assert_eq!(&text[tags[0].pin.clone().unwrap().1], "1f9c2a7b");
+        assert_eq!(
+            &text[tags[0].pin.clone().expect("test fixture").1],
+            "1f9c2a7b"
+        );
         assert_eq!(tags[1].reference, "AUTH-004");
     }
 
@@ -414,12 +417,15 @@ mod tests {
     fn explicit_ranges_and_foreign_syntaxes() {
         let text = "// @spec-begin AUTH-1\nlet a = 1;\n// @spec-end AUTH-1\n// [utest->req~login~2]\n/// @relation(REQ-7, scope=function, role=Test)\nfn f() {}\n";
         let traces = scan_code(text);
-        let range = traces.iter().find(|it| it.reference == "AUTH-1").unwrap();
+        let range = traces
+            .iter()
+            .find(|it| it.reference == "AUTH-1")
+            .expect("test fixture");
         assert_eq!(&text[range.scope.clone()], "let a = 1;\n");
         let oft = traces
             .iter()
             .find(|it| it.source == TraceSource::OpenFastTrace)
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(
             (oft.reference.as_str(), oft.role),
             ("req~login~2", TraceRole::Test)
@@ -427,7 +433,7 @@ mod tests {
         let strictdoc = traces
             .iter()
             .find(|it| it.source == TraceSource::StrictDoc)
-            .unwrap();
+            .expect("test fixture");
         assert_eq!(
             (strictdoc.reference.as_str(), strictdoc.role),
             ("REQ-7", TraceRole::Test)

@@ -277,7 +277,7 @@ fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
             let lowered = word.to_ascii_lowercase();
             // Uppercase MAY/SHOULD alone are RFC 2119 keywords; "should" is only weak
             // beside SHALL/MUST.
-            if (lowered == "should" && !has_strong_modal) || (word == "MAY" && !has_strong_modal) {
+            if !has_strong_modal && (lowered == "should" || word == "MAY") {
                 continue;
             }
             let range = statement.range.start + found.start()..statement.range.start + found.end();

@@ -154,7 +154,7 @@ mod tests {
         let config: LintConfig = toml::from_str(
             "rules = { AMB002 = \"off\", SPEC003 = \"error\", NOPE001 = \"off\" }\n[[overrides]]\nfiles = [\"legacy/**\"]\nrules = { SPEC003 = \"off\", AMB002 = \"hint\" }\n",
         )
-        .unwrap();
+        .expect("test fixture");
         let (policy, problems) = LintPolicy::new(&config);
         assert_eq!(problems, ["unknown lint rule `NOPE001` in [lint]"]);
         let spec = Path::new("specs/a.md");

@@ -599,7 +599,7 @@ mod tests {
             .find(|finding| finding.rule == "SPEC007")
             .expect("SPEC007");
         assert_eq!(&text[finding.range.clone()], "- WHEN a\n- THEN b");
-        let fix = finding.fix.as_ref().unwrap();
+        let fix = finding.fix.as_ref().expect("test fixture");
         let mut fixed = text.to_string();
         let (range, replacement) = &fix.edits[0];
         fixed.replace_range(range.clone(), replacement);

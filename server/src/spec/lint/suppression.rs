@@ -68,8 +68,8 @@ mod tests {
     fn next_line_and_file_scopes() {
         let text = "a\n<!-- director-disable AMB002 -->\nfast\nfast again\n<!-- director-disable-file INC001 -->\n";
         let suppressions = Suppressions::parse(text);
-        let first = text.find("fast").unwrap();
-        let second = text.find("fast again").unwrap();
+        let first = text.find("fast").expect("test fixture");
+        let second = text.find("fast again").expect("test fixture");
         assert!(suppressions.suppresses("AMB002", first));
         assert!(!suppressions.suppresses("AMB002", second));
         assert!(!suppressions.suppresses("AMB001", first));
