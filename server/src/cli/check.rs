@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::index::{Coverage, SpecIndex, coverage_of};
@@ -134,27 +135,32 @@ pub fn check_index(
     let code_paths = index
         .code_files()
         .map(|(path, code)| (path, code.text.as_ref()));
-    let mut diagnostics = Vec::new();
-    for (path, text) in spec_paths.chain(code_paths) {
-        if only_file.is_some_and(|only| !same_file(only, path)) {
-            continue;
-        }
-        let lines = LineStarts::new(text);
-        for finding in lint_file(index, path, policy) {
-            let (line, column) = lines.line_column(finding.range.start);
-            let (end_line, end_column) = lines.line_column(finding.range.end);
-            diagnostics.push(ReportDiagnostic {
-                file: display_path(path),
-                line,
-                column,
-                end_line,
-                end_column,
-                severity: finding.severity,
-                code: finding.rule.to_string(),
-                message: finding.message,
-            });
-        }
-    }
+    let files: Vec<(&Path, &str)> = spec_paths
+        .chain(code_paths)
+        .filter(|(path, _)| only_file.is_none_or(|only| same_file(only, path)))
+        .collect();
+    let diagnostics: Vec<ReportDiagnostic> = files
+        .par_iter()
+        .flat_map_iter(|(path, text)| {
+            let lines = LineStarts::new(text);
+            lint_file(index, path, policy)
+                .into_iter()
+                .map(move |finding| {
+                    let (line, column) = lines.line_column(finding.range.start);
+                    let (end_line, end_column) = lines.line_column(finding.range.end);
+                    ReportDiagnostic {
+                        file: display_path(path),
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                        severity: finding.severity,
+                        code: finding.rule.to_string(),
+                        message: finding.message,
+                    }
+                })
+        })
+        .collect();
     let links = index.all_links();
     let mut requirements = Vec::new();
     for (path, spec) in index.specs() {

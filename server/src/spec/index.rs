@@ -189,7 +189,14 @@ pub struct SpecIndex {
     items: HashMap<String, ItemLocation>,
     /// Local IDs and aliases to the item keys that carry them.
     by_local_id: HashMap<String, Vec<String>>,
+    /// Requirement local IDs to every file defining them (duplicates included).
+    definitions: HashMap<String, Vec<PathBuf>>,
+    /// `all_links` computed once per index state; cleared by every update.
+    links_cache: std::sync::OnceLock<Arc<HashMap<String, Vec<RequirementLink>>>>,
 }
+
+/// Incoming links of every requirement, keyed by requirement key.
+pub type LinkTable = HashMap<String, Vec<RequirementLink>>;
 
 enum ScannedFile {
     Spec(PathBuf, Box<IndexedSpec>),
@@ -251,6 +258,7 @@ impl SpecIndex {
 
     /// Re-reads one file from its current text (an editor buffer or disk).
     pub fn update_file(&mut self, path: &Path, text: &str) {
+        self.links_cache = std::sync::OnceLock::new();
         let had_spec = self.specs.remove(path).is_some();
         self.code.remove(path);
         let is_spec = match scan_file(&self.root, path, text.as_bytes()) {
@@ -270,6 +278,7 @@ impl SpecIndex {
     }
 
     pub fn remove_file(&mut self, path: &Path) {
+        self.links_cache = std::sync::OnceLock::new();
         self.code.remove(path);
         if self.specs.remove(path).is_some() {
             self.rebuild_items();
@@ -353,9 +362,30 @@ impl SpecIndex {
         }
     }
 
-    /// Every link into every requirement, keyed by requirement key. One pass over all
-    /// tasks, design properties, spec-side links and code traces.
-    pub fn all_links(&self) -> HashMap<String, Vec<RequirementLink>> {
+    /// Every link into every requirement, keyed by requirement key. Computed in one
+    /// pass over all tasks, design properties, spec-side links and code traces, then
+    /// cached until the next update.
+    pub fn all_links(&self) -> Arc<LinkTable> {
+        self.links_cache
+            .get_or_init(|| Arc::new(self.compute_links()))
+            .clone()
+    }
+
+    /// Files other than `path` that define a requirement with this local ID.
+    pub fn other_definitions(&self, local_id: &str, path: &Path) -> Vec<&Path> {
+        self.definitions
+            .get(local_id)
+            .map(|paths| {
+                paths
+                    .iter()
+                    .filter(|other| *other != path)
+                    .map(PathBuf::as_path)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn compute_links(&self) -> LinkTable {
         let mut links: HashMap<String, Vec<RequirementLink>> = HashMap::new();
         let mut add = |target: &str, kind: LinkKind, path: &Path, range: Range<usize>| {
             if let Some(location) = self.items.get(target) {
@@ -442,7 +472,10 @@ impl SpecIndex {
 
     /// Links into one requirement (and its criteria and scenarios).
     pub fn links_to(&self, requirement_key: &str) -> Vec<RequirementLink> {
-        self.all_links().remove(requirement_key).unwrap_or_default()
+        self.all_links()
+            .get(requirement_key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Coverage of one requirement from its links.
@@ -751,6 +784,7 @@ impl SpecIndex {
     fn rebuild_items(&mut self) {
         self.items.clear();
         self.by_local_id.clear();
+        self.definitions.clear();
         for (path, spec) in &self.specs {
             let document = &spec.document;
             let is_delta = document.format == Format::OpenSpecDelta;
@@ -784,6 +818,10 @@ impl SpecIndex {
                 if is_delta {
                     continue;
                 }
+                self.definitions
+                    .entry(requirement.local_id.clone())
+                    .or_default()
+                    .push(path.clone());
                 for (name, key) in local_names {
                     let keys = self.by_local_id.entry(name).or_default();
                     if !keys.contains(&key) {

@@ -286,18 +286,23 @@ fn duplicate_requirement(context: &LintContext<'_>, emitter: &mut Emitter) {
         if document.format == Format::OpenSpecDelta {
             continue;
         }
-        let elsewhere = context.index.requirements().find(|other| {
-            other.document.path != document.path
-                && other.document.format != Format::OpenSpecDelta
-                && other.requirement.local_id == name
-                && (other.document.spec_id == document.spec_id || looks_global(name))
-        });
+        let elsewhere = context
+            .index
+            .other_definitions(name, &document.path)
+            .into_iter()
+            .find(|other_path| {
+                looks_global(name)
+                    || context
+                        .index
+                        .spec(other_path)
+                        .is_some_and(|other| other.document.spec_id == document.spec_id)
+            });
         if let Some(other) = elsewhere {
             emitter.emit(
                 id_range,
                 format!(
                     "requirement ID `{name}` is also defined in {}",
-                    other.document.path.display()
+                    other.display()
                 ),
             );
         }
