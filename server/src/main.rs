@@ -26,7 +26,10 @@ enum Command {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -44,6 +47,9 @@ fn main() -> ExitCode {
             Command::Check(args) => director::cli::check::run(args),
         }
     });
+    // Nothing may keep the process alive once the work is done: a client that
+    // keeps stdin open would otherwise block the runtime's shutdown.
+    runtime.shutdown_background();
     match outcome {
         Ok(code) => code,
         Err(error) => {

@@ -77,8 +77,11 @@ impl Workspace {
     /// Returns the restored hunks.
     pub fn open_document(&mut self, document: Document) -> Vec<HunkId> {
         let uri = document.uri.clone();
-        let language = Language::from_language_id(&document.language_id)
-            .or_else(|| uri.to_file_path().ok().and_then(|path| Language::from_path(&path)));
+        let language = Language::from_language_id(&document.language_id).or_else(|| {
+            uri.to_file_path()
+                .ok()
+                .and_then(|path| Language::from_path(&path))
+        });
         match language.and_then(|language| SyntaxTree::parse(language, &document.text)) {
             Some(tree) => {
                 self.trees.insert(uri.clone(), tree);
@@ -125,7 +128,11 @@ impl Workspace {
                 }
             }
         }
-        for region in self.regions.values_mut().filter(|region| &region.uri == uri) {
+        for region in self
+            .regions
+            .values_mut()
+            .filter(|region| &region.uri == uri)
+        {
             for edit in &edits {
                 let moved = crate::proposal::reanchor(&region.range, edit);
                 region.range = moved.range;

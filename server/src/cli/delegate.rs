@@ -5,7 +5,10 @@
 
 use super::workspace_root::find_workspace_root;
 use crate::config;
-use crate::document::{ContentChange, Document, PositionEncoding, byte_range_to_range, char_position_to_offset, whole_lines};
+use crate::document::{
+    ContentChange, Document, PositionEncoding, byte_range_to_range, char_position_to_offset,
+    whole_lines,
+};
 use crate::run::engine::{Delegation, Engine};
 use crate::run::event::RunEvent;
 use crate::run::journal::Journal;
@@ -44,20 +47,25 @@ pub struct DelegateArgs {
 }
 
 pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
-    let path = std::fs::canonicalize(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
+    let path = std::fs::canonicalize(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
     let root = match &args.workspace {
-        Some(root) => std::fs::canonicalize(root).with_context(|| format!("cannot open {}", root.display()))?,
+        Some(root) => std::fs::canonicalize(root)
+            .with_context(|| format!("cannot open {}", root.display()))?,
         None => find_workspace_root(path.parent().unwrap_or(Path::new("/"))),
     };
     let loaded = config::load(Some(&root));
     for problem in &loaded.problems {
         eprintln!("warning: {}: {}", problem.path.display(), problem.message);
     }
-    let (journal, replay) = Journal::open(&root).with_context(|| format!("cannot open the journal in {}", root.display()))?;
+    let (journal, replay) = Journal::open(&root)
+        .with_context(|| format!("cannot open the journal in {}", root.display()))?;
     let mut workspace = Workspace::new(Some(root.clone()));
     workspace.restore(replay);
-    let url = Url::from_file_path(&path).map_err(|()| anyhow::anyhow!("{} is not an absolute path", path.display()))?;
+    let url = Url::from_file_path(&path)
+        .map_err(|()| anyhow::anyhow!("{} is not an absolute path", path.display()))?;
     let document = Document::new(url.clone(), 0, String::new(), &text);
     let range = parse_region(&args.range, &document)?;
     workspace.open_document(document);
@@ -86,10 +94,20 @@ pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
                     eprint!("\rrun {run}: {tokens} tokens");
                 }
             }
-            Some(RunEvent::Retrying { attempt, delay, reason, .. }) => {
-                eprintln!("run {run}: {reason}; retry {attempt} in {:.1}s", delay.as_secs_f32());
+            Some(RunEvent::Retrying {
+                attempt,
+                delay,
+                reason,
+                ..
+            }) => {
+                eprintln!(
+                    "run {run}: {reason}; retry {attempt} in {:.1}s",
+                    delay.as_secs_f32()
+                );
             }
-            Some(RunEvent::State { run: id, state }) if id == run && !state.is_in_flight() => break state,
+            Some(RunEvent::State { run: id, state }) if id == run && !state.is_in_flight() => {
+                break state;
+            }
             Some(_) => {}
             None => bail!("the run engine stopped unexpectedly"),
         }
@@ -117,11 +135,18 @@ fn report(
     match state {
         RunState::Proposed => {}
         RunState::Settled => {
-            eprintln!("run {run}: {}", reason.unwrap_or_else(|| "no change".into()));
+            eprintln!(
+                "run {run}: {}",
+                reason.unwrap_or_else(|| "no change".into())
+            );
             return Ok(ExitCode::SUCCESS);
         }
         _ => {
-            eprintln!("run {run} {}: {}", state.as_str(), reason.unwrap_or_default());
+            eprintln!(
+                "run {run} {}: {}",
+                state.as_str(),
+                reason.unwrap_or_default()
+            );
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -164,12 +189,25 @@ fn report(
         let mut changed = Vec::new();
         for edit in &edits {
             version += 1;
-            let current = workspace.documents.get(url).cloned().context("the document vanished")?;
+            let current = workspace
+                .documents
+                .get(url)
+                .cloned()
+                .context("the document vanished")?;
             let change = ContentChange {
-                range: Some(byte_range_to_range(&current.text, edit.range.clone(), PositionEncoding::Utf8)),
+                range: Some(byte_range_to_range(
+                    &current.text,
+                    edit.range.clone(),
+                    PositionEncoding::Utf8,
+                )),
                 text: edit.new_text.clone(),
             };
-            changed.extend(workspace.change_document(url, version, &[change], PositionEncoding::Utf8)?);
+            changed.extend(workspace.change_document(
+                url,
+                version,
+                &[change],
+                PositionEncoding::Utf8,
+            )?);
         }
         drop(workspace);
         engine.hunks_changed(url, &changed);
@@ -185,7 +223,9 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
     temporary.write_all(text.as_bytes())?;
     if let Ok(metadata) = std::fs::metadata(path) {
-        temporary.as_file().set_permissions(metadata.permissions())?;
+        temporary
+            .as_file()
+            .set_permissions(metadata.permissions())?;
     }
     temporary
         .persist(path)
@@ -197,7 +237,12 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 pub fn parse_region(text: &str, document: &Document) -> anyhow::Result<Range<usize>> {
     let usage = || format!("--range must look like 12:1-20:1 or 12-20 (1-based), not '{text}'");
     let (start, end) = text.split_once('-').with_context(usage)?;
-    let number = |part: &str| part.trim().parse::<usize>().ok().filter(|value| *value >= 1);
+    let number = |part: &str| {
+        part.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|value| *value >= 1)
+    };
     match (start.split_once(':'), end.split_once(':')) {
         (Some((line1, column1)), Some((line2, column2))) => {
             let (line1, column1, line2, column2) = (
@@ -217,7 +262,10 @@ pub fn parse_region(text: &str, document: &Document) -> anyhow::Result<Range<usi
             Ok(start..end)
         }
         (None, None) => {
-            let (line1, line2) = (number(start).with_context(usage)?, number(end).with_context(usage)?);
+            let (line1, line2) = (
+                number(start).with_context(usage)?,
+                number(end).with_context(usage)?,
+            );
             if line1 > line2 {
                 bail!("--range ends before it starts");
             }

@@ -22,9 +22,12 @@ pub struct RunsArgs {
 pub fn run(args: RunsArgs) -> anyhow::Result<()> {
     let root = match args.workspace {
         Some(root) => root,
-        None => find_workspace_root(&std::env::current_dir().context("cannot read the current folder")?),
+        None => {
+            find_workspace_root(&std::env::current_dir().context("cannot read the current folder")?)
+        }
     };
-    let replay = read_journal(&root).with_context(|| format!("cannot read the journal of {}", root.display()))?;
+    let replay = read_journal(&root)
+        .with_context(|| format!("cannot read the journal of {}", root.display()))?;
     let runs: Vec<RunSummary> = replay
         .runs
         .values()
@@ -57,7 +60,11 @@ pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> St
             let file = url::Url::parse(&run.uri)
                 .ok()
                 .and_then(|url| url.to_file_path().ok())
-                .map(|path| path.strip_prefix(root).map(|relative| relative.to_path_buf()).unwrap_or(path))
+                .map(|path| {
+                    path.strip_prefix(root)
+                        .map(|relative| relative.to_path_buf())
+                        .unwrap_or(path)
+                })
                 .map_or_else(|| run.uri.clone(), |path| path.display().to_string());
             [
                 run.id.to_string(),
@@ -110,7 +117,11 @@ fn proposals(run: &RunSummary) -> String {
         .filter(|(count, _)| *count > 0)
         .map(|(count, name)| format!("{count} {name}"))
         .collect();
-    if text.is_empty() { "-".to_owned() } else { text.join(", ") }
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text.join(", ")
+    }
 }
 
 fn age(milliseconds: u64) -> String {
@@ -153,7 +164,11 @@ mod tests {
         let table = format_table(&[run], std::path::Path::new("/work/project"), 181_000);
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("ID  AGENT  STATE"));
-        assert!(lines[1].starts_with("7   local  proposed  src/lib.rs  3m   120     2 open, 1 accepted"), "{table}");
+        assert!(
+            lines[1]
+                .starts_with("7   local  proposed  src/lib.rs  3m   120     2 open, 1 accepted"),
+            "{table}"
+        );
         assert_eq!(lines[2], "1 runs, 120 tokens in all");
     }
 }

@@ -53,7 +53,11 @@ mod tests {
         let text = Rope::from_str("one\ntwo\r\nthree");
         assert_eq!(whole_lines(&text, 1..1), 0..4);
         assert_eq!(whole_lines(&text, 5..6), 4..9);
-        assert_eq!(whole_lines(&text, 1..4), 0..4, "ending at a line start keeps that line out");
+        assert_eq!(
+            whole_lines(&text, 1..4),
+            0..4,
+            "ending at a line start keeps that line out"
+        );
         assert_eq!(whole_lines(&text, 10..11), 9..14);
         assert_eq!(whole_lines(&text, 0..99), 0..14);
     }

@@ -15,9 +15,9 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
+use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::{MessageType, Uri};
-use tower_lsp_server::Client;
 use url::Url;
 
 /// What the client said it supports, as far as Director cares.
@@ -68,8 +68,14 @@ impl Backend {
         let Ok(session) = self.session() else { return };
         let (mut all, version) = {
             let workspace = lock(&session.engine.workspace);
-            let version = workspace.documents.get(url).map(|document| document.version);
-            (diagnostics::proposal_diagnostics(&workspace, url, session.encoding), version)
+            let version = workspace
+                .documents
+                .get(url)
+                .map(|document| document.version);
+            (
+                diagnostics::proposal_diagnostics(&workspace, url, session.encoding),
+                version,
+            )
         };
         if let Some(problems) = lock(&self.config_problems).get(url) {
             let workspace = lock(&session.engine.workspace);

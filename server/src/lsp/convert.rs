@@ -9,7 +9,8 @@ use tower_lsp_server::ls_types::{self, Uri};
 use url::Url;
 
 pub fn url_from_uri(uri: &Uri) -> jsonrpc::Result<Url> {
-    Url::parse(uri.as_str()).map_err(|error| invalid_params(format!("'{}' is not a valid URI: {error}", uri.as_str())))
+    Url::parse(uri.as_str())
+        .map_err(|error| invalid_params(format!("'{}' is not a valid URI: {error}", uri.as_str())))
 }
 
 /// Every `Url` is a valid URI; this fails only if the two parsers disagree.
@@ -40,17 +41,29 @@ pub fn range(range: ls_types::Range) -> crate::document::Range {
 
 /// A strict conversion for positions the client asks about: an out-of-range
 /// position is an `InvalidParams` error, not a silent clamp.
-pub fn offsets(document: &Document, lsp_range: ls_types::Range, encoding: PositionEncoding) -> jsonrpc::Result<Range<usize>> {
+pub fn offsets(
+    document: &Document,
+    lsp_range: ls_types::Range,
+    encoding: PositionEncoding,
+) -> jsonrpc::Result<Range<usize>> {
     crate::document::range_to_byte_range(&document.text, range(lsp_range), encoding)
         .map_err(|error| invalid_params(error.to_string()))
 }
 
-pub fn offset(document: &Document, lsp_position: ls_types::Position, encoding: PositionEncoding) -> jsonrpc::Result<usize> {
+pub fn offset(
+    document: &Document,
+    lsp_position: ls_types::Position,
+    encoding: PositionEncoding,
+) -> jsonrpc::Result<usize> {
     crate::document::position_to_offset(&document.text, position(lsp_position), encoding)
         .map_err(|error| invalid_params(error.to_string()))
 }
 
-pub fn lsp_position(document: &Document, offset: usize, encoding: PositionEncoding) -> ls_types::Position {
+pub fn lsp_position(
+    document: &Document,
+    offset: usize,
+    encoding: PositionEncoding,
+) -> ls_types::Position {
     let position = crate::document::offset_to_position(&document.text, offset, encoding);
     ls_types::Position {
         line: position.line,
@@ -58,7 +71,11 @@ pub fn lsp_position(document: &Document, offset: usize, encoding: PositionEncodi
     }
 }
 
-pub fn lsp_range(document: &Document, offsets: Range<usize>, encoding: PositionEncoding) -> ls_types::Range {
+pub fn lsp_range(
+    document: &Document,
+    offsets: Range<usize>,
+    encoding: PositionEncoding,
+) -> ls_types::Range {
     ls_types::Range {
         start: lsp_position(document, offsets.start, encoding),
         end: lsp_position(document, offsets.end, encoding),

@@ -21,7 +21,11 @@ pub struct ProposalData {
     pub run: u64,
 }
 
-pub fn proposal_diagnostics(workspace: &Workspace, url: &Url, encoding: PositionEncoding) -> Vec<Diagnostic> {
+pub fn proposal_diagnostics(
+    workspace: &Workspace,
+    url: &Url,
+    encoding: PositionEncoding,
+) -> Vec<Diagnostic> {
     let Some(document) = workspace.documents.get(url) else {
         return Vec::new();
     };
@@ -39,7 +43,12 @@ pub fn proposal_diagnostics(workspace: &Workspace, url: &Url, encoding: Position
         .collect()
 }
 
-fn hunk_diagnostic(document: &Document, hunk: &Hunk, agent: &str, encoding: PositionEncoding) -> Diagnostic {
+fn hunk_diagnostic(
+    document: &Document,
+    hunk: &Hunk,
+    agent: &str,
+    encoding: PositionEncoding,
+) -> Diagnostic {
     let (severity, message) = match hunk.state {
         HunkState::Conflicted => (
             DiagnosticSeverity::WARNING,
@@ -60,7 +69,8 @@ fn hunk_diagnostic(document: &Document, hunk: &Hunk, agent: &str, encoding: Posi
             format!("{agent} (run {}): {}", hunk.run, hunk_summary(hunk)),
         ),
     };
-    let tags = (hunk.state == HunkState::Open && !hunk.base_text.is_empty()).then(|| vec![DiagnosticTag::UNNECESSARY]);
+    let tags = (hunk.state == HunkState::Open && !hunk.base_text.is_empty())
+        .then(|| vec![DiagnosticTag::UNNECESSARY]);
     Diagnostic {
         range: lsp_range(document, hunk.range.clone(), encoding),
         severity: Some(severity),
@@ -91,7 +101,12 @@ pub fn hunk_summary(hunk: &Hunk) -> String {
         .lines()
         .map(str::trim)
         .find(|line| !line.is_empty())
-        .or_else(|| hunk.base_text.lines().map(str::trim).find(|line| !line.is_empty()));
+        .or_else(|| {
+            hunk.base_text
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+        });
     match preview {
         Some(line) => format!("{action}: `{}`", truncate(line, 60)),
         None => action,
@@ -99,11 +114,19 @@ pub fn hunk_summary(hunk: &Hunk) -> String {
 }
 
 fn line_count(text: &str) -> usize {
-    if text.is_empty() { 0 } else { text.lines().count().max(1) }
+    if text.is_empty() {
+        0
+    } else {
+        text.lines().count().max(1)
+    }
 }
 
 pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn truncate(text: &str, limit: usize) -> String {
@@ -115,7 +138,11 @@ fn truncate(text: &str, limit: usize) -> String {
 
 /// Config problems on a config file; `document` is the open buffer, or `None`
 /// to read the file from disk.
-pub fn config_diagnostics(document: Option<&Document>, problems: &[ConfigProblem], encoding: PositionEncoding) -> Vec<Diagnostic> {
+pub fn config_diagnostics(
+    document: Option<&Document>,
+    problems: &[ConfigProblem],
+    encoding: PositionEncoding,
+) -> Vec<Diagnostic> {
     let from_disk;
     let document = match document {
         Some(document) => Some(document),

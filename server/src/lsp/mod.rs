@@ -18,6 +18,7 @@ mod diagnostics;
 mod handlers;
 mod progress;
 mod server;
+mod stdin_guard;
 
 use backend::Backend;
 use tower_lsp_server::{LspService, Server};
@@ -29,7 +30,11 @@ pub async fn serve_stdio() {
         .custom_method("director/run", Backend::run_request)
         .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
         .finish();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    Server::new(
+        stdin_guard::guard(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .serve(service)
+    .await;
 }

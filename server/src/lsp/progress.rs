@@ -71,8 +71,15 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
     });
 }
 
-async fn on_state(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>, run: RunId, state: RunState) {
-    let Ok(session) = backend.session() else { return };
+async fn on_state(
+    backend: &Backend,
+    runs: &mut HashMap<RunId, RunProgress>,
+    run: RunId,
+    state: RunState,
+) {
+    let Ok(session) = backend.session() else {
+        return;
+    };
     let Some(record) = lock(&session.engine.workspace).runs.get(&run).cloned() else {
         return;
     };
@@ -81,7 +88,12 @@ async fn on_state(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>, run
         RunState::Queued => {
             if session.support.work_done_progress {
                 let token = ProgressToken::String(format!("{TOKEN_PREFIX}{run}"));
-                if backend.client.create_work_done_progress(token.clone()).await.is_ok() {
+                if backend
+                    .client
+                    .create_work_done_progress(token.clone())
+                    .await
+                    .is_ok()
+                {
                     progress.token = Some(token.clone());
                     let begin = WorkDoneProgress::Begin(WorkDoneProgressBegin {
                         title: format!("{}: {}", record.agent, first_line(&record.instruction)),
@@ -94,14 +106,31 @@ async fn on_state(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>, run
             }
         }
         RunState::Running => {
-            report(backend, progress, format!("run {run} · waiting for the agent")).await;
+            report(
+                backend,
+                progress,
+                format!("run {run} · waiting for the agent"),
+            )
+            .await;
         }
-        RunState::Proposed | RunState::Settled | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
+        RunState::Proposed
+        | RunState::Settled
+        | RunState::Failed
+        | RunState::Cancelled
+        | RunState::Interrupted => {
             let hunks = record.hunks.len();
             let outcome = match state {
                 RunState::Proposed => format!("{} to review", plural(hunks, "proposal")),
-                RunState::Settled => record.reason.clone().unwrap_or_else(|| "settled".to_owned()),
-                _ => format!("{}: {}", state.as_str(), record.reason.clone().unwrap_or_default()),
+                RunState::Settled => record
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "settled".to_owned()),
+                RunState::Failed => record.reason.clone().unwrap_or_else(|| "failed".to_owned()),
+                _ => format!(
+                    "{}: {}",
+                    state.as_str(),
+                    record.reason.clone().unwrap_or_default()
+                ),
             };
             let finished = runs.remove(&run);
             if let Some(token) = finished.and_then(|progress| progress.token) {
@@ -111,7 +140,10 @@ async fn on_state(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>, run
                 send(backend, token, end).await;
             }
             let (kind, text) = match state {
-                RunState::Failed => (MessageType::ERROR, format!("Director run {run} ({}) failed: {outcome}", record.agent)),
+                RunState::Failed => (
+                    MessageType::ERROR,
+                    format!("Director run {run} ({}) failed: {outcome}", record.agent),
+                ),
                 RunState::Proposed => (
                     MessageType::INFO,
                     format!("Director run {run} ({}): {outcome}", record.agent),
@@ -147,7 +179,9 @@ async fn send(backend: &Backend, token: ProgressToken, value: WorkDoneProgress) 
 impl Backend {
     /// The cancel button of a run's progress cancels the run.
     pub async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
-        let ProgressToken::String(token) = params.token else { return };
+        let ProgressToken::String(token) = params.token else {
+            return;
+        };
         let Some(run) = token
             .strip_prefix(TOKEN_PREFIX)
             .and_then(|id| id.parse().ok())

@@ -13,9 +13,9 @@ use crate::run::journal::Journal;
 use crate::workspace::{Workspace, lock};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
+use tower_lsp_server::LanguageServer;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::LanguageServer;
 use url::Url;
 
 impl LanguageServer for Backend {
@@ -81,7 +81,10 @@ impl LanguageServer for Backend {
             self.client
                 .show_message(
                     MessageType::ERROR,
-                    format!("Director: {} has errors; see its diagnostics", display(&url)),
+                    format!(
+                        "Director: {} has errors; see its diagnostics",
+                        display(&url)
+                    ),
                 )
                 .await;
             self.publish(&url).await;
@@ -94,7 +97,9 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let Ok(session) = self.session() else { return };
-        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else {
+            return;
+        };
         let document = Document::new(
             url.clone(),
             params.text_document.version,
@@ -109,7 +114,9 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let Ok(session) = self.session() else { return };
-        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else {
+            return;
+        };
         let changes: Vec<ContentChange> = params
             .content_changes
             .into_iter()
@@ -131,7 +138,9 @@ impl LanguageServer for Backend {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else {
+            return;
+        };
         if let Ok(path) = url.to_file_path() {
             if self.is_config_file(&path) {
                 self.reload_config(&path).await;
@@ -141,7 +150,9 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let Ok(session) = self.session() else { return };
-        let Ok(url) = self.url(&params.text_document.uri) else { return };
+        let Ok(url) = self.url(&params.text_document.uri) else {
+            return;
+        };
         lock(&session.engine.workspace).close_document(&url);
         self.client
             .publish_diagnostics(params.text_document.uri, Vec::new(), None)
@@ -162,8 +173,11 @@ impl LanguageServer for Backend {
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        self.guard("textDocument/codeLens", handlers::code_lens::code_lenses(self, params))
-            .await
+        self.guard(
+            "textDocument/codeLens",
+            handlers::code_lens::code_lenses(self, params),
+        )
+        .await
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -182,7 +196,8 @@ impl Backend {
             .ok()
             .and_then(|session| session.root.as_ref())
             .map(|root| root.join(config::WORKSPACE_CONFIG_FILE_NAME));
-        workspace_file.as_deref() == Some(path) || config::user_config_path().as_deref() == Some(path)
+        workspace_file.as_deref() == Some(path)
+            || config::user_config_path().as_deref() == Some(path)
     }
 
     /// Reloads the configuration after a config file was saved; a broken file
@@ -190,7 +205,11 @@ impl Backend {
     async fn reload_config(&self, saved: &Path) {
         let Ok(session) = self.session() else { return };
         let loaded = config::load(session.root.as_deref());
-        let saved_problems: Vec<&ConfigProblem> = loaded.problems.iter().filter(|problem| problem.path == saved).collect();
+        let saved_problems: Vec<&ConfigProblem> = loaded
+            .problems
+            .iter()
+            .filter(|problem| problem.path == saved)
+            .collect();
         let message = if saved_problems.is_empty() {
             session.engine.set_config(loaded.config);
             None
@@ -236,7 +255,9 @@ fn negotiate_encoding(params: &InitializeParams) -> PositionEncoding {
         .as_ref()
         .and_then(|general| general.position_encodings.as_ref());
     match offered {
-        Some(encodings) if encodings.contains(&PositionEncodingKind::UTF8) => PositionEncoding::Utf8,
+        Some(encodings) if encodings.contains(&PositionEncodingKind::UTF8) => {
+            PositionEncoding::Utf8
+        }
         _ => PositionEncoding::Utf16,
     }
 }

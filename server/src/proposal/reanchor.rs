@@ -69,10 +69,40 @@ mod tests {
 
     #[test]
     fn edits_before_shift_after_leave_and_inside_overlap() {
-        assert_eq!(reanchor(&(10..20), &edit(0, 2, "abcd")), Reanchored { range: 12..22, overlapped: false });
-        assert_eq!(reanchor(&(10..20), &edit(10, 10, "x")), Reanchored { range: 11..21, overlapped: false });
-        assert_eq!(reanchor(&(10..20), &edit(20, 25, "")), Reanchored { range: 10..20, overlapped: false });
-        assert_eq!(reanchor(&(10..20), &edit(15, 16, "yy")), Reanchored { range: 10..21, overlapped: true });
-        assert_eq!(reanchor(&(10..20), &edit(5, 30, "z")), Reanchored { range: 5..6, overlapped: true });
+        assert_eq!(
+            reanchor(&(10..20), &edit(0, 2, "abcd")),
+            Reanchored {
+                range: 12..22,
+                overlapped: false
+            }
+        );
+        assert_eq!(
+            reanchor(&(10..20), &edit(10, 10, "x")),
+            Reanchored {
+                range: 11..21,
+                overlapped: false
+            }
+        );
+        assert_eq!(
+            reanchor(&(10..20), &edit(20, 25, "")),
+            Reanchored {
+                range: 10..20,
+                overlapped: false
+            }
+        );
+        assert_eq!(
+            reanchor(&(10..20), &edit(15, 16, "yy")),
+            Reanchored {
+                range: 10..21,
+                overlapped: true
+            }
+        );
+        assert_eq!(
+            reanchor(&(10..20), &edit(5, 30, "z")),
+            Reanchored {
+                range: 5..6,
+                overlapped: true
+            }
+        );
     }
 }

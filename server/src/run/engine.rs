@@ -30,7 +30,11 @@ pub enum EngineError {
     #[error("the document {0} is not open")]
     UnknownDocument(Url),
     #[error("the range {start}..{end} is outside the document ({len} bytes)")]
-    RangeOutOfDocument { start: usize, end: usize, len: usize },
+    RangeOutOfDocument {
+        start: usize,
+        end: usize,
+        len: usize,
+    },
     #[error("no agent named '{name}' is configured{}", known_agents(.known))]
     UnknownAgent { name: String, known: Vec<String> },
     #[error("there is no run {0}")]
@@ -170,7 +174,13 @@ impl Engine {
             hunks: Vec::new(),
         };
         let name = delegation.agent.clone();
-        self.start(&mut workspace, record, context.region, messages, (name, agent));
+        self.start(
+            &mut workspace,
+            record,
+            context.region,
+            messages,
+            (name, agent),
+        );
         Ok(id)
     }
 
@@ -244,7 +254,10 @@ impl Engine {
     pub fn reject(&self, hunks: &[HunkId]) -> Result<(), EngineError> {
         let mut workspace = lock(&self.workspace);
         for &id in hunks {
-            let hunk = workspace.proposals.get(id).ok_or(EngineError::UnknownHunk(id))?;
+            let hunk = workspace
+                .proposals
+                .get(id)
+                .ok_or(EngineError::UnknownHunk(id))?;
             let uri = hunk.uri.clone();
             workspace.proposals.reject(id)?;
             self.record_decisions(&mut workspace, &[id]);
@@ -263,7 +276,12 @@ impl Engine {
             .proposals
             .hunks_of_run(run)
             .into_iter()
-            .filter(|hunk| matches!(hunk.state, HunkState::Open | HunkState::Conflicted | HunkState::Stale))
+            .filter(|hunk| {
+                matches!(
+                    hunk.state,
+                    HunkState::Open | HunkState::Conflicted | HunkState::Stale
+                )
+            })
             .map(|hunk| hunk.id)
             .collect())
     }
@@ -302,7 +320,9 @@ impl Engine {
             }
         }
         if edits.is_empty() {
-            let _ = self.events.send(RunEvent::ProposalsChanged { uri: uri.clone() });
+            let _ = self
+                .events
+                .send(RunEvent::ProposalsChanged { uri: uri.clone() });
             return Err(match refusal {
                 Some(error) => EngineError::Proposal(error),
                 None => EngineError::UnknownHunk(first),
@@ -322,7 +342,10 @@ impl Engine {
         let mut workspace = lock(&self.workspace);
         if let Some(document) = workspace.documents.get(&plan.uri).cloned() {
             for &id in &plan.hunks {
-                if let Err(error) = workspace.proposals.settle_accept(id, applied, &document.text) {
+                if let Err(error) = workspace
+                    .proposals
+                    .settle_accept(id, applied, &document.text)
+                {
                     tracing::warn!("settling the accept of hunk {id}: {error}");
                 }
             }
@@ -340,7 +363,9 @@ impl Engine {
         }
         let mut workspace = lock(&self.workspace);
         self.record_decisions(&mut workspace, hunks);
-        let _ = self.events.send(RunEvent::ProposalsChanged { uri: uri.clone() });
+        let _ = self
+            .events
+            .send(RunEvent::ProposalsChanged { uri: uri.clone() });
     }
 
     /// Journals the decisions on `hunks` that are new, and settles runs whose
@@ -348,7 +373,9 @@ impl Engine {
     fn record_decisions(&self, workspace: &mut Workspace, hunks: &[HunkId]) {
         let mut runs = Vec::new();
         for &id in hunks {
-            let Some(hunk) = workspace.proposals.get(id) else { continue };
+            let Some(hunk) = workspace.proposals.get(id) else {
+                continue;
+            };
             let decision = match hunk.state {
                 HunkState::Accepted => Decision::Accepted,
                 HunkState::Rejected => Decision::Rejected,
@@ -422,7 +449,9 @@ impl Engine {
         });
         let engine = Arc::clone(self);
         tokio::spawn(async move {
-            Arc::clone(&engine).drive(id, base, messages, agent, token).await;
+            Arc::clone(&engine)
+                .drive(id, base, messages, agent, token)
+                .await;
             lock(&engine.cancels).remove(&id);
         });
     }
@@ -472,7 +501,11 @@ impl Engine {
         };
         match backend.complete(&request, &sink, &token).await {
             Ok(completion) => self.propose(id, &base, messages, completion),
-            Err(AgentError::Cancelled) => self.finish(id, RunState::Cancelled, Some("cancelled by the user".into())),
+            Err(AgentError::Cancelled) => self.finish(
+                id,
+                RunState::Cancelled,
+                Some("cancelled by the user".into()),
+            ),
             Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
         }
     }
@@ -496,7 +529,12 @@ impl Engine {
         let replacement = match extract_replacement(&completion.text) {
             Ok(replacement) => fit_to_region(&replacement, base),
             Err(error) => {
-                return self.set_state(&mut workspace, id, RunState::Failed, Some(error.to_string()));
+                return self.set_state(
+                    &mut workspace,
+                    id,
+                    RunState::Failed,
+                    Some(error.to_string()),
+                );
             }
         };
         let diffs = diff_hunks(base, &replacement);
@@ -509,7 +547,12 @@ impl Engine {
             );
         }
         let Some(region) = region else {
-            return self.set_state(&mut workspace, id, RunState::Failed, Some("the run lost track of its region".into()));
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Failed,
+                Some("the run lost track of its region".into()),
+            );
         };
         let Some(document) = workspace.documents.get(&region.uri).cloned() else {
             return self.set_state(
@@ -520,9 +563,10 @@ impl Engine {
             );
         };
         let warning = syntax_warning(&document, &region.range, &replacement);
-        let hunk_ids = workspace
-            .proposals
-            .add(id, &region.uri, region.range.start, diffs, &document.text);
+        let hunk_ids =
+            workspace
+                .proposals
+                .add(id, &region.uri, region.range.start, diffs, &document.text);
         if !region.intact {
             for &hunk in &hunk_ids {
                 workspace.proposals.mark_conflicted(hunk);
@@ -542,11 +586,15 @@ impl Engine {
         }
         let reason = match (warning, region.intact) {
             (Some(warning), _) => Some(warning),
-            (None, false) => Some("the region was edited while the agent worked; the proposals are conflicted".into()),
+            (None, false) => Some(
+                "the region was edited while the agent worked; the proposals are conflicted".into(),
+            ),
             (None, true) => None,
         };
         self.set_state(&mut workspace, id, RunState::Proposed, reason);
-        let _ = self.events.send(RunEvent::ProposalsChanged { uri: region.uri });
+        let _ = self
+            .events
+            .send(RunEvent::ProposalsChanged { uri: region.uri });
         for uri in superseded {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
@@ -554,7 +602,11 @@ impl Engine {
 
     /// A refined run's proposals replace the undecided ones of the run it refines.
     fn supersede_previous(&self, workspace: &mut Workspace, id: RunId) -> Vec<Url> {
-        let Some(previous) = workspace.runs.get(&id).and_then(|record| record.refined_from) else {
+        let Some(previous) = workspace
+            .runs
+            .get(&id)
+            .and_then(|record| record.refined_from)
+        else {
             return Vec::new();
         };
         let mut uris = Vec::new();
@@ -582,7 +634,12 @@ impl Engine {
             .get(&previous)
             .is_some_and(|record| record.state == RunState::Proposed)
         {
-            self.set_state(workspace, previous, RunState::Settled, Some(format!("refined as run {id}")));
+            self.set_state(
+                workspace,
+                previous,
+                RunState::Settled,
+                Some(format!("refined as run {id}")),
+            );
         }
         uris.dedup();
         uris
@@ -599,8 +656,16 @@ impl Engine {
         self.set_state(&mut workspace, id, state, None);
     }
 
-    fn set_state(&self, workspace: &mut Workspace, id: RunId, state: RunState, reason: Option<String>) {
-        let Some(record) = workspace.runs.get_mut(&id) else { return };
+    fn set_state(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        state: RunState,
+        reason: Option<String>,
+    ) {
+        let Some(record) = workspace.runs.get_mut(&id) else {
+            return;
+        };
         record.state = state;
         if reason.is_some() {
             record.reason = reason.clone();
@@ -653,16 +718,33 @@ fn current_region_of(workspace: &Workspace, run: &RunRecord) -> Option<Range<usi
 }
 
 /// A warning when the replacement adds syntax errors to the file.
-fn syntax_warning(document: &crate::document::Document, region: &Range<usize>, replacement: &str) -> Option<String> {
-    let language = Language::from_language_id(&document.language_id)
-        .or_else(|| document.uri.to_file_path().ok().and_then(|path| Language::from_path(&path)))?;
+fn syntax_warning(
+    document: &crate::document::Document,
+    region: &Range<usize>,
+    replacement: &str,
+) -> Option<String> {
+    let language = Language::from_language_id(&document.language_id).or_else(|| {
+        document
+            .uri
+            .to_file_path()
+            .ok()
+            .and_then(|path| Language::from_path(&path))
+    })?;
     let original = document.text.to_string();
     let start = region.start.min(original.len());
     let end = region.end.min(original.len());
-    let proposed = format!("{}{}{}", original.get(..start)?, replacement, original.get(end..)?);
+    let proposed = format!(
+        "{}{}{}",
+        original.get(..start)?,
+        replacement,
+        original.get(end..)?
+    );
     let report = validate_replacement(language, &original, &proposed);
     let first = report.introduced_errors.first()?;
-    let line = proposed.get(..first.range.start).map_or(0, |before| before.matches('\n').count()) + 1;
+    let line = proposed
+        .get(..first.range.start)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1;
     Some(format!(
         "the proposed code does not parse as {} (line {line}: {})",
         language.name(),
@@ -674,7 +756,8 @@ fn context_before(text: &ropey::Rope, offset: usize, lines: usize) -> String {
     let line = text.byte_to_line(offset.min(text.len_bytes()));
     let first = line.saturating_sub(lines);
     let start = text.line_to_byte(first);
-    text.byte_slice(start..offset.min(text.len_bytes()).max(start)).to_string()
+    text.byte_slice(start..offset.min(text.len_bytes()).max(start))
+        .to_string()
 }
 
 fn context_after(text: &ropey::Rope, offset: usize, lines: usize) -> String {

@@ -159,7 +159,10 @@ impl Journal {
         std::fs::create_dir_all(&dir)?;
         let gitignore = dir.join(".gitignore");
         if !gitignore.exists() {
-            std::fs::write(&gitignore, "# Director's journal and state; not for version control.\n*\n")?;
+            std::fs::write(
+                &gitignore,
+                "# Director's journal and state; not for version control.\n*\n",
+            )?;
         }
         let path = dir.join(JOURNAL_FILE);
         let mut replay = read_journal_file(&path)?;

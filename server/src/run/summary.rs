@@ -49,9 +49,9 @@ impl RunSummary {
                 HunkState::Stale => proposals.stale += 1,
             }
         }
-        let (prompt_tokens, completion_tokens) = record
-            .usage
-            .map_or((0, 0), |usage| (usage.prompt_tokens, usage.completion_tokens));
+        let (prompt_tokens, completion_tokens) = record.usage.map_or((0, 0), |usage| {
+            (usage.prompt_tokens, usage.completion_tokens)
+        });
         RunSummary {
             id: record.id.0,
             agent: record.agent.clone(),
@@ -72,7 +72,10 @@ impl RunSummary {
     /// Summarises a run of the live workspace.
     pub fn of(record: &RunRecord, workspace: &Workspace) -> RunSummary {
         let live = workspace.proposals.hunks_of_run(record.id);
-        let waiting = workspace.pending_restore.iter().filter(|hunk| hunk.run == record.id);
+        let waiting = workspace
+            .pending_restore
+            .iter()
+            .filter(|hunk| hunk.run == record.id);
         RunSummary::with_hunks(record, live.into_iter().chain(waiting))
     }
 }
@@ -98,7 +101,11 @@ pub struct RunDetail<R> {
 impl<R> RunDetail<R> {
     /// The run with its transcript and hunks; `to_range` converts a hunk's byte
     /// range for the caller (`None` when its document is not open).
-    pub fn of(record: &RunRecord, workspace: &Workspace, to_range: impl Fn(Range<usize>) -> Option<R>) -> RunDetail<R> {
+    pub fn of(
+        record: &RunRecord,
+        workspace: &Workspace,
+        to_range: impl Fn(Range<usize>) -> Option<R>,
+    ) -> RunDetail<R> {
         let proposals = workspace
             .proposals
             .hunks_of_run(record.id)

@@ -11,22 +11,37 @@ async fn an_edit_above_a_hunk_shifts_it_and_accept_still_lands_right() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
 
-    fixture.client.change(&uri, range(0, 0, 0, 0), "// Adds.\n// Really.\n").await;
+    fixture
+        .client
+        .change(&uri, range(0, 0, 0, 0), "// Adds.\n// Really.\n")
+        .await;
     let shifted = fixture
         .client
         .wait_notification(
             "textDocument/publishDiagnostics",
-            |params| proposals_in(params).first().is_some_and(|p| p["range"] == range(3, 6, 3, 7)),
+            |params| {
+                proposals_in(params)
+                    .first()
+                    .is_some_and(|p| p["range"] == range(3, 6, 3, 7))
+            },
             secs(10),
         )
         .await;
     assert_eq!(proposals_in(&shifted)[0]["severity"], 3);
 
-    fixture.execute("director.accept", json!({ "hunk": 1 })).await.unwrap();
-    assert_eq!(fixture.client.text(&uri), format!("// Adds.\n// Really.\n{ADD_FIXED}"));
+    fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(
+        fixture.client.text(&uri),
+        format!("// Adds.\n// Really.\n{ADD_FIXED}")
+    );
 }
 
 #[tokio::test]
@@ -34,7 +49,9 @@ async fn an_edit_into_a_hunk_conflicts_it_and_accept_is_withdrawn() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
 
     // The user replaces the very character the agent wanted to change.
@@ -43,22 +60,51 @@ async fn an_edit_into_a_hunk_conflicts_it_and_accept_is_withdrawn() {
         .client
         .wait_notification(
             "textDocument/publishDiagnostics",
-            |params| proposals_in(params).first().is_some_and(|p| p["severity"] == 2),
+            |params| {
+                proposals_in(params)
+                    .first()
+                    .is_some_and(|p| p["severity"] == 2)
+            },
             secs(10),
         )
         .await;
     let diagnostic = &proposals_in(&conflicted)[0];
-    assert!(diagnostic["message"].as_str().unwrap().contains("conflicted"));
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("conflicted")
+    );
 
-    let actions = fixture.code_actions(&uri, range(1, 6, 1, 6), vec![diagnostic.clone()]).await;
+    let actions = fixture
+        .code_actions(&uri, range(1, 6, 1, 6), vec![diagnostic.clone()])
+        .await;
     let titles = titles(&actions);
-    assert!(!titles.iter().any(|title| title.starts_with("Accept this edit")), "{titles:?}");
-    assert!(titles.iter().any(|title| title == "Refine run 1"), "{titles:?}");
+    assert!(
+        !titles
+            .iter()
+            .any(|title| title.starts_with("Accept this edit")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|title| title == "Refine run 1"),
+        "{titles:?}"
+    );
 
-    let refused = fixture.execute("director.accept", json!({ "hunk": 1 })).await;
+    let refused = fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await;
     assert!(refused.is_err(), "a conflicted hunk must not be accepted");
-    assert_eq!(fixture.client.text(&uri), "pub fn add(a: i32, b: i32) -> i32 {\n    a * b\n}\n");
-    assert!(fixture.client.server_requests("workspace/applyEdit").is_empty());
+    assert_eq!(
+        fixture.client.text(&uri),
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a * b\n}\n"
+    );
+    assert!(
+        fixture
+            .client
+            .server_requests("workspace/applyEdit")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -66,15 +112,22 @@ async fn an_editor_that_moved_on_refuses_the_versioned_edit() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
     fixture.client.set_refuse_edits(true);
-    let refused = fixture.execute("director.accept", json!({ "hunk": 1 })).await;
+    let refused = fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await;
     let error = refused.expect_err("the client refused the edit");
     assert!(error.message.contains("not applied"), "{}", error.message);
     fixture.client.set_refuse_edits(false);
     // The hunk is open again and can be accepted once the editor agrees.
-    fixture.execute("director.accept", json!({ "hunk": 1 })).await.unwrap();
+    fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await
+        .unwrap();
     assert_eq!(fixture.client.text(&uri), ADD_FIXED);
 }
 
@@ -87,17 +140,28 @@ async fn an_edit_inside_the_region_while_the_agent_works_conflicts_its_answer() 
         delay: std::time::Duration::from_millis(400),
     });
     let uri = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    let run = fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_run_state(run, "running").await;
     fixture.client.change(&uri, range(1, 4, 1, 4), "0 + ").await;
     let proposals = fixture
         .client
         .wait_notification(
             "textDocument/publishDiagnostics",
-            |params| proposals_in(params).first().is_some_and(|p| p["severity"] == 2),
+            |params| {
+                proposals_in(params)
+                    .first()
+                    .is_some_and(|p| p["severity"] == 2)
+            },
             secs(10),
         )
         .await;
     assert_eq!(proposals_in(&proposals).len(), 1);
-    assert!(fixture.execute("director.accept", json!({ "hunk": 1 })).await.is_err());
+    assert!(
+        fixture
+            .execute("director.accept", json!({ "hunk": 1 }))
+            .await
+            .is_err()
+    );
 }

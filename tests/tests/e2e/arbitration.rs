@@ -13,22 +13,40 @@ async fn delegate_streams_progress_then_accepting_a_proposal_edits_the_buffer() 
     let uri = fixture.open("src/lib.rs", "rust").await;
 
     // An empty selection inside the body widens to the whole function.
-    let run = fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    let run = fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     assert_eq!(run, 1);
 
     let proposals = fixture.wait_proposals(&uri, 1).await;
     let proposal = &proposals[0];
     assert_eq!(proposal["severity"], 3, "an open proposal is Information");
-    assert_eq!(proposal["range"], range(1, 6, 1, 7), "the hunk is the one changed character");
-    assert_eq!(proposal["tags"], json!([1]), "the replaced text is tagged Unnecessary");
+    assert_eq!(
+        proposal["range"],
+        range(1, 6, 1, 7),
+        "the hunk is the one changed character"
+    );
+    assert_eq!(
+        proposal["tags"],
+        json!([1]),
+        "the replaced text is tagged Unnecessary"
+    );
     let message = proposal["message"].as_str().unwrap();
-    assert!(message.starts_with("mock (run 1): replace 1 line with 1"), "{message}");
+    assert!(
+        message.starts_with("mock (run 1): replace 1 line with 1"),
+        "{message}"
+    );
 
     // Progress: created by the server, begun, reported, ended.
-    let created = fixture.client.server_requests("window/workDoneProgress/create");
+    let created = fixture
+        .client
+        .server_requests("window/workDoneProgress/create");
     assert_eq!(created[0].params["token"], "director/run/1");
     let progress = fixture.client.notifications("$/progress");
-    let kinds: Vec<&str> = progress.iter().filter_map(|p| p["value"]["kind"].as_str()).collect();
+    let kinds: Vec<&str> = progress
+        .iter()
+        .filter_map(|p| p["value"]["kind"].as_str())
+        .collect();
     assert_eq!(kinds.first(), Some(&"begin"));
     assert_eq!(progress[0]["value"]["cancellable"], true);
     let end = fixture
@@ -55,11 +73,17 @@ async fn delegate_streams_progress_then_accepting_a_proposal_edits_the_buffer() 
         .await
         .unwrap();
     let hover_text = hover["contents"]["value"].as_str().unwrap();
-    assert!(hover_text.contains("-    a - b\n+    a + b\n"), "{hover_text}");
+    assert!(
+        hover_text.contains("-    a - b\n+    a + b\n"),
+        "{hover_text}"
+    );
 
     let lenses = fixture
         .client
-        .request("textDocument/codeLens", json!({ "textDocument": { "uri": uri } }))
+        .request(
+            "textDocument/codeLens",
+            json!({ "textDocument": { "uri": uri } }),
+        )
         .await
         .unwrap();
     let lens_titles: Vec<&str> = lenses
@@ -70,7 +94,9 @@ async fn delegate_streams_progress_then_accepting_a_proposal_edits_the_buffer() 
         .collect();
     assert_eq!(lens_titles, ["✓ Accept (run 1)", "✗ Reject"]);
 
-    let actions = fixture.code_actions(&uri, range(1, 6, 1, 6), proposals.clone()).await;
+    let actions = fixture
+        .code_actions(&uri, range(1, 6, 1, 6), proposals.clone())
+        .await;
     let titles = titles(&actions);
     for expected in [
         "Accept this edit (run 1)",
@@ -80,15 +106,24 @@ async fn delegate_streams_progress_then_accepting_a_proposal_edits_the_buffer() 
         "Refine run 1",
         "Delegate to mock: Simplify",
     ] {
-        assert!(titles.iter().any(|title| title == expected), "missing {expected:?} in {titles:?}");
+        assert!(
+            titles.iter().any(|title| title == expected),
+            "missing {expected:?} in {titles:?}"
+        );
     }
-    let accepted = fixture.run_action(&actions, "Accept this edit (run 1)").await.unwrap();
+    let accepted = fixture
+        .run_action(&actions, "Accept this edit (run 1)")
+        .await
+        .unwrap();
     assert_eq!(accepted["applied"], true);
     assert_eq!(fixture.client.text(&uri), ADD_FIXED);
 
     // The edit was versioned, and the proposal is gone once applied.
     let edit = &fixture.client.server_requests("workspace/applyEdit")[0];
-    assert_eq!(edit.params["edit"]["documentChanges"][0]["textDocument"]["version"], 1);
+    assert_eq!(
+        edit.params["edit"]["documentChanges"][0]["textDocument"]["version"],
+        1
+    );
     fixture.wait_proposals(&uri, 0).await;
     let settled = fixture.wait_run_state(1, "settled").await;
     assert_eq!(settled["proposals"]["accepted"], 1);
@@ -100,31 +135,54 @@ async fn rejecting_removes_the_proposal_and_leaves_the_text() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(0, 0, 3, 0), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(0, 0, 3, 0), "Fix the bug")
+        .await;
     let proposals = fixture.wait_proposals(&uri, 1).await;
-    let actions = fixture.code_actions(&uri, range(1, 6, 1, 7), proposals).await;
-    fixture.run_action(&actions, "Reject this edit (run 1)").await.unwrap();
+    let actions = fixture
+        .code_actions(&uri, range(1, 6, 1, 7), proposals)
+        .await;
+    fixture
+        .run_action(&actions, "Reject this edit (run 1)")
+        .await
+        .unwrap();
     fixture.wait_proposals(&uri, 0).await;
     assert_eq!(fixture.client.text(&uri), ADD_RS);
-    assert!(fixture.client.server_requests("workspace/applyEdit").is_empty());
+    assert!(
+        fixture
+            .client
+            .server_requests("workspace/applyEdit")
+            .is_empty()
+    );
     let run = fixture.wait_run_state(1, "settled").await;
     assert_eq!(run["proposals"]["rejected"], 1);
 }
 
 const TWO_FUNCTIONS: &str = "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    2\n}\n";
-const TWO_FUNCTIONS_CHANGED: &str = "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n";
+const TWO_FUNCTIONS_CHANGED: &str =
+    "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n";
 
 #[tokio::test]
 async fn accept_all_applies_every_hunk_of_the_run_in_one_edit() {
     let fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], true).await;
     fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
     let uri = fixture.open("src/main.rs", "rust").await;
-    fixture.delegate(&uri, range(0, 0, 7, 0), "Multiply by ten").await;
+    fixture
+        .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
+        .await;
     let proposals = fixture.wait_proposals(&uri, 2).await;
-    let actions = fixture.code_actions(&uri, range(1, 4, 1, 4), proposals).await;
-    fixture.run_action(&actions, "Accept all from run 1").await.unwrap();
+    let actions = fixture
+        .code_actions(&uri, range(1, 5, 1, 5), proposals)
+        .await;
+    fixture
+        .run_action(&actions, "Accept all from run 1")
+        .await
+        .unwrap();
     assert_eq!(fixture.client.text(&uri), TWO_FUNCTIONS_CHANGED);
-    assert_eq!(fixture.client.server_requests("workspace/applyEdit").len(), 1);
+    assert_eq!(
+        fixture.client.server_requests("workspace/applyEdit").len(),
+        1
+    );
     fixture.wait_proposals(&uri, 0).await;
     fixture.wait_run_state(1, "settled").await;
 }
@@ -134,9 +192,14 @@ async fn reject_all_drops_every_hunk_of_the_run() {
     let fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], true).await;
     fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
     let uri = fixture.open("src/main.rs", "rust").await;
-    fixture.delegate(&uri, range(0, 0, 7, 0), "Multiply by ten").await;
+    fixture
+        .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
+        .await;
     fixture.wait_proposals(&uri, 2).await;
-    fixture.execute("director.rejectAll", json!({ "run": 1 })).await.unwrap();
+    fixture
+        .execute("director.rejectAll", json!({ "run": 1 }))
+        .await
+        .unwrap();
     fixture.wait_proposals(&uri, 0).await;
     assert_eq!(fixture.client.text(&uri), TWO_FUNCTIONS);
     fixture.wait_run_state(1, "settled").await;
@@ -146,13 +209,20 @@ async fn reject_all_drops_every_hunk_of_the_run() {
 async fn refine_continues_the_conversation_and_replaces_the_proposals() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
-    fixture.mock.push(answer("pub fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n"));
+    fixture.mock.push(answer(
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n",
+    ));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
 
     let refined = fixture
-        .execute("director.refine", json!({ "run": 1, "feedback": "Do not overflow" }))
+        .execute(
+            "director.refine",
+            json!({ "run": 1, "feedback": "Do not overflow" }),
+        )
         .await
         .unwrap();
     assert_eq!(refined["run"], 2);
@@ -177,12 +247,25 @@ async fn refine_continues_the_conversation_and_replaces_the_proposals() {
         .filter_map(|message| message["role"].as_str())
         .collect();
     assert_eq!(roles, ["system", "user", "assistant", "user"]);
-    assert!(second.body["messages"][2]["content"].as_str().unwrap().contains("a + b"));
-    assert!(second.body["messages"][3]["content"].as_str().unwrap().contains("Do not overflow"));
+    assert!(
+        second.body["messages"][2]["content"]
+            .as_str()
+            .unwrap()
+            .contains("a + b")
+    );
+    assert!(
+        second.body["messages"][3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Do not overflow")
+    );
 
     let first = fixture.wait_run_state(1, "settled").await;
     assert_eq!(first["reason"], "refined as run 2");
-    fixture.execute("director.acceptAll", json!({ "run": 2 })).await.unwrap();
+    fixture
+        .execute("director.acceptAll", json!({ "run": 2 }))
+        .await
+        .unwrap();
     assert!(fixture.client.text(&uri).contains("a.wrapping_add(b)"));
 }
 
@@ -198,16 +281,26 @@ async fn cancelling_mid_stream_ends_the_run_without_proposals() {
         delay: Duration::from_millis(50),
     });
     let uri = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture.delegate(&uri, range(1, 4, 1, 4), "Write a lot").await;
+    let run = fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Write a lot")
+        .await;
     fixture
         .client
         .wait_notification(
             "$/progress",
-            |p| p["value"]["kind"] == "report" && p["value"]["message"].as_str().is_some_and(|m| m.contains("tokens")),
+            |p| {
+                p["value"]["kind"] == "report"
+                    && p["value"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("tokens"))
+            },
             secs(10),
         )
         .await;
-    let cancelled = fixture.execute("director.cancel", json!({ "run": run })).await.unwrap();
+    let cancelled = fixture
+        .execute("director.cancel", json!({ "run": run }))
+        .await
+        .unwrap();
     assert_eq!(cancelled["cancelled"], true);
     let record = fixture.wait_run_state(run, "cancelled").await;
     assert_eq!(record["reason"], "cancelled by the user");
@@ -215,9 +308,17 @@ async fn cancelling_mid_stream_ends_the_run_without_proposals() {
         .client
         .wait_notification("$/progress", |p| p["value"]["kind"] == "end", secs(5))
         .await;
-    assert!(end["value"]["message"].as_str().unwrap().contains("cancelled"));
+    assert!(
+        end["value"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled")
+    );
     // Cancelling again is harmless and says nothing was running.
-    let again = fixture.execute("director.cancel", json!({ "run": run })).await.unwrap();
+    let again = fixture
+        .execute("director.cancel", json!({ "run": run }))
+        .await
+        .unwrap();
     assert_eq!(again["cancelled"], false);
 }
 
@@ -230,14 +331,18 @@ async fn the_progress_cancel_button_cancels_the_run() {
     fixture.wait_run_state(run, "running").await;
     fixture
         .client
-        .notify("window/workDoneProgress/cancel", json!({ "token": format!("director/run/{run}") }))
+        .notify(
+            "window/workDoneProgress/cancel",
+            json!({ "token": format!("director/run/{run}") }),
+        )
         .await;
     fixture.wait_run_state(run, "cancelled").await;
 }
 
 #[tokio::test]
 async fn max_concurrent_queues_the_runs_beyond_it() {
-    let fixture = Fixture::with_config(&[("src/lib.rs", ADD_RS)], false, "max_concurrent = 1").await;
+    let fixture =
+        Fixture::with_config(&[("src/lib.rs", ADD_RS)], false, "max_concurrent = 1").await;
     fixture.mock.push(Reply::Stall);
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
@@ -246,6 +351,9 @@ async fn max_concurrent_queues_the_runs_beyond_it() {
     let second = fixture.delegate(&uri, range(1, 4, 1, 4), "Fix").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     fixture.wait_run_state(second, "queued").await;
-    fixture.execute("director.cancel", json!({ "run": first })).await.unwrap();
+    fixture
+        .execute("director.cancel", json!({ "run": first }))
+        .await
+        .unwrap();
     fixture.wait_run_state(second, "proposed").await;
 }

@@ -16,28 +16,48 @@ async fn a_broken_config_is_reported_and_the_last_good_one_stays_until_fixed() {
     fixture.client.open(&config_uri, "toml", &broken).await;
     fixture
         .client
-        .notify("textDocument/didSave", json!({ "textDocument": { "uri": config_uri } }))
+        .notify(
+            "textDocument/didSave",
+            json!({ "textDocument": { "uri": config_uri } }),
+        )
         .await;
 
     let diagnostics = fixture
         .client
         .wait_notification(
             "textDocument/publishDiagnostics",
-            |params| params["uri"] == config_uri && !params["diagnostics"].as_array().unwrap().is_empty(),
+            |params| {
+                params["uri"] == config_uri && !params["diagnostics"].as_array().unwrap().is_empty()
+            },
             secs(10),
         )
         .await;
     let diagnostic = &diagnostics["diagnostics"][0];
     assert_eq!(diagnostic["severity"], 1);
     assert_eq!(diagnostic["code"], "config");
-    assert!(diagnostic["message"].as_str().unwrap().contains("api_key_env"), "{diagnostic}");
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("api_key_env"),
+        "{diagnostic}"
+    );
     let lines = broken.lines().count() as u64;
-    assert_eq!(diagnostic["range"]["start"]["line"], lines - 1, "points at the offending line");
+    assert_eq!(
+        diagnostic["range"]["start"]["line"],
+        lines - 1,
+        "points at the offending line"
+    );
     let message = fixture
         .client
         .wait_notification("window/showMessage", |p| p["type"] == 1, secs(5))
         .await;
-    assert!(message["message"].as_str().unwrap().contains("previous configuration stays"));
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap()
+            .contains("previous configuration stays")
+    );
 
     // The last good config still works.
     fixture.mock.push(answer(ADD_FIXED));
@@ -47,29 +67,50 @@ async fn a_broken_config_is_reported_and_the_last_good_one_stays_until_fixed() {
 
     // Fixed, with a second agent: saved, reloaded, diagnostics cleared.
     let second = MockOpenAi::start().await.unwrap();
-    let fixed = format!("{good}\n[agents.second]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n", second.url());
+    let fixed = format!(
+        "{good}\n[agents.second]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n",
+        second.url()
+    );
     std::fs::write(fixture.path("director.toml"), &fixed).unwrap();
     fixture
         .client
-        .notify("textDocument/didSave", json!({ "textDocument": { "uri": config_uri } }))
+        .notify(
+            "textDocument/didSave",
+            json!({ "textDocument": { "uri": config_uri } }),
+        )
         .await;
     fixture
         .client
         .wait_notification(
             "textDocument/publishDiagnostics",
-            |params| params["uri"] == config_uri && params["diagnostics"].as_array().unwrap().is_empty(),
+            |params| {
+                params["uri"] == config_uri && params["diagnostics"].as_array().unwrap().is_empty()
+            },
             secs(10),
         )
         .await;
     let actions = fixture.code_actions(&uri, range(0, 0, 0, 0), vec![]).await;
-    assert!(titles(&actions).iter().any(|title| title == "Delegate to second: Simplify"));
-    assert!(!fixture.client.stderr().contains("sk-live"), "the key must never be logged");
+    assert!(
+        titles(&actions)
+            .iter()
+            .any(|title| title == "Delegate to second: Simplify")
+    );
+    assert!(
+        !fixture.client.stderr().contains("sk-live"),
+        "the key must never be logged"
+    );
 }
 
 #[tokio::test]
 async fn a_config_broken_at_startup_is_reported_after_initialize() {
     let dir = tempfile::tempdir().unwrap();
-    write_files(dir.path(), &[("director.toml", "[agents.x]\nkind = \"telepathy\"\n")]);
+    write_files(
+        dir.path(),
+        &[(
+            "director.toml",
+            "[agents.x]\nkind = \"telepathy\"\nmodel = \"m\"\n",
+        )],
+    );
     let client = start_client(dir.path(), false).await;
     let diagnostics = client
         .wait_notification(
@@ -79,7 +120,10 @@ async fn a_config_broken_at_startup_is_reported_after_initialize() {
         )
         .await;
     let message = diagnostics["diagnostics"][0]["message"].as_str().unwrap();
-    assert!(message.contains("telepathy") && message.contains("openai"), "{message}");
+    assert!(
+        message.contains("telepathy") && message.contains("openai"),
+        "{message}"
+    );
     client
         .wait_notification("window/showMessage", |p| p["type"] == 1, secs(5))
         .await;

@@ -18,33 +18,80 @@ fn delegate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 async fn delegate_prints_the_diff_and_apply_writes_it() {
     let mock = MockOpenAi::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_files(dir.path(), &[("director.toml", &config_for(&mock, "")), ("src/lib.rs", ADD_RS)]);
+    write_files(
+        dir.path(),
+        &[
+            ("director.toml", &config_for(&mock, "")),
+            ("src/lib.rs", ADD_RS),
+        ],
+    );
     mock.push(answer(ADD_FIXED));
     let dir_path = dir.path().to_path_buf();
     let output = tokio::task::spawn_blocking(move || {
-        delegate(&dir_path, &["src/lib.rs", "--range", "2:5-2:5", "--agent", AGENT, "Fix the bug"])
+        delegate(
+            &dir_path,
+            &[
+                "src/lib.rs",
+                "--range",
+                "2:5-2:5",
+                "--agent",
+                AGENT,
+                "Fix the bug",
+            ],
+        )
     })
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("-    a - b\n+    a + b\n"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(), ADD_RS);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(),
+        ADD_RS
+    );
 
     mock.push(answer(ADD_FIXED));
     let dir_path = dir.path().to_path_buf();
     let output = tokio::task::spawn_blocking(move || {
-        delegate(&dir_path, &["src/lib.rs", "--range", "1-3", "--agent", AGENT, "--apply", "Fix the bug"])
+        delegate(
+            &dir_path,
+            &[
+                "src/lib.rs",
+                "--range",
+                "1-3",
+                "--agent",
+                AGENT,
+                "--apply",
+                "Fix the bug",
+            ],
+        )
     })
     .await
     .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(), ADD_FIXED);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(),
+        ADD_FIXED
+    );
 
-    let bad = delegate(dir.path(), &["src/lib.rs", "--range", "nonsense", "--agent", AGENT, "x"]);
+    let bad = delegate(
+        dir.path(),
+        &["src/lib.rs", "--range", "nonsense", "--agent", AGENT, "x"],
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--range must look like"));
-    let unknown = delegate(dir.path(), &["src/lib.rs", "--range", "1-1", "--agent", "ghost", "x"]);
+    let unknown = delegate(
+        dir.path(),
+        &["src/lib.rs", "--range", "1-1", "--agent", "ghost", "x"],
+    );
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no agent named 'ghost'"));
 }

@@ -4,8 +4,10 @@ use crate::support::*;
 use director_e2e::range;
 use serde_json::json;
 
-const PY: &str = "def greet():\r\n    return \"😀 漢字 hi\"  # 👋\r\n\r\ndef other():\r\n    return 1\r\n";
-const PY_FIXED: &str = "def greet():\r\n    return \"😀 漢字 hello\"  # 👋\r\n\r\ndef other():\r\n    return 1\r\n";
+const PY: &str =
+    "def greet():\r\n    return \"😀 漢字 hi\"  # 👋\r\n\r\ndef other():\r\n    return 1\r\n";
+const PY_FIXED: &str =
+    "def greet():\r\n    return \"😀 漢字 hello\"  # 👋\r\n\r\ndef other():\r\n    return 1\r\n";
 
 async fn accept_after_multibyte_text(utf8: bool) {
     let fixture = Fixture::new(&[("app.py", PY)], utf8).await;
@@ -19,12 +21,27 @@ async fn accept_after_multibyte_text(utf8: bool) {
     // The hunk is "i" -> "ello" after `    return "😀 漢字 h`: 4+8+4+1+6+1+1 = 25 bytes,
     // or 4+8+2+1+2+1+1 = 19 UTF-16 units.
     let start = if utf8 { 25 } else { 19 };
-    assert_eq!(proposals[0]["range"]["start"], json!({ "line": 1, "character": start }));
-    assert_eq!(proposals[0]["range"]["end"], json!({ "line": 1, "character": start + 1 }));
+    assert_eq!(
+        proposals[0]["range"]["start"],
+        json!({ "line": 1, "character": start })
+    );
+    assert_eq!(
+        proposals[0]["range"]["end"],
+        json!({ "line": 1, "character": start + 1 })
+    );
     // An edit on an earlier line with emoji moves the hunk by whole lines only.
-    fixture.client.change(&uri, range(0, 0, 0, 0), "# 🎉 greeting\r\n").await;
-    fixture.execute("director.accept", json!({ "hunk": 1 })).await.unwrap();
-    assert_eq!(fixture.client.text(&uri), format!("# 🎉 greeting\r\n{PY_FIXED}"));
+    fixture
+        .client
+        .change(&uri, range(0, 0, 0, 0), "# 🎉 greeting\r\n")
+        .await;
+    fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(
+        fixture.client.text(&uri),
+        format!("# 🎉 greeting\r\n{PY_FIXED}")
+    );
 }
 
 #[tokio::test]

@@ -8,14 +8,19 @@ use serde_json::json;
 
 #[tokio::test]
 async fn open_proposals_come_back_after_a_restart() {
-    let mut fixture = Fixture::new(&[("src/lib.rs", ADD_RS), ("src/other.rs", ADD_RS)], false).await;
+    let mut fixture =
+        Fixture::new(&[("src/lib.rs", ADD_RS), ("src/other.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
     let other = fixture.open("src/other.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
-    fixture.delegate(&other, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&other, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&other, 1).await;
     fixture.client.shutdown_and_exit().await;
 
@@ -23,7 +28,11 @@ async fn open_proposals_come_back_after_a_restart() {
     assert!(gitignore.lines().any(|line| line == "*"));
 
     // other.rs changed on disk where the hunk was: that proposal is stale.
-    std::fs::write(fixture.path("src/other.rs"), ADD_RS.replace("a - b", "b - a")).unwrap();
+    std::fs::write(
+        fixture.path("src/other.rs"),
+        ADD_RS.replace("a - b", "b - a"),
+    )
+    .unwrap();
     fixture.client = start_client(fixture.dir.path(), false).await;
     let uri = fixture.open("src/lib.rs", "rust").await;
     let restored = fixture.wait_proposals(&uri, 1).await;
@@ -34,9 +43,17 @@ async fn open_proposals_come_back_after_a_restart() {
     assert_eq!(stale[0]["severity"], 2);
     assert!(stale[0]["message"].as_str().unwrap().contains("stale"));
 
-    fixture.execute("director.accept", json!({ "hunk": 1 })).await.unwrap();
+    fixture
+        .execute("director.accept", json!({ "hunk": 1 }))
+        .await
+        .unwrap();
     assert_eq!(fixture.client.text(&uri), ADD_FIXED);
-    assert!(fixture.execute("director.accept", json!({ "hunk": 2 })).await.is_err());
+    assert!(
+        fixture
+            .execute("director.accept", json!({ "hunk": 2 }))
+            .await
+            .is_err()
+    );
     fixture.wait_run_state(1, "settled").await;
 }
 
@@ -46,16 +63,22 @@ async fn a_run_in_flight_when_the_server_is_killed_is_interrupted_after_restart(
     fixture.mock.push(Reply::Stall);
     let uri = fixture.open("src/lib.rs", "rust").await;
     let run = fixture.delegate(&uri, range(1, 4, 1, 4), "Hang").await;
-    fixture.wait_run_state(run, "running").await;
+    fixture.wait_agent_requests(1).await;
     fixture.client.kill().await;
 
     fixture.client = start_client(fixture.dir.path(), false).await;
     let record = fixture.wait_run_state(run, "interrupted").await;
-    assert_eq!(record["reason"], "the server stopped while the run was in flight");
+    assert_eq!(
+        record["reason"],
+        "the server stopped while the run was in flight"
+    );
     // New runs continue the numbering.
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    assert_eq!(fixture.delegate(&uri, range(1, 4, 1, 4), "Fix").await, run + 1);
+    assert_eq!(
+        fixture.delegate(&uri, range(1, 4, 1, 4), "Fix").await,
+        run + 1
+    );
     fixture.wait_proposals(&uri, 1).await;
 
     let output = std::process::Command::new(director_binary())
@@ -67,8 +90,14 @@ async fn a_run_in_flight_when_the_server_is_killed_is_interrupted_after_restart(
     let table = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("ID  AGENT  STATE"), "{table}");
-    assert!(lines[1].starts_with("2   mock   proposed     src/lib.rs"), "{table}");
-    assert!(lines[2].starts_with("1   mock   interrupted  src/lib.rs"), "{table}");
+    assert!(
+        lines[1].starts_with("2   mock   proposed     src/lib.rs"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("1   mock   interrupted  src/lib.rs"),
+        "{table}"
+    );
     assert!(lines[3].starts_with("2 runs, 150 tokens"), "{table}");
 }
 
@@ -77,16 +106,30 @@ async fn the_runs_request_returns_a_run_with_its_transcript() {
     let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
-    let detail = fixture.client.request("director/run", json!({ "run": 1 })).await.unwrap();
+    let detail = fixture
+        .client
+        .request("director/run", json!({ "run": 1 }))
+        .await
+        .unwrap();
     assert_eq!(detail["run"]["state"], "proposed");
     assert_eq!(detail["run"]["agent"], "mock");
-    assert!(detail["transcript"]["answer"].as_str().unwrap().contains("a + b"));
+    assert!(
+        detail["transcript"]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("a + b")
+    );
     assert_eq!(detail["transcript"]["messages"][0]["role"], "system");
     assert_eq!(detail["proposals"][0]["baseText"], "-");
     assert_eq!(detail["proposals"][0]["newText"], "+");
     assert_eq!(detail["proposals"][0]["range"], range(1, 6, 1, 7));
-    let missing = fixture.client.request("director/run", json!({ "run": 99 })).await;
+    let missing = fixture
+        .client
+        .request("director/run", json!({ "run": 99 }))
+        .await;
     assert_eq!(missing.unwrap_err().code, -32602);
 }

@@ -15,11 +15,31 @@ pub struct Fixture {
     pub client: LspClient,
 }
 
+/// The workspace config naming the mock as agent `mock`; `extra` lines
+/// (`key = value`) add to or override the defaults.
 pub fn config_for(mock: &MockOpenAi, extra: &str) -> String {
-    format!(
-        "[agents.{AGENT}]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"mock-model\"\ntimeout = 5\nretries = 2\n{extra}\n",
-        mock.url()
-    )
+    let url = mock.url();
+    let defaults = [
+        ("kind", "\"openai\"".to_owned()),
+        ("base_url", format!("\"{url}\"")),
+        ("model", "\"mock-model\"".to_owned()),
+        ("timeout", "5".to_owned()),
+        ("retries", "2".to_owned()),
+    ];
+    let overridden = |key: &str| {
+        extra.lines().any(|line| {
+            line.split('=')
+                .next()
+                .is_some_and(|name| name.trim() == key)
+        })
+    };
+    let mut table = format!("[agents.{AGENT}]\n");
+    for (key, value) in defaults.iter().filter(|(key, _)| !overridden(key)) {
+        table.push_str(&format!("{key} = {value}\n"));
+    }
+    table.push_str(extra);
+    table.push('\n');
+    table
 }
 
 impl Fixture {
@@ -92,7 +112,11 @@ impl Fixture {
     pub async fn wait_run_state(&self, run: u64, state: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let runs = self.client.request("director/runs", json!({})).await.expect("director/runs");
+            let runs = self
+                .client
+                .request("director/runs", json!({}))
+                .await
+                .expect("director/runs");
             let found = runs["runs"]
                 .as_array()
                 .and_then(|runs| runs.iter().find(|candidate| candidate["id"] == run))
@@ -112,8 +136,26 @@ impl Fixture {
         }
     }
 
+    /// Waits until the mock agent has received `count` requests.
+    pub async fn wait_agent_requests(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while self.mock.requests().len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the agent received {} requests, not {count}",
+                self.mock.requests().len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The code actions at `range` of `uri`, with the diagnostics there as context.
-    pub async fn code_actions(&self, uri: &str, range: Value, diagnostics: Vec<Value>) -> Vec<Value> {
+    pub async fn code_actions(
+        &self,
+        uri: &str,
+        range: Value,
+        diagnostics: Vec<Value>,
+    ) -> Vec<Value> {
         let result = self
             .client
             .request(
@@ -167,7 +209,9 @@ pub fn proposals_in(params: &Value) -> Vec<Value> {
         .map(|diagnostics| {
             diagnostics
                 .iter()
-                .filter(|diagnostic| diagnostic["source"] == "director" && diagnostic["code"] == "proposal")
+                .filter(|diagnostic| {
+                    diagnostic["source"] == "director" && diagnostic["code"] == "proposal"
+                })
                 .cloned()
                 .collect()
         })
@@ -184,7 +228,11 @@ pub fn titles(actions: &[Value]) -> Vec<String> {
 /// An answer that replaces the region with `code`, with prose around it.
 pub fn answer(code: &str) -> Reply {
     Reply::stream(
-        &["Here is the new version:\n\n```rust\n", code, "```\n\nThis should do it."],
+        &[
+            "Here is the new version:\n\n```rust\n",
+            code,
+            "```\n\nThis should do it.",
+        ],
         Some((120, 30)),
     )
 }

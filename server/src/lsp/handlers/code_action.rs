@@ -15,7 +15,10 @@ use std::collections::BTreeSet;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-pub async fn code_actions(backend: &Backend, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+pub async fn code_actions(
+    backend: &Backend,
+    params: CodeActionParams,
+) -> Result<Option<CodeActionResponse>> {
     let session = backend.session()?;
     let url = backend.url(&params.text_document.uri)?;
     let config = session.engine.config();
@@ -71,9 +74,27 @@ pub async fn code_actions(backend: &Backend, params: CodeActionParams) -> Result
     }
     for run in runs_offered {
         let run_argument = json!({ "run": run.0 });
-        actions.push(quick_fix(format!("Accept all from run {run}"), ACCEPT_ALL, run_argument.clone(), &[], false));
-        actions.push(quick_fix(format!("Reject all from run {run}"), REJECT_ALL, run_argument.clone(), &[], false));
-        actions.push(quick_fix(format!("Refine run {run}"), REFINE, run_argument, &[], false));
+        actions.push(quick_fix(
+            format!("Accept all from run {run}"),
+            ACCEPT_ALL,
+            run_argument.clone(),
+            &[],
+            false,
+        ));
+        actions.push(quick_fix(
+            format!("Reject all from run {run}"),
+            REJECT_ALL,
+            run_argument.clone(),
+            &[],
+            false,
+        ));
+        actions.push(quick_fix(
+            format!("Refine run {run}"),
+            REFINE,
+            run_argument,
+            &[],
+            false,
+        ));
     }
 
     let is_source = workspace.trees.contains_key(&url)

@@ -10,7 +10,10 @@ use serde_json::json;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-pub async fn code_lenses(backend: &Backend, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+pub async fn code_lenses(
+    backend: &Backend,
+    params: CodeLensParams,
+) -> Result<Option<Vec<CodeLens>>> {
     let session = backend.session()?;
     let url = backend.url(&params.text_document.uri)?;
     let workspace = lock(&session.engine.workspace);
@@ -24,11 +27,19 @@ pub async fn code_lenses(backend: &Backend, params: CodeLensParams) -> Result<Op
         let run_argument = json!({ "run": hunk.run.0 });
         let commands = match hunk.state {
             HunkState::Open => vec![
-                (format!("✓ Accept (run {})", hunk.run), ACCEPT, argument.clone()),
+                (
+                    format!("✓ Accept (run {})", hunk.run),
+                    ACCEPT,
+                    argument.clone(),
+                ),
                 ("✗ Reject".to_owned(), REJECT, argument),
             ],
             HunkState::Conflicted => vec![
-                (format!("⚠ Refine run {} on the current text", hunk.run), REFINE, run_argument),
+                (
+                    format!("⚠ Refine run {} on the current text", hunk.run),
+                    REFINE,
+                    run_argument,
+                ),
                 ("✗ Reject".to_owned(), REJECT, argument),
             ],
             _ => vec![("✗ Reject".to_owned(), REJECT, argument)],
@@ -49,12 +60,18 @@ pub async fn code_lenses(backend: &Backend, params: CodeLensParams) -> Result<Op
         if region.uri != url {
             continue;
         }
-        let Some(record) = workspace.runs.get(run) else { continue };
+        let Some(record) = workspace.runs.get(run) else {
+            continue;
+        };
         let start = region.range.start;
         lenses.push(CodeLens {
             range: lsp_range(document, start..start, session.encoding),
             command: Some(Command {
-                title: format!("⏳ run {run} ({}) {} · Cancel", record.agent, record.state.as_str()),
+                title: format!(
+                    "⏳ run {run} ({}) {} · Cancel",
+                    record.agent,
+                    record.state.as_str()
+                ),
                 command: CANCEL.to_owned(),
                 arguments: Some(vec![json!({ "run": run.0 })]),
             }),

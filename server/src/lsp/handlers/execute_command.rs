@@ -20,7 +20,9 @@ pub const REJECT_ALL: &str = "director.rejectAll";
 pub const REFINE: &str = "director.refine";
 pub const CANCEL: &str = "director.cancel";
 
-pub const COMMANDS: &[&str] = &[DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL];
+pub const COMMANDS: &[&str] = &[
+    DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL,
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,9 +55,13 @@ struct RefineArguments {
 }
 
 /// Used when a client offers Refine without a way to type feedback.
-const DEFAULT_FEEDBACK: &str = "That is not right yet. Look again at the instruction and the code, and improve your answer.";
+const DEFAULT_FEEDBACK: &str =
+    "That is not right yet. Look again at the instruction and the code, and improve your answer.";
 
-pub async fn execute_command(backend: &Backend, params: ExecuteCommandParams) -> Result<Option<Value>> {
+pub async fn execute_command(
+    backend: &Backend,
+    params: ExecuteCommandParams,
+) -> Result<Option<Value>> {
     let arguments = params.arguments;
     match params.command.as_str() {
         DELEGATE => delegate(backend, parse(DELEGATE, arguments)?).await,
@@ -66,22 +72,34 @@ pub async fn execute_command(backend: &Backend, params: ExecuteCommandParams) ->
         REJECT => {
             let arguments: HunkArguments = parse(REJECT, arguments)?;
             let session = backend.session()?;
-            session.engine.reject(&[HunkId(arguments.hunk)]).map_err(engine_error)?;
+            session
+                .engine
+                .reject(&[HunkId(arguments.hunk)])
+                .map_err(engine_error)?;
             Ok(Some(json!({ "rejected": [arguments.hunk] })))
         }
         ACCEPT_ALL => {
             let arguments: RunArguments = parse(ACCEPT_ALL, arguments)?;
             let session = backend.session()?;
-            let hunks = session.engine.open_hunks_of_run(RunId(arguments.run)).map_err(engine_error)?;
+            let hunks = session
+                .engine
+                .open_hunks_of_run(RunId(arguments.run))
+                .map_err(engine_error)?;
             if hunks.is_empty() {
-                return Err(request_failed(format!("run {} has no open proposals", arguments.run)));
+                return Err(request_failed(format!(
+                    "run {} has no open proposals",
+                    arguments.run
+                )));
             }
             accept(backend, hunks).await
         }
         REJECT_ALL => {
             let arguments: RunArguments = parse(REJECT_ALL, arguments)?;
             let session = backend.session()?;
-            let hunks = session.engine.open_hunks_of_run(RunId(arguments.run)).map_err(engine_error)?;
+            let hunks = session
+                .engine
+                .open_hunks_of_run(RunId(arguments.run))
+                .map_err(engine_error)?;
             session.engine.reject(&hunks).map_err(engine_error)?;
             Ok(Some(json!({ "rejected": hunks })))
         }
@@ -101,7 +119,10 @@ pub async fn execute_command(backend: &Backend, params: ExecuteCommandParams) ->
         CANCEL => {
             let arguments: RunArguments = parse(CANCEL, arguments)?;
             let session = backend.session()?;
-            let cancelled = session.engine.cancel(RunId(arguments.run)).map_err(engine_error)?;
+            let cancelled = session
+                .engine
+                .cancel(RunId(arguments.run))
+                .map_err(engine_error)?;
             Ok(Some(json!({ "cancelled": cancelled })))
         }
         unknown => Err(invalid_params(format!(
@@ -169,7 +190,9 @@ async fn accept(backend: &Backend, hunks: Vec<HunkId>) -> Result<Option<Value>> 
         Ok(Some(json!({ "applied": true, "hunks": plan.hunks })))
     } else {
         let reason = reason.unwrap_or_else(|| "the editor refused the edit".to_owned());
-        Err(request_failed(format!("the edit was not applied: {reason}")))
+        Err(request_failed(format!(
+            "the edit was not applied: {reason}"
+        )))
     }
 }
 
@@ -200,9 +223,13 @@ fn workspace_edit(backend: &Backend, plan: &AcceptPlan) -> Result<WorkspaceEdit>
 
 fn parse<T: DeserializeOwned>(command: &str, arguments: Vec<Value>) -> Result<T> {
     let [argument]: [Value; 1] = arguments.try_into().map_err(|arguments: Vec<Value>| {
-        invalid_params(format!("{command} takes exactly one argument object, got {}", arguments.len()))
+        invalid_params(format!(
+            "{command} takes exactly one argument object, got {}",
+            arguments.len()
+        ))
     })?;
-    serde_json::from_value(argument).map_err(|error| invalid_params(format!("bad arguments for {command}: {error}")))
+    serde_json::from_value(argument)
+        .map_err(|error| invalid_params(format!("bad arguments for {command}: {error}")))
 }
 
 fn engine_error(error: EngineError) -> tower_lsp_server::jsonrpc::Error {

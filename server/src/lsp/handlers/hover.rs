@@ -14,7 +14,11 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
     let Some(document) = workspace.documents.get(&url) else {
         return Ok(None);
     };
-    let at = offset(document, params.text_document_position_params.position, session.encoding)?;
+    let at = offset(
+        document,
+        params.text_document_position_params.position,
+        session.encoding,
+    )?;
     let Some(hunk) = workspace
         .proposals
         .open_hunks(&url)
@@ -27,7 +31,14 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
     let agent = run.map_or("agent", |run| run.agent.as_str());
     let instruction = run.map_or("", |run| run.instruction.as_str());
     let diff = hunk_as_diff(&document.text.to_string(), hunk);
-    let fence = "`".repeat(diff.split(|c| c != '`').map(str::len).max().unwrap_or(0).max(2) + 1);
+    let fence = "`".repeat(
+        diff.split(|c| c != '`')
+            .map(str::len)
+            .max()
+            .unwrap_or(0)
+            .max(2)
+            + 1,
+    );
     let markdown = format!(
         "**Director** · run {} · {agent} · {:?}\n\n{}\n\n{fence}diff\n{diff}{fence}",
         hunk.run,
@@ -48,7 +59,9 @@ pub fn hunk_as_diff(text: &str, hunk: &Hunk) -> String {
     let start = hunk.range.start.min(text.len());
     let end = hunk.range.end.min(text.len()).max(start);
     let line_start = text[..start].rfind('\n').map_or(0, |newline| newline + 1);
-    let line_end = text[end..].find('\n').map_or(text.len(), |newline| end + newline);
+    let line_end = text[end..]
+        .find('\n')
+        .map_or(text.len(), |newline| end + newline);
     let (Some(prefix), Some(current), Some(suffix)) = (
         text.get(line_start..start),
         text.get(line_start..line_end),

@@ -52,7 +52,8 @@ impl Backend {
             let detail = RunDetail::of(record, &workspace, |range| {
                 document.map(|document| lsp_range(document, range, session.encoding))
             });
-            serde_json::to_value(detail).map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())
+            serde_json::to_value(detail)
+                .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())
         })
         .await
     }
