@@ -525,7 +525,7 @@ impl Engine {
         if let Some(record) = workspace.runs.get_mut(&id) {
             record.usage = completion.usage;
         }
-        let region = workspace.regions.remove(&id);
+        let region = workspace.regions.get(&id).cloned();
         let replacement = match extract_replacement(&completion.text) {
             Ok(replacement) => fit_to_region(&replacement, base),
             Err(error) => {
@@ -647,7 +647,6 @@ impl Engine {
 
     fn finish(&self, id: RunId, state: RunState, reason: Option<String>) {
         let mut workspace = lock(&self.workspace);
-        workspace.regions.remove(&id);
         self.set_state(&mut workspace, id, state, reason);
     }
 
@@ -673,6 +672,10 @@ impl Engine {
         if !state.is_in_flight() {
             record.finished_ms = Some(now_ms());
         }
+        // A run's region is tracked while it may still be refined: in flight or proposed.
+        if !state.is_in_flight() && state != RunState::Proposed {
+            workspace.regions.remove(&id);
+        }
         self.journal.append(&JournalEntry::State {
             run: id,
             state,
@@ -697,24 +700,19 @@ impl Engine {
     }
 }
 
-/// Where the region of a finished run is in the current document: the tracked
-/// region while it is in flight, else the span of its hunks, else its original range.
+/// Where the region of a run is in the current document: its tracked region
+/// (kept in step with every edit while the run is in flight or proposed), else
+/// its original range, clamped to the document.
 fn current_region_of(workspace: &Workspace, run: &RunRecord) -> Option<Range<usize>> {
     if let Some(region) = workspace.regions.get(&run.id) {
         return Some(region.range.clone());
     }
     let document = workspace.documents.get(&run.uri)?;
     let len = document.text.len_bytes();
-    let hunks = workspace.proposals.hunks_of_run(run.id);
-    let start = hunks.iter().map(|hunk| hunk.range.start).min();
-    let end = hunks.iter().map(|hunk| hunk.range.end).max();
-    match (start, end) {
-        (Some(start), Some(end)) => {
-            let lines = crate::document::whole_lines(&document.text, start.min(len)..end.min(len));
-            Some(lines)
-        }
-        _ => Some(run.region.start.min(len)..run.region.end.min(len)),
-    }
+    Some(crate::document::whole_lines(
+        &document.text,
+        run.region.start.min(len)..run.region.end.min(len),
+    ))
 }
 
 /// A warning when the replacement adds syntax errors to the file.

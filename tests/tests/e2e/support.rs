@@ -121,10 +121,8 @@ impl Fixture {
                 .as_array()
                 .and_then(|runs| runs.iter().find(|candidate| candidate["id"] == run))
                 .cloned();
-            if let Some(found) = &found {
-                if found["state"] == state {
-                    return found.clone();
-                }
+            if let Some(found) = found.as_ref().filter(|found| found["state"] == state) {
+                return found.clone();
             }
             if tokio::time::Instant::now() > deadline {
                 panic!(

@@ -60,7 +60,11 @@ pub async fn code_lenses(
         if region.uri != url {
             continue;
         }
-        let Some(record) = workspace.runs.get(run) else {
+        let Some(record) = workspace
+            .runs
+            .get(run)
+            .filter(|record| record.state.is_in_flight())
+        else {
             continue;
         };
         let start = region.range.start;
