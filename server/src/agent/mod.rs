@@ -1,1 +1,95 @@
-//! FIXME: module agent is being written.
+//! Agent backends: one trait that turns a conversation into an answer, streamed
+//! as it arrives, whatever the agent behind it.
+//!
+//! A new kind of backend (anthropic, command, acp) is one new file implementing
+//! [`AgentBackend`] and one line in [`backend_for`].
+
+pub mod api_key;
+pub mod error;
+pub mod http;
+pub mod openai;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::error::AgentError;
+use crate::config::agent_config::{AgentConfig, AgentKind};
+
+/// Something that answers a conversation: an HTTP API, a CLI, an ACP agent.
+#[async_trait::async_trait]
+pub trait AgentBackend: Send + Sync + std::fmt::Debug {
+    /// Sends `request` and returns the whole answer, reporting progress through
+    /// `events` as it happens. Returns [`AgentError::Cancelled`] promptly once
+    /// `cancel` fires, whatever the backend was doing.
+    async fn complete(
+        &self,
+        request: &ChatRequest,
+        events: &(dyn Fn(AgentEvent) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<Completion, AgentError>;
+}
+
+/// A conversation to continue; the last message is usually the user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRequest {
+    pub messages: Vec<ChatMessage>,
+}
+
+/// One turn of a conversation; serializes to the Chat Completions shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Who speaks a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// Progress of a request, for the editor's progress report and the run's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// The next piece of the answer's text.
+    Delta(String),
+    /// The server refused for now (429, 5xx); the request is sent again after
+    /// `delay`. `attempt` counts retries from 1.
+    Retrying {
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// The tokens the request cost, as the server counted them.
+    Usage(TokenUsage),
+}
+
+/// A whole answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub usage: Option<TokenUsage>,
+    /// Why the model stopped, as the server said (`stop`, `length`, …); `length`
+    /// means the answer was cut by `max_tokens`.
+    pub finish_reason: Option<String>,
+}
+
+/// Token counts, kept in the journal for cost accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// The backend that reaches the agent `name` as configured.
+pub fn backend_for(name: &str, config: &AgentConfig) -> Result<Arc<dyn AgentBackend>, AgentError> {
+    match config.kind {
+        AgentKind::OpenAi => Ok(Arc::new(openai::OpenAiBackend::new(name, config)?)),
+    }
+}

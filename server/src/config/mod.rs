@@ -1,1 +1,223 @@
-//! FIXME: module config is being written.
+//! Director's configuration: the named agents a user can delegate to.
+//!
+//! Agents come from two files, merged per agent name: the user config file
+//! (`$XDG_CONFIG_HOME/director/config.toml`, or the path in
+//! `DIRECTOR_USER_CONFIG`) and `director.toml` at the workspace root, which wins.
+//! A file with any problem contributes nothing; its problems carry byte ranges
+//! so the editor can show them on the file, and the caller keeps each file's last
+//! good version (see [`LoadedConfig`] and [`Config::merged`]).
+
+pub mod agent_config;
+pub mod file;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use etcetera::BaseStrategy;
+
+use crate::config::agent_config::AgentConfig;
+use crate::config::file::{ConfigFile, parse_file};
+
+/// Environment variable naming the user config file, overriding the XDG path.
+pub const USER_CONFIG_ENV: &str = "DIRECTOR_USER_CONFIG";
+/// The workspace config file, at the workspace root.
+pub const WORKSPACE_CONFIG_FILE_NAME: &str = "director.toml";
+
+/// Every configured agent, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub agents: BTreeMap<String, AgentConfig>,
+}
+
+/// Which file a setting came from; the workspace file is shared with whoever
+/// wrote the repository, the user file is the user's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfigOrigin {
+    User,
+    Workspace,
+}
+
+/// Something wrong in a config file, located so it can become a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub path: PathBuf,
+    /// Byte range in the file; `None` when the problem is the file as a whole
+    /// (it cannot be read).
+    pub range: Option<Range<usize>>,
+    pub message: String,
+}
+
+/// The result of reading both config files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedConfig {
+    /// The merge of the files that are valid.
+    pub config: Config,
+    /// The problems of the files that are not; each such file is left out.
+    pub problems: Vec<ConfigProblem>,
+    /// The user file when it exists and is valid; keep it to re-merge later.
+    pub user: Option<ConfigFile>,
+    /// The workspace file when it exists and is valid; keep it to re-merge later.
+    pub workspace: Option<ConfigFile>,
+}
+
+impl Config {
+    /// The agents of both files; the workspace file's agent wins over the user
+    /// file's agent of the same name.
+    pub fn merged(user: Option<&ConfigFile>, workspace: Option<&ConfigFile>) -> Config {
+        let mut agents = BTreeMap::new();
+        for file in [user, workspace].into_iter().flatten() {
+            agents.extend(
+                file.agents
+                    .iter()
+                    .map(|(name, agent)| (name.clone(), agent.clone())),
+            );
+        }
+        Config { agents }
+    }
+}
+
+/// Reads the user config file and, when there is a workspace, its
+/// `director.toml`. Never fails: problems are returned beside the config.
+pub fn load(workspace_root: Option<&Path>) -> LoadedConfig {
+    let workspace_path = workspace_root.map(workspace_config_path);
+    load_files(user_config_path().as_deref(), workspace_path.as_deref())
+}
+
+/// Where the user config file is: `DIRECTOR_USER_CONFIG` when set, else the
+/// XDG config directory; `None` when there is no home directory.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(USER_CONFIG_ENV).filter(|path| !path.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let strategy = etcetera::choose_base_strategy().ok()?;
+    Some(strategy.config_dir().join("director").join("config.toml"))
+}
+
+/// Where a workspace's config file is.
+pub fn workspace_config_path(workspace_root: &Path) -> PathBuf {
+    workspace_root.join(WORKSPACE_CONFIG_FILE_NAME)
+}
+
+/// [`load`] with explicit paths.
+pub fn load_files(user_path: Option<&Path>, workspace_path: Option<&Path>) -> LoadedConfig {
+    let mut problems = Vec::new();
+    let user = user_path.and_then(|path| read_file(path, ConfigOrigin::User, &mut problems));
+    let workspace =
+        workspace_path.and_then(|path| read_file(path, ConfigOrigin::Workspace, &mut problems));
+    LoadedConfig {
+        config: Config::merged(user.as_ref(), workspace.as_ref()),
+        problems,
+        user,
+        workspace,
+    }
+}
+
+/// Reads and parses one file; a missing file is no problem and yields `None`.
+fn read_file(
+    path: &Path,
+    origin: ConfigOrigin,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<ConfigFile> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => {
+            problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: None,
+                message: format!("cannot read {}: {error}", path.display()),
+            });
+            return None;
+        }
+    };
+    match parse_file(path, &text, origin) {
+        Ok(file) => Some(file),
+        Err(file_problems) => {
+            problems.extend(file_problems);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("a writable temporary directory");
+        path
+    }
+
+    #[test]
+    fn the_workspace_agent_wins_and_others_are_kept() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let user = write(
+            dir.path(),
+            "user.toml",
+            "[agents.local]\nkind = \"openai\"\nmodel = \"user-model\"\n\n[agents.mine]\nkind = \"openai\"\nmodel = \"mine\"\n",
+        );
+        let workspace = write(
+            dir.path(),
+            "director.toml",
+            "[agents.local]\nkind = \"openai\"\nmodel = \"workspace-model\"\n",
+        );
+        let loaded = load_files(Some(&user), Some(&workspace));
+        assert_eq!(loaded.problems, []);
+        let agents = &loaded.config.agents;
+        assert_eq!(agents["local"].model, "workspace-model");
+        assert_eq!(agents["local"].origin, ConfigOrigin::Workspace);
+        assert_eq!(agents["mine"].model, "mine");
+        assert_eq!(agents["mine"].origin, ConfigOrigin::User);
+    }
+
+    #[test]
+    fn missing_files_are_not_problems() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let loaded = load_files(
+            Some(&dir.path().join("absent.toml")),
+            Some(&dir.path().join("director.toml")),
+        );
+        assert_eq!(loaded, LoadedConfig::default());
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_problem() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // A directory where a file is expected cannot be read as text.
+        let loaded = load_files(Some(dir.path()), None);
+        assert_eq!(loaded.problems.len(), 1);
+        assert_eq!(loaded.problems[0].range, None);
+        assert!(loaded.problems[0].message.starts_with("cannot read "));
+    }
+
+    #[test]
+    fn an_invalid_file_is_left_out_and_a_good_one_is_kept_for_re_merging() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let user = write(
+            dir.path(),
+            "user.toml",
+            "[agents.mine]\nkind = \"openai\"\nmodel = \"mine\"\n",
+        );
+        let workspace = write(
+            dir.path(),
+            "director.toml",
+            "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\nretries = 7\n",
+        );
+        let loaded = load_files(Some(&user), Some(&workspace));
+        assert_eq!(loaded.problems.len(), 1);
+        assert_eq!(loaded.problems[0].path, workspace);
+        assert_eq!(loaded.config.agents.keys().collect::<Vec<_>>(), ["mine"]);
+
+        // The user fixes the workspace file and saves: the caller re-merges.
+        let fixed = parse_file(
+            &workspace,
+            "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\nretries = 3\n",
+            ConfigOrigin::Workspace,
+        )
+        .expect("a valid config");
+        let config = Config::merged(loaded.user.as_ref(), Some(&fixed));
+        assert_eq!(config.agents.keys().collect::<Vec<_>>(), ["local", "mine"]);
+    }
+}

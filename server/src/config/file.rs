@@ -1,0 +1,571 @@
+//! Parsing and validating one config file, with every problem located in it.
+//!
+//! The text is parsed with spans so that each problem (a syntax error, an
+//! unknown field, a value out of range, a key written into the file) can be
+//! shown as a diagnostic at the right place in the editor. Agents are checked
+//! one by one so that one bad agent does not hide the problems of the others.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use url::Url;
+
+use crate::config::agent_config::{
+    AgentConfig, AgentKind, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT, DEFAULT_OPENAI_BASE_URL,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES,
+};
+use crate::config::{ConfigOrigin, ConfigProblem};
+
+/// The agents one valid config file defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub origin: ConfigOrigin,
+    pub agents: BTreeMap<String, AgentConfig>,
+}
+
+/// Parses the text of a config file; any problem rejects the whole file, so the
+/// caller keeps its last good version of it.
+pub fn parse_file(
+    path: &Path,
+    text: &str,
+    origin: ConfigOrigin,
+) -> Result<ConfigFile, Vec<ConfigProblem>> {
+    let document = match DeTable::parse(text) {
+        Ok(document) => document,
+        Err(error) => return Err(vec![problem_from_toml(path, &error)]),
+    };
+    let mut problems = Vec::new();
+    let mut agents = BTreeMap::new();
+    for (key, value) in document.into_inner() {
+        match key.get_ref().as_ref() {
+            "agents" => parse_agents(path, value, origin, &mut agents, &mut problems),
+            unknown => problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: Some(key.span()),
+                message: format!("unknown table or key `{unknown}`, expected `agents`"),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(ConfigFile {
+            path: path.to_owned(),
+            origin,
+            agents,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Keys people use to paste a secret; a key must never live in a file that may
+/// be committed, shared or shown in an editor.
+const SECRET_FIELDS: &[&str] = &["api_key", "key", "token"];
+
+/// The agent fields as written, with their spans for precise problems.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgentConfig {
+    kind: Spanned<String>,
+    base_url: Option<Spanned<String>>,
+    model: Spanned<String>,
+    api_key_env: Option<Spanned<String>>,
+    max_tokens: Option<Spanned<u32>>,
+    temperature: Option<Spanned<f64>>,
+    timeout: Option<Spanned<u64>>,
+    max_concurrent: Option<Spanned<u32>>,
+    retries: Option<Spanned<u32>>,
+    stream: Option<bool>,
+    context_lines: Option<Spanned<u32>>,
+}
+
+fn parse_agents(
+    path: &Path,
+    agents_value: Spanned<DeValue<'_>>,
+    origin: ConfigOrigin,
+    agents: &mut BTreeMap<String, AgentConfig>,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    let agents_span = agents_value.span();
+    let DeValue::Table(agent_tables) = agents_value.into_inner() else {
+        problems.push(ConfigProblem {
+            path: path.to_owned(),
+            range: Some(agents_span),
+            message: "`agents` must be a table of named agents, such as [agents.local]".to_owned(),
+        });
+        return;
+    };
+    for (name, agent_value) in agent_tables {
+        let name = name.into_inner().into_owned();
+        let mut agent_problems = AgentProblems {
+            path,
+            agent_name: &name,
+            problems: Vec::new(),
+        };
+        if let Some(agent) = parse_agent(agent_value, origin, &mut agent_problems) {
+            agents.insert(name.clone(), agent);
+        }
+        problems.extend(agent_problems.problems);
+    }
+}
+
+/// Collects the problems of one agent, each message naming the agent.
+struct AgentProblems<'a> {
+    path: &'a Path,
+    agent_name: &'a str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl AgentProblems<'_> {
+    fn push(&mut self, range: Option<Range<usize>>, message: impl std::fmt::Display) {
+        self.problems.push(ConfigProblem {
+            path: self.path.to_owned(),
+            range,
+            message: format!("agent `{}`: {message}", self.agent_name),
+        });
+    }
+}
+
+fn parse_agent(
+    agent_value: Spanned<DeValue<'_>>,
+    origin: ConfigOrigin,
+    problems: &mut AgentProblems<'_>,
+) -> Option<AgentConfig> {
+    let agent_span = agent_value.span();
+    let DeValue::Table(table) = agent_value.into_inner() else {
+        problems.push(
+            Some(agent_span),
+            "an agent must be a table, such as [agents.local] with kind = \"openai\"",
+        );
+        return None;
+    };
+
+    let mut fields = DeTable::new();
+    for (key, value) in table {
+        if SECRET_FIELDS.contains(&key.get_ref().as_ref()) {
+            problems.push(
+                Some(key.span()),
+                format!(
+                    "`{}` cannot be set in a config file: keep the key in an environment \
+                     variable and set `api_key_env` to that variable's name",
+                    key.get_ref()
+                ),
+            );
+        } else {
+            fields.insert(key, value);
+        }
+    }
+
+    let raw_agent = RawAgentConfig::deserialize(ValueDeserializer::from(Spanned::new(
+        agent_span.clone(),
+        DeValue::Table(fields),
+    )));
+    let raw_agent = match raw_agent {
+        Ok(raw_agent) => raw_agent,
+        Err(error) => {
+            problems.push(
+                error.span().or(Some(agent_span)),
+                error.message().trim_end(),
+            );
+            return None;
+        }
+    };
+    validate_agent(raw_agent, origin, problems)
+}
+
+fn validate_agent(
+    raw_agent: RawAgentConfig,
+    origin: ConfigOrigin,
+    problems: &mut AgentProblems<'_>,
+) -> Option<AgentConfig> {
+    let problem_count_before = problems.problems.len();
+
+    let kind = AgentKind::from_name(raw_agent.kind.get_ref());
+    if kind.is_none() {
+        let known_kinds: Vec<&str> = AgentKind::ALL.iter().map(|kind| kind.name()).collect();
+        problems.push(
+            Some(raw_agent.kind.span()),
+            format!(
+                "unknown kind `{}`, the known kinds are: {}",
+                raw_agent.kind.get_ref(),
+                known_kinds.join(", ")
+            ),
+        );
+    }
+
+    let base_url = match &raw_agent.base_url {
+        None => Url::parse(DEFAULT_OPENAI_BASE_URL).ok(),
+        Some(base_url) => parse_base_url(base_url, problems),
+    };
+
+    if raw_agent.model.get_ref().trim().is_empty() {
+        problems.push(Some(raw_agent.model.span()), "`model` must not be empty");
+    }
+
+    if let Some(api_key_env) = &raw_agent.api_key_env {
+        if !is_environment_variable_name(api_key_env.get_ref()) {
+            problems.push(
+                Some(api_key_env.span()),
+                "`api_key_env` must be the name of an environment variable (such as \
+                 OPENAI_API_KEY), not the key itself",
+            );
+        }
+    }
+
+    if let Some(max_tokens) = &raw_agent.max_tokens {
+        if *max_tokens.get_ref() == 0 {
+            problems.push(Some(max_tokens.span()), "`max_tokens` must be at least 1");
+        }
+    }
+
+    let temperature = raw_agent.temperature.as_ref().map(|temperature| {
+        let value = *temperature.get_ref();
+        if !(0.0..=2.0).contains(&value) {
+            problems.push(
+                Some(temperature.span()),
+                format!("`temperature` is {value}, it must be between 0 and 2"),
+            );
+        }
+        value as f32
+    });
+
+    let timeout = match &raw_agent.timeout {
+        None => DEFAULT_TIMEOUT,
+        Some(timeout) if *timeout.get_ref() == 0 => {
+            problems.push(
+                Some(timeout.span()),
+                "`timeout` must be at least 1 (seconds)",
+            );
+            DEFAULT_TIMEOUT
+        }
+        Some(timeout) => Duration::from_secs(*timeout.get_ref()),
+    };
+
+    let max_concurrent = match &raw_agent.max_concurrent {
+        None => DEFAULT_MAX_CONCURRENT,
+        Some(max_concurrent) => {
+            if *max_concurrent.get_ref() == 0 {
+                problems.push(
+                    Some(max_concurrent.span()),
+                    "`max_concurrent` must be at least 1",
+                );
+            }
+            *max_concurrent.get_ref()
+        }
+    };
+
+    let retries = match &raw_agent.retries {
+        None => DEFAULT_RETRIES,
+        Some(retries) => {
+            if *retries.get_ref() > MAX_RETRIES {
+                problems.push(
+                    Some(retries.span()),
+                    format!(
+                        "`retries` is {}, it can be at most {MAX_RETRIES}",
+                        retries.get_ref()
+                    ),
+                );
+            }
+            *retries.get_ref()
+        }
+    };
+
+    if problems.problems.len() > problem_count_before {
+        return None;
+    }
+    Some(AgentConfig {
+        kind: kind?,
+        base_url: base_url?,
+        model: raw_agent.model.into_inner(),
+        api_key_env: raw_agent.api_key_env.map(Spanned::into_inner),
+        max_tokens: raw_agent.max_tokens.map(Spanned::into_inner),
+        temperature,
+        timeout,
+        max_concurrent,
+        retries,
+        stream: raw_agent.stream.unwrap_or(true),
+        context_lines: raw_agent
+            .context_lines
+            .map_or(DEFAULT_CONTEXT_LINES, Spanned::into_inner),
+        origin,
+    })
+}
+
+fn parse_base_url(base_url: &Spanned<String>, problems: &mut AgentProblems<'_>) -> Option<Url> {
+    let url = match Url::parse(base_url.get_ref()) {
+        Ok(url) => url,
+        Err(error) => {
+            problems.push(
+                Some(base_url.span()),
+                format!("`base_url` is not a valid URL: {error}"),
+            );
+            return None;
+        }
+    };
+    if url.scheme() != "http" && url.scheme() != "https" {
+        problems.push(
+            Some(base_url.span()),
+            format!(
+                "`base_url` must be an http or https URL, not {}",
+                url.scheme()
+            ),
+        );
+        return None;
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        problems.push(
+            Some(base_url.span()),
+            "`base_url` must not contain credentials: set `api_key_env` to the name of an \
+             environment variable holding the key",
+        );
+        return None;
+    }
+    Some(url)
+}
+
+/// Whether `name` is a portable environment variable name (letters, digits and
+/// underscores, not starting with a digit).
+fn is_environment_variable_name(name: &str) -> bool {
+    let mut characters = name.chars();
+    characters
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && characters.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn problem_from_toml(path: &Path, error: &toml::de::Error) -> ConfigProblem {
+    ConfigProblem {
+        path: path.to_owned(),
+        range: error.span(),
+        message: error.message().trim_end().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigFile, Vec<ConfigProblem>> {
+        parse_file(Path::new("director.toml"), text, ConfigOrigin::Workspace)
+    }
+
+    #[track_caller]
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        match parse(text) {
+            Ok(file) => panic!("expected problems, got {file:?}"),
+            Err(problems) => problems,
+        }
+    }
+
+    /// The one problem in `text`, as the text it points at and its message.
+    #[track_caller]
+    fn single_problem(text: &str) -> (String, String) {
+        let problems = problems(text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let range = problems[0].range.clone().expect("a located problem");
+        (text[range].to_owned(), problems[0].message.clone())
+    }
+
+    #[test]
+    fn a_full_agent_is_typed() {
+        let file = parse(
+            r#"
+[agents.local]
+kind = "openai"
+base_url = "http://127.0.0.1:11434/v1"
+model = "qwen2.5-coder:14b"
+api_key_env = "OPENAI_API_KEY"
+max_tokens = 4096
+temperature = 0.2
+timeout = 30
+max_concurrent = 4
+retries = 3
+stream = false
+context_lines = 10
+"#,
+        )
+        .expect("a valid config");
+        assert_eq!(file.origin, ConfigOrigin::Workspace);
+        let agent = &file.agents["local"];
+        assert_eq!(
+            *agent,
+            AgentConfig {
+                kind: AgentKind::OpenAi,
+                base_url: Url::parse("http://127.0.0.1:11434/v1").expect("a valid URL"),
+                model: "qwen2.5-coder:14b".to_owned(),
+                api_key_env: Some("OPENAI_API_KEY".to_owned()),
+                max_tokens: Some(4096),
+                temperature: Some(0.2),
+                timeout: Duration::from_secs(30),
+                max_concurrent: 4,
+                retries: 3,
+                stream: false,
+                context_lines: 10,
+                origin: ConfigOrigin::Workspace,
+            }
+        );
+    }
+
+    #[test]
+    fn omitted_fields_take_their_defaults() {
+        let file = parse("[agents.gpt]\nkind = \"openai\"\nmodel = \"gpt-4.1\"\n")
+            .expect("a valid config");
+        let agent = &file.agents["gpt"];
+        assert_eq!(agent.base_url.as_str(), "https://api.openai.com/v1");
+        assert_eq!(agent.api_key_env, None);
+        assert_eq!(agent.timeout, Duration::from_secs(120));
+        assert_eq!(agent.max_concurrent, 2);
+        assert_eq!(agent.retries, 2);
+        assert!(agent.stream);
+        assert_eq!(agent.context_lines, 20);
+        assert_eq!(agent.temperature, None);
+        assert_eq!(agent.max_tokens, None);
+    }
+
+    #[test]
+    fn an_empty_file_defines_no_agents() {
+        assert!(parse("").expect("a valid config").agents.is_empty());
+    }
+
+    #[test]
+    fn a_syntax_error_is_located() {
+        let problems = problems("[agents.local\nkind = \"openai\"\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].message, "unclosed table, expected `]`");
+        let range = problems[0].range.clone().expect("a located problem");
+        assert!(range.start <= "[agents.local".len(), "{range:?}");
+    }
+
+    #[test]
+    fn an_unknown_field_names_itself_and_the_valid_ones() {
+        let (located, message) = single_problem(
+            "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\nmodle_name = \"m\"\n",
+        );
+        assert_eq!(located, "modle_name");
+        assert!(message.starts_with("agent `local`: unknown field `modle_name`, expected one of"));
+        assert!(message.contains("`api_key_env`"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_top_level_key_is_located() {
+        let (located, message) = single_problem("[agent.local]\nkind = \"openai\"\n");
+        assert_eq!(located, "agent");
+        assert_eq!(message, "unknown table or key `agent`, expected `agents`");
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_known_ones() {
+        let (located, message) = single_problem("[agents.x]\nkind = \"gpt\"\nmodel = \"m\"\n");
+        assert_eq!(located, "\"gpt\"");
+        assert_eq!(
+            message,
+            "agent `x`: unknown kind `gpt`, the known kinds are: openai"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_is_located() {
+        let (located, message) =
+            single_problem("[agents.x]\nkind = \"openai\"\nmodel = \"m\"\ntimeout = \"2m\"\n");
+        assert_eq!(located, "\"2m\"");
+        assert!(message.contains("expected u64"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_field_is_reported() {
+        let (_, message) = single_problem("[agents.x]\nkind = \"openai\"\n");
+        assert_eq!(message, "agent `x`: missing field `model`");
+    }
+
+    #[test]
+    fn out_of_range_values_are_each_reported() {
+        let text = "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\nretries = 4\nmax_concurrent = 0\ntimeout = 0\ntemperature = 2.5\nmax_tokens = 0\n";
+        let located: Vec<(String, String)> = problems(text)
+            .into_iter()
+            .map(|problem| {
+                (
+                    text[problem.range.expect("a located problem")].to_owned(),
+                    problem.message,
+                )
+            })
+            .collect();
+        assert_eq!(
+            located,
+            [
+                (
+                    "0".to_owned(),
+                    "agent `x`: `max_tokens` must be at least 1".to_owned()
+                ),
+                (
+                    "2.5".to_owned(),
+                    "agent `x`: `temperature` is 2.5, it must be between 0 and 2".to_owned()
+                ),
+                (
+                    "0".to_owned(),
+                    "agent `x`: `timeout` must be at least 1 (seconds)".to_owned()
+                ),
+                (
+                    "0".to_owned(),
+                    "agent `x`: `max_concurrent` must be at least 1".to_owned()
+                ),
+                (
+                    "4".to_owned(),
+                    "agent `x`: `retries` is 4, it can be at most 3".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_in_the_file_is_refused_for_every_secret_field() {
+        for field in ["api_key", "key", "token"] {
+            let text =
+                format!("[agents.x]\nkind = \"openai\"\nmodel = \"m\"\n{field} = \"sk-secret\"\n");
+            let (located, message) = single_problem(&text);
+            assert_eq!(located, field);
+            assert!(message.contains("set `api_key_env`"), "{message}");
+            assert!(!message.contains("sk-secret"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_key_in_api_key_env_is_refused_without_echoing_it() {
+        let (located, message) = single_problem(
+            "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\napi_key_env = \"sk-proj-abc123\"\n",
+        );
+        assert_eq!(located, "\"sk-proj-abc123\"");
+        assert!(!message.contains("sk-proj"), "{message}");
+    }
+
+    #[test]
+    fn a_base_url_with_credentials_or_a_bad_scheme_is_refused() {
+        let (_, message) = single_problem(
+            "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"https://user:sk-1@host/v1\"\n",
+        );
+        assert!(
+            message.contains("must not contain credentials"),
+            "{message}"
+        );
+        assert!(!message.contains("sk-1"), "{message}");
+        let (_, message) = single_problem(
+            "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"ftp://host/v1\"\n",
+        );
+        assert!(message.contains("http or https"), "{message}");
+    }
+
+    #[test]
+    fn one_bad_agent_does_not_hide_another() {
+        let problems = problems(
+            "[agents.a]\nkind = \"openai\"\nmodel = \"m\"\nretries = 9\n\n[agents.b]\nkind = \"nope\"\nmodel = \"m\"\n",
+        );
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("agent `a`"));
+        assert!(messages[1].starts_with("agent `b`"));
+    }
+}

@@ -1,0 +1,252 @@
+//! Random interleavings of user edits, accepts and rejects, checking that a
+//! hunk is never applied to text other than its base text.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
+use proptest::prelude::*;
+use ropey::Rope;
+use url::Url;
+
+use super::{HunkState, ProposalStore, diff_hunks};
+use crate::document::{
+    ContentChange, Document, Position, PositionEncoding, Range, byte_range_to_range,
+};
+use crate::ids::RunId;
+
+fn piece() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("a"),
+        Just("b"),
+        Just("x"),
+        Just(" "),
+        Just("😀"),
+        Just("中"),
+        Just("\n"),
+        Just("\r\n"),
+    ]
+}
+
+fn text_strategy(max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(piece(), 0..max).prop_map(|pieces| pieces.concat())
+}
+
+/// How the simulated editor reports an accepted edit back in `didChange`.
+#[derive(Debug, Clone, Copy)]
+enum Report {
+    /// The exact replacement, as VS Code does.
+    Exact,
+    /// The whole lines around it, as Neovim does.
+    WholeLines,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    UserEdit {
+        start: f64,
+        length: f64,
+        text: String,
+    },
+    Accept {
+        pick: usize,
+        report: Report,
+        answer_first: bool,
+        refused: bool,
+    },
+    Reject {
+        pick: usize,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        2 => (0.0..1.0f64, 0.0..0.2f64, text_strategy(4))
+            .prop_map(|(start, length, text)| Step::UserEdit { start, length, text }),
+        3 => (any::<usize>(), prop_oneof![Just(Report::Exact), Just(Report::WholeLines)], any::<bool>(), proptest::bool::weighted(0.15))
+            .prop_map(|(pick, report, answer_first, refused)| Step::Accept { pick, report, answer_first, refused }),
+        1 => any::<usize>().prop_map(|pick| Step::Reject { pick }),
+    ]
+}
+
+/// A proposal: a region of the document and the agent's replacement for it.
+#[derive(Debug, Clone)]
+struct Proposal {
+    start: f64,
+    length: f64,
+    replacement: String,
+}
+
+fn proposal() -> impl Strategy<Value = Proposal> {
+    (0.0..1.0f64, 0.0..1.0f64, text_strategy(12)).prop_map(|(start, length, replacement)| {
+        Proposal {
+            start,
+            length,
+            replacement,
+        }
+    })
+}
+
+/// The nearest char boundary at or below `offset` that is not inside `\r\n`.
+fn boundary_at_or_before(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset)
+        || (offset > 0
+            && text.as_bytes()[offset - 1] == b'\r'
+            && text.as_bytes().get(offset) == Some(&b'\n'))
+    {
+        offset -= 1;
+    }
+    offset
+}
+
+fn pick_range(text: &str, start: f64, length: f64) -> std::ops::Range<usize> {
+    let start = boundary_at_or_before(text, (start * text.len() as f64) as usize);
+    let end = boundary_at_or_before(
+        text,
+        (start + (length * text.len() as f64) as usize).min(text.len()),
+    );
+    start..end
+}
+
+fn uri() -> Url {
+    Url::parse("file:///p.txt").unwrap()
+}
+
+/// Sends one change through the document (so edits are minimal) and the store.
+fn did_change(document: &mut Document, store: &mut ProposalStore, change: ContentChange) {
+    let edits = document
+        .apply_changes(document.version + 1, &[change], PositionEncoding::Utf16)
+        .unwrap();
+    store.apply_edits(&uri(), &edits, &document.text);
+}
+
+/// The change an editor reports after replacing `range` by `new_text`.
+fn reported_change(
+    text: &Rope,
+    range: std::ops::Range<usize>,
+    new_text: &str,
+    report: Report,
+) -> ContentChange {
+    match report {
+        Report::Exact => ContentChange {
+            range: Some(byte_range_to_range(text, range, PositionEncoding::Utf16)),
+            text: new_text.to_string(),
+        },
+        Report::WholeLines => {
+            let first_line = text.byte_to_line(range.start);
+            let last_line = text.byte_to_line(range.end);
+            let lines_start = text.line_to_byte(first_line);
+            let lines_end = text.line_to_byte((last_line + 1).min(text.len_lines()));
+            let mut replaced = text.byte_slice(lines_start..range.start).to_string();
+            replaced.push_str(new_text);
+            replaced.push_str(&text.byte_slice(range.end..lines_end).to_string());
+            let end = if last_line + 1 < text.len_lines() {
+                Position {
+                    line: (last_line + 1) as u32,
+                    character: 0,
+                }
+            } else {
+                byte_range_to_range(text, lines_end..lines_end, PositionEncoding::Utf16).end
+            };
+            ContentChange {
+                range: Some(Range {
+                    start: Position {
+                        line: first_line as u32,
+                        character: 0,
+                    },
+                    end,
+                }),
+                text: replaced,
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn hunks_are_only_ever_applied_to_their_base_text(
+        initial in text_strategy(30),
+        proposals in proptest::collection::vec(proposal(), 1..3),
+        steps in proptest::collection::vec(step(), 1..25),
+    ) {
+        let mut document = Document::new(uri(), 1, "plaintext".into(), &initial);
+        let mut store = ProposalStore::new();
+        for (run, proposal) in proposals.iter().enumerate() {
+            let region = pick_range(&initial, proposal.start, proposal.length);
+            let diffs = diff_hunks(&initial[region.clone()], &proposal.replacement);
+            store.add(RunId(run as u64), &uri(), region.start, diffs, &document.text);
+        }
+        // The model: the same user edits and accepted replacements on a String.
+        let mut expected = initial.clone();
+        let mut accepted_with_intact_base = Vec::new();
+
+        for step in steps {
+            match step {
+                Step::UserEdit { start, length, text } => {
+                    let range = pick_range(&expected, start, length);
+                    let change = ContentChange {
+                        range: Some(byte_range_to_range(&document.text, range.clone(), PositionEncoding::Utf16)),
+                        text: text.clone(),
+                    };
+                    expected.replace_range(range, &text);
+                    did_change(&mut document, &mut store, change);
+                }
+                Step::Accept { pick, report, answer_first, refused } => {
+                    let open: Vec<_> = store
+                        .open_hunks(&uri())
+                        .into_iter()
+                        .filter(|hunk| hunk.state == HunkState::Open)
+                        .map(|hunk| hunk.id)
+                        .collect();
+                    if open.is_empty() {
+                        continue;
+                    }
+                    let id = open[pick % open.len()];
+                    let base_text = store.get(id).unwrap().base_text.clone();
+                    let accept = store.begin_accept(id, &document.text).unwrap();
+                    // Independently of the store: the model still holds the base text there.
+                    prop_assert_eq!(&expected[accept.range.clone()], base_text.as_str());
+                    if refused {
+                        prop_assert_eq!(store.settle_accept(id, false, &document.text), Ok(HunkState::Open));
+                        continue;
+                    }
+                    expected.replace_range(accept.range.clone(), &accept.new_text);
+                    let change = reported_change(&document.text, accept.range.clone(), &accept.new_text, report);
+                    if answer_first {
+                        store.settle_accept(id, true, &document.text).unwrap();
+                        did_change(&mut document, &mut store, change);
+                    } else {
+                        did_change(&mut document, &mut store, change);
+                        store.settle_accept(id, true, &document.text).unwrap_or(HunkState::Accepted);
+                    }
+                    prop_assert_eq!(store.get(id).unwrap().state, HunkState::Accepted);
+                    accepted_with_intact_base.push(id);
+                }
+                Step::Reject { pick } => {
+                    let pending = store.open_hunks(&uri());
+                    if pending.is_empty() {
+                        continue;
+                    }
+                    let id = pending[pick % pending.len()].id;
+                    store.reject(id).unwrap();
+                    prop_assert_eq!(store.get(id).unwrap().state, HunkState::Rejected);
+                }
+            }
+
+            prop_assert_eq!(document.text.to_string(), expected.clone());
+            for hunk in store.open_hunks(&uri()) {
+                prop_assert_ne!(hunk.state, HunkState::Applying);
+                if hunk.state == HunkState::Open {
+                    prop_assert_eq!(&expected[hunk.range.clone()], hunk.base_text.as_str());
+                }
+            }
+            for run in 0..proposals.len() {
+                for hunk in store.hunks_of_run(RunId(run as u64)) {
+                    if hunk.state == HunkState::Accepted {
+                        prop_assert!(accepted_with_intact_base.contains(&hunk.id));
+                    }
+                }
+            }
+        }
+    }
+}
