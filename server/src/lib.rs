@@ -9,8 +9,11 @@
 //! - [`agent`]: backends that turn a prompt into an answer (OpenAI-compatible, …).
 //! - [`proposal`]: hunks an agent proposes, re-anchored on every user edit.
 //! - [`run`]: the run lifecycle: prompt, stream, parse, propose, journal.
+//! - [`workspace`]: the state that changes with every keystroke, behind one lock.
 //! - [`lsp`]: the thin adapter between LSP and everything above.
 //! - [`cli`]: the headless commands (`runs`, `delegate`).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod agent;
 pub mod cli;
@@ -21,3 +24,4 @@ pub mod lsp;
 pub mod proposal;
 pub mod run;
 pub mod syntax;
+pub mod workspace;

@@ -55,7 +55,7 @@ impl Workspace {
     /// Takes over what the journal remembers: runs, transcripts, undecided hunks.
     pub fn restore(&mut self, replay: Replay) {
         self.next_run = replay.next_run_id().0;
-        self.proposals = ProposalStore::with_next_id(replay.next_hunk_id());
+        self.proposals = ProposalStore::with_next_id(replay.next_hunk_id().0);
         self.pending_restore = replay.undecided_hunks().cloned().collect();
         self.recorded_decisions = replay
             .hunks
@@ -114,7 +114,16 @@ impl Workspace {
         };
         let text = document.text.clone();
         if let Some(tree) = self.trees.get_mut(uri) {
-            tree.apply_edits(&edits, &text);
+            if let Err(failure) = tree.apply_edits(&edits, &text) {
+                // The shifted tree is unreliable; parse afresh, or go without one.
+                tracing::warn!("incremental parse of {uri} failed: {failure}");
+                match SyntaxTree::parse(tree.language(), &text) {
+                    Some(fresh) => *tree = fresh,
+                    None => {
+                        self.trees.remove(uri);
+                    }
+                }
+            }
         }
         for region in self.regions.values_mut().filter(|region| &region.uri == uri) {
             for edit in &edits {
@@ -128,7 +137,9 @@ impl Workspace {
 
     /// Closes a document; its open hunks wait to be restored when it opens again.
     pub fn close_document(&mut self, uri: &Url) {
-        self.documents.close(uri);
+        if self.documents.close(uri).is_err() {
+            tracing::warn!("closing {uri}, which was not open");
+        }
         self.trees.remove(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);

@@ -9,13 +9,14 @@ pub mod error;
 pub mod http;
 pub mod openai;
 
+pub use error::AgentError;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::error::AgentError;
 use crate::config::agent_config::{AgentConfig, AgentKind};
 
 /// Something that answers a conversation: an HTTP API, a CLI, an ACP agent.

@@ -5,7 +5,7 @@
 
 use super::workspace_root::find_workspace_root;
 use crate::config;
-use crate::document::{ContentChange, Document, PositionEncoding};
+use crate::document::{ContentChange, Document, PositionEncoding, byte_range_to_range, char_position_to_offset, whole_lines};
 use crate::run::engine::{Delegation, Engine};
 use crate::run::event::RunEvent;
 use crate::run::journal::Journal;
@@ -166,7 +166,7 @@ fn report(
             version += 1;
             let current = workspace.documents.get(url).cloned().context("the document vanished")?;
             let change = ContentChange {
-                range: Some(current.offsets_to_range(edit.range.clone(), PositionEncoding::Utf8)),
+                range: Some(byte_range_to_range(&current.text, edit.range.clone(), PositionEncoding::Utf8)),
                 text: edit.new_text.clone(),
             };
             changed.extend(workspace.change_document(url, version, &[change], PositionEncoding::Utf8)?);
@@ -206,8 +206,11 @@ pub fn parse_region(text: &str, document: &Document) -> anyhow::Result<Range<usi
                 number(line2).with_context(usage)?,
                 number(column2).with_context(usage)?,
             );
-            let start = document.char_position_to_offset(line1 - 1, column1 - 1)?;
-            let end = document.char_position_to_offset(line2 - 1, column2 - 1)?;
+            let at = |line: usize, column: usize| {
+                char_position_to_offset(&document.text, line - 1, column - 1)
+                    .with_context(|| format!("--range: {line}:{column} is not in {}", document.uri))
+            };
+            let (start, end) = (at(line1, column1)?, at(line2, column2)?);
             if start > end {
                 bail!("--range ends before it starts");
             }
@@ -218,11 +221,12 @@ pub fn parse_region(text: &str, document: &Document) -> anyhow::Result<Range<usi
             if line1 > line2 {
                 bail!("--range ends before it starts");
             }
-            let start = document.char_position_to_offset(line1 - 1, 0)?;
-            let end = document
-                .char_position_to_offset(line2, 0)
-                .or_else(|_| document.char_position_to_offset(line2 - 1, usize::MAX))?;
-            Ok(start..end)
+            let start = char_position_to_offset(&document.text, line1 - 1, 0)
+                .with_context(|| format!("--range: line {line1} is not in {}", document.uri))?;
+            let last = char_position_to_offset(&document.text, line2 - 1, 0)
+                .with_context(|| format!("--range: line {line2} is not in {}", document.uri))?;
+            let end = (last + 1).min(document.text.len_bytes()).max(start);
+            Ok(whole_lines(&document.text, start..end))
         }
         _ => bail!(usage()),
     }

@@ -10,13 +10,14 @@
 pub mod agent_config;
 pub mod file;
 
+pub use agent_config::{AgentConfig, AgentKind};
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use etcetera::BaseStrategy;
 
-use crate::config::agent_config::AgentConfig;
 use crate::config::file::{ConfigFile, parse_file};
 
 /// Environment variable naming the user config file, overriding the XDG path.

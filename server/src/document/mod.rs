@@ -2,12 +2,14 @@
 //! positions (UTF-8 or UTF-16 code units) become byte offsets and back.
 
 mod edit;
+mod lines;
 mod minimal;
 mod open_document;
 mod position;
 mod store;
 
 pub use edit::{ByteEdit, Point};
+pub use lines::{char_position_to_offset, whole_lines};
 pub use minimal::unchanged_affix_lengths;
 pub use open_document::{ContentChange, Document, DocumentError};
 pub use position::{

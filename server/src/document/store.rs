@@ -49,10 +49,8 @@ impl DocumentStore {
             .ok_or_else(|| DocumentError::UnknownDocument(uri.clone()))
     }
 
-    pub fn get(&self, uri: &Url) -> Result<&Document, DocumentError> {
-        self.documents
-            .get(uri)
-            .ok_or_else(|| DocumentError::UnknownDocument(uri.clone()))
+    pub fn get(&self, uri: &Url) -> Option<&Document> {
+        self.documents.get(uri)
     }
 }
 
@@ -99,7 +97,7 @@ mod tests {
             .change(&uri(), 2, &[], PositionEncoding::Utf8)
             .unwrap_err();
         assert_eq!(error.to_string(), "document file:///tmp/a.rs is not open");
-        assert!(store.get(&uri()).is_err());
+        assert!(store.get(&uri()).is_none());
         assert!(store.close(&uri()).is_err());
     }
 
@@ -108,6 +106,6 @@ mod tests {
         let mut store = DocumentStore::new();
         store.open(Document::new(uri(), 1, "rust".into(), "x"));
         assert_eq!(store.close(&uri()).unwrap().text.to_string(), "x");
-        assert!(store.get(&uri()).is_err());
+        assert!(store.get(&uri()).is_none());
     }
 }

@@ -59,7 +59,7 @@ impl Backend {
     pub fn session(&self) -> jsonrpc::Result<&Session> {
         self.session
             .get()
-            .ok_or_else(|| jsonrpc::Error::new(jsonrpc::ErrorCode::ServerNotInitialized))
+            .ok_or_else(|| jsonrpc::Error::new(jsonrpc::ErrorCode::ServerError(-32002)))
     }
 
     /// Publishes every diagnostic Director has for a document (proposals and config

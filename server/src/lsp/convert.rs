@@ -41,19 +41,17 @@ pub fn range(range: ls_types::Range) -> crate::document::Range {
 /// A strict conversion for positions the client asks about: an out-of-range
 /// position is an `InvalidParams` error, not a silent clamp.
 pub fn offsets(document: &Document, lsp_range: ls_types::Range, encoding: PositionEncoding) -> jsonrpc::Result<Range<usize>> {
-    document
-        .range_to_offsets(range(lsp_range), encoding)
+    crate::document::range_to_byte_range(&document.text, range(lsp_range), encoding)
         .map_err(|error| invalid_params(error.to_string()))
 }
 
 pub fn offset(document: &Document, lsp_position: ls_types::Position, encoding: PositionEncoding) -> jsonrpc::Result<usize> {
-    document
-        .position_to_offset(position(lsp_position), encoding)
+    crate::document::position_to_offset(&document.text, position(lsp_position), encoding)
         .map_err(|error| invalid_params(error.to_string()))
 }
 
 pub fn lsp_position(document: &Document, offset: usize, encoding: PositionEncoding) -> ls_types::Position {
-    let position = document.offset_to_position(offset, encoding);
+    let position = crate::document::offset_to_position(&document.text, offset, encoding);
     ls_types::Position {
         line: position.line,
         character: position.character,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{LanguageServer, UriExt};
+use tower_lsp_server::LanguageServer;
 use url::Url;
 
 impl LanguageServer for Backend {
@@ -68,6 +68,7 @@ impl LanguageServer for Backend {
                 name: "director".to_owned(),
                 version: Some(env!("CARGO_PKG_VERSION").to_owned()),
             }),
+            offset_encoding: None,
         })
     }
 
@@ -124,7 +125,7 @@ impl LanguageServer for Backend {
             session.encoding,
         );
         match changed {
-            Ok(hunks) => session.engine.hunks_changed(&url, &hunks),
+            Ok(hunks) => session.engine.hunks_changed(&url, hunks.as_slice()),
             Err(error) => tracing::warn!("ignoring a change to {url}: {error}"),
         }
     }
@@ -180,7 +181,7 @@ impl Backend {
             .session()
             .ok()
             .and_then(|session| session.root.as_ref())
-            .map(|root| root.join(config::WORKSPACE_FILE));
+            .map(|root| root.join(config::WORKSPACE_CONFIG_FILE_NAME));
         workspace_file.as_deref() == Some(path) || config::user_config_path().as_deref() == Some(path)
     }
 

@@ -4,10 +4,12 @@
 mod anchor;
 mod diff;
 mod hunk;
+mod reanchor;
 mod store;
 
 pub use diff::{HunkDiff, diff_hunks};
 pub use hunk::{AcceptEdit, Hunk, HunkState};
+pub use reanchor::{Reanchored, reanchor};
 pub use store::{ProposalError, ProposalStore};
 
 #[cfg(test)]

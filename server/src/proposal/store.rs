@@ -12,7 +12,8 @@ use ropey::Rope;
 use url::Url;
 
 use super::anchor::{context_around, find_anchor, text_in};
-use super::{AcceptEdit, Hunk, HunkDiff, HunkState};
+use super::reanchor::{covering, shift};
+use super::{AcceptEdit, Hunk, HunkDiff, HunkState, reanchor};
 use crate::document::ByteEdit;
 use crate::ids::{HunkId, RunId};
 
@@ -145,11 +146,10 @@ impl ProposalStore {
                     }
                     continue;
                 }
-                if edit.old_end <= hunk.range.start {
-                    hunk.range = shift(&hunk.range, edit.delta());
-                } else if edit.start < hunk.range.end {
+                let moved = reanchor(&hunk.range, edit);
+                hunk.range = moved.range;
+                if moved.overlapped {
                     hunk.state = HunkState::Conflicted;
-                    hunk.range = covering(&hunk.range, edit);
                     touched = true;
                 }
             }
@@ -271,6 +271,34 @@ impl ProposalStore {
             }
             state => Err(ProposalError::AlreadyDecided { id, state }),
         }
+    }
+
+    /// Marks an open hunk conflicted: its place can no longer be trusted (the
+    /// region was edited while the agent worked on it).
+    pub fn mark_conflicted(&mut self, id: HunkId) {
+        if let Some(hunk) = self.hunks.get_mut(&id) {
+            if hunk.state == HunkState::Open {
+                hunk.state = HunkState::Conflicted;
+            }
+        }
+    }
+
+    /// Removes the pending hunks of a closed document, to be restored by content
+    /// when it opens again; decided hunks stay for the record.
+    pub fn take_document(&mut self, uri: &Url) -> Vec<Hunk> {
+        let pending: Vec<HunkId> = self
+            .hunks
+            .values()
+            .filter(|hunk| &hunk.uri == uri && hunk.state.is_pending())
+            .map(|hunk| hunk.id)
+            .collect();
+        pending
+            .into_iter()
+            .filter_map(|id| {
+                self.accepts_in_flight.remove(&id);
+                self.hunks.remove(&id)
+            })
+            .collect()
     }
 
     pub fn get(&self, id: HunkId) -> Option<&Hunk> {
@@ -410,21 +438,6 @@ impl AcceptInFlight {
 fn backwards(document: &Rope, offset: usize) -> impl Iterator<Item = u8> + '_ {
     let mut bytes = document.bytes_at(offset);
     std::iter::from_fn(move || bytes.prev())
-}
-
-fn shift(range: &std::ops::Range<usize>, delta: isize) -> std::ops::Range<usize> {
-    range.start.saturating_add_signed(delta)..range.end.saturating_add_signed(delta)
-}
-
-/// `range` after an edit that overlaps or touches it, grown to cover the edit.
-fn covering(range: &std::ops::Range<usize>, edit: &ByteEdit) -> std::ops::Range<usize> {
-    let start = range.start.min(edit.start);
-    let end = if range.end >= edit.old_end {
-        range.end.saturating_add_signed(edit.delta())
-    } else {
-        edit.new_end
-    };
-    start..end.max(start)
 }
 
 #[cfg(test)]

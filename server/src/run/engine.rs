@@ -138,7 +138,7 @@ impl Engine {
         let tree = workspace.trees.get(&delegation.uri);
         let region = match tree {
             Some(tree) => tree.widen_selection(&document.text, delegation.range.clone()),
-            None => crate::syntax::whole_lines(&document.text, delegation.range.clone()),
+            None => crate::document::whole_lines(&document.text, delegation.range.clone()),
         };
         let signature = tree
             .and_then(|tree| tree.enclosing_item(&document.text, region.clone()))
@@ -148,9 +148,9 @@ impl Engine {
             path: display_path(workspace.root.as_deref(), &delegation.uri),
             language,
             enclosing_signature: signature,
-            before: context_before(&document.text, region.start, agent.context_lines),
+            before: context_before(&document.text, region.start, agent.context_lines as usize),
             region: document.slice(region.clone()),
-            after: context_after(&document.text, region.end, agent.context_lines),
+            after: context_after(&document.text, region.end, agent.context_lines as usize),
         };
         let messages = region_messages(&delegation.instruction, &context);
         let id = workspace.allocate_run_id();
@@ -169,7 +169,8 @@ impl Engine {
             usage: None,
             hunks: Vec::new(),
         };
-        self.start(&mut workspace, record, context.region, messages, agent);
+        let name = delegation.agent.clone();
+        self.start(&mut workspace, record, context.region, messages, (name, agent));
         Ok(id)
     }
 
@@ -220,7 +221,8 @@ impl Engine {
             hunks: Vec::new(),
         };
         let base = document.slice(region);
-        self.start(&mut workspace, record, base, messages, agent);
+        let name = record.agent.clone();
+        self.start(&mut workspace, record, base, messages, (name, agent));
         Ok(id)
     }
 
@@ -244,7 +246,7 @@ impl Engine {
         for &id in hunks {
             let hunk = workspace.proposals.get(id).ok_or(EngineError::UnknownHunk(id))?;
             let uri = hunk.uri.clone();
-            workspace.proposals.reject(id);
+            workspace.proposals.reject(id)?;
             self.record_decisions(&mut workspace, &[id]);
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
@@ -320,7 +322,9 @@ impl Engine {
         let mut workspace = lock(&self.workspace);
         if let Some(document) = workspace.documents.get(&plan.uri).cloned() {
             for &id in &plan.hunks {
-                workspace.proposals.settle_accept(id, applied, &document.text);
+                if let Err(error) = workspace.proposals.settle_accept(id, applied, &document.text) {
+                    tracing::warn!("settling the accept of hunk {id}: {error}");
+                }
             }
         }
         self.record_decisions(&mut workspace, &plan.hunks);
@@ -395,7 +399,7 @@ impl Engine {
         record: RunRecord,
         base: String,
         messages: Vec<ChatMessage>,
-        agent: AgentConfig,
+        agent: (String, AgentConfig),
     ) {
         let id = record.id;
         workspace.regions.insert(
@@ -418,7 +422,7 @@ impl Engine {
         });
         let engine = Arc::clone(self);
         tokio::spawn(async move {
-            engine.drive(id, base, messages, agent, token).await;
+            Arc::clone(&engine).drive(id, base, messages, agent, token).await;
             lock(&engine.cancels).remove(&id);
         });
     }
@@ -429,10 +433,10 @@ impl Engine {
         id: RunId,
         base: String,
         messages: Vec<ChatMessage>,
-        agent: AgentConfig,
+        (name, agent): (String, AgentConfig),
         token: CancellationToken,
     ) {
-        let limit = self.limit_for(&agent);
+        let limit = self.limit_for(&name, agent.max_concurrent as usize);
         let _permit = tokio::select! {
             permit = limit.acquire_owned() => match permit {
                 Ok(permit) => permit,
@@ -440,8 +444,8 @@ impl Engine {
             },
             () = token.cancelled() => return self.finish(id, RunState::Cancelled, Some("cancelled while queued".into())),
         };
-        self.finish_if_running(id, RunState::Running, None);
-        let backend = match backend_for(&agent.name, &agent) {
+        self.enter(id, RunState::Running);
+        let backend = match backend_for(&name, &agent) {
             Ok(backend) => backend,
             Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
         };
@@ -562,7 +566,9 @@ impl Engine {
             .map(|hunk| (hunk.id, hunk.uri.clone()))
             .collect();
         for (hunk, uri) in undecided {
-            workspace.proposals.reject(hunk);
+            if workspace.proposals.reject(hunk).is_err() {
+                continue;
+            }
             workspace.recorded_decisions.insert(hunk);
             self.journal.append(&JournalEntry::Decision {
                 hunk,
@@ -588,9 +594,9 @@ impl Engine {
         self.set_state(&mut workspace, id, state, reason);
     }
 
-    fn finish_if_running(&self, id: RunId, state: RunState, reason: Option<String>) {
+    fn enter(&self, id: RunId, state: RunState) {
         let mut workspace = lock(&self.workspace);
-        self.set_state(&mut workspace, id, state, reason);
+        self.set_state(&mut workspace, id, state, None);
     }
 
     fn set_state(&self, workspace: &mut Workspace, id: RunId, state: RunState, reason: Option<String>) {
@@ -614,13 +620,13 @@ impl Engine {
 
     /// The semaphore that bounds an agent's concurrent runs; a changed
     /// `max_concurrent` takes effect for runs queued from then on.
-    fn limit_for(&self, agent: &AgentConfig) -> Arc<Semaphore> {
+    fn limit_for(&self, name: &str, max_concurrent: usize) -> Arc<Semaphore> {
         let mut limits = lock(&self.limits);
         let entry = limits
-            .entry(agent.name.clone())
-            .or_insert_with(|| (agent.max_concurrent, Arc::new(Semaphore::new(agent.max_concurrent))));
-        if entry.0 != agent.max_concurrent {
-            *entry = (agent.max_concurrent, Arc::new(Semaphore::new(agent.max_concurrent)));
+            .entry(name.to_owned())
+            .or_insert_with(|| (max_concurrent, Arc::new(Semaphore::new(max_concurrent))));
+        if entry.0 != max_concurrent {
+            *entry = (max_concurrent, Arc::new(Semaphore::new(max_concurrent)));
         }
         entry.1.clone()
     }
@@ -639,7 +645,7 @@ fn current_region_of(workspace: &Workspace, run: &RunRecord) -> Option<Range<usi
     let end = hunks.iter().map(|hunk| hunk.range.end).max();
     match (start, end) {
         (Some(start), Some(end)) => {
-            let lines = crate::syntax::whole_lines(&document.text, start.min(len)..end.min(len));
+            let lines = crate::document::whole_lines(&document.text, start.min(len)..end.min(len));
             Some(lines)
         }
         _ => Some(run.region.start.min(len)..run.region.end.min(len)),
