@@ -71,7 +71,7 @@ end
 --- calls `on_result(result)` on success and reports errors with vim.notify.
 ---@param bufnr integer|nil
 ---@param method string
----@param params table|nil
+---@param params table|nil nil sends no params (`director/runs` takes none)
 ---@param on_result fun(result: any)|nil
 ---@param on_failure fun()|nil called after the error is reported
 function M.request(bufnr, method, params, on_result, on_failure)
@@ -80,7 +80,7 @@ function M.request(bufnr, method, params, on_result, on_failure)
     vim.notify("director: no director language server is running for this buffer", vim.log.levels.WARN)
     return
   end
-  client.request(method, params or vim.empty_dict(), function(err, result)
+  client.request(method, params, function(err, result)
     if err then
       report_error(method, err)
       if on_failure then
