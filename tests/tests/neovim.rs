@@ -59,6 +59,25 @@ async fn delegate_review_accept_and_reject_from_neovim() {
         // Slow enough for the statusline to show the run in progress.
         delay: Duration::from_millis(250),
     });
+    // Run 2 on greeting(), then its refinement (run 3), then run 4 that never
+    // answers and is cancelled.
+    mock.push(Reply::stream(
+        &[
+            "```rust\n",
+            "pub fn greeting() -> &'static str {\n    \"hi\"\n}\n",
+            "```\n",
+        ],
+        None,
+    ));
+    mock.push(Reply::stream(
+        &[
+            "```rust\n",
+            "pub fn greeting() -> &'static str {\n    \"hey\"\n}\n",
+            "```\n",
+        ],
+        None,
+    ));
+    mock.push(Reply::Stall);
     let workspace = tempfile::tempdir().expect("temp dir");
     let agent = |name: &str| {
         format!(
@@ -94,14 +113,19 @@ async fn delegate_review_accept_and_reject_from_neovim() {
     let requests = mock.requests();
     assert_eq!(
         requests.len(),
-        1,
-        "one request to the agent\n{}",
+        4,
+        "four requests to the agent\n{}",
         run.report()
     );
     let prompt = requests[0].body["messages"].to_string();
     assert!(
         prompt.contains("Instruction: Tidy up"),
         "the instruction typed at the prompt reached the agent: {prompt}"
+    );
+    let refinement = requests[2].body["messages"].to_string();
+    assert!(
+        refinement.contains("Feedback on your answer: Even shorter"),
+        "the refinement's feedback reached the agent: {refinement}"
     );
     let saved =
         std::fs::read_to_string(workspace.path().join("src/lib.rs")).expect("read src/lib.rs");
