@@ -5,6 +5,7 @@
 //! - [`ids`]: run and hunk identifiers.
 //! - [`document`]: open texts (ropey), versions, and every position conversion.
 //! - [`syntax`]: tree-sitter parsing, item lookup and syntax validation.
+//! - [`spec`]: spec files of every common format, their lint rules and code trace links.
 //! - [`config`]: `director.toml` and the user config, typed and merged.
 //! - [`agent`]: backends that turn a prompt into an answer (OpenAI-compatible, …).
 //! - [`proposal`]: hunks an agent proposes, re-anchored on every user edit.
@@ -23,5 +24,6 @@ pub mod ids;
 pub mod lsp;
 pub mod proposal;
 pub mod run;
+pub mod spec;
 pub mod syntax;
 pub mod workspace;

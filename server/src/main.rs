@@ -19,6 +19,8 @@ enum Command {
     Runs(director::cli::runs::RunsArgs),
     /// Run an agent on a region of a file and print the proposed diff.
     Delegate(director::cli::delegate::DelegateArgs),
+    /// Lint the specs of a workspace and report how requirements trace to code.
+    Check(director::cli::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
             }
             Command::Runs(args) => director::cli::runs::run(args).map(|()| ExitCode::SUCCESS),
             Command::Delegate(args) => director::cli::delegate::run(args).await,
+            Command::Check(args) => director::cli::check::run(args),
         }
     });
     match outcome {

@@ -15,9 +15,14 @@ pub struct RunParams {
     run: u64,
 }
 
+/// `director/runs` takes an empty object (or `null`); there is nothing to filter by yet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsParams {}
+
 impl Backend {
     /// `director/runs`: every run, newest first, with totals.
-    pub async fn runs_request(&self) -> Result<Value> {
+    pub async fn runs_request(&self, _params: Option<RunsParams>) -> Result<Value> {
         self.guard("director/runs", async {
             let session = self.session()?;
             let workspace = lock(&session.engine.workspace);
