@@ -120,6 +120,9 @@ function M.delegate(bufnr, range, instruction)
         ask_instruction(agent)
       end
     end)
+  end, function()
+    -- Without the list of agents, let the server pick its only one or say why not.
+    ask_instruction(nil)
   end)
 end
 
@@ -161,7 +164,7 @@ local function resolve_run(given, on_run)
     return on_run(run)
   end
   local uri = vim.uri_from_bufnr(bufnr)
-  server.request(bufnr, "director/runs", nil, function(result)
+  server.request(bufnr, "director/runs", vim.empty_dict(), function(result)
     for _, candidate in ipairs(result and result.runs or {}) do
       if candidate.uri == uri then
         return on_run(candidate.id)
@@ -223,7 +226,7 @@ function M.cancel(given)
   if number then
     return send(number)
   end
-  server.request(0, "director/runs", nil, function(result)
+  server.request(0, "director/runs", vim.empty_dict(), function(result)
     for _, run in ipairs(result and result.runs or {}) do
       if run.state == "running" or run.state == "queued" then
         return send(run.id)

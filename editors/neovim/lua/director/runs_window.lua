@@ -76,7 +76,7 @@ end
 ---@param bufnr integer|nil the buffer whose director client to ask
 function M.open(bufnr)
   local client = server.any_client(bufnr)
-  server.request(bufnr, "director/runs", nil, function(result)
+  server.request(bufnr, "director/runs", vim.empty_dict(), function(result)
     M.show(result and result.runs or {}, client and client.config.root_dir, bufnr)
   end)
 end

@@ -71,7 +71,7 @@ end
 --- calls `on_result(result)` on success and reports errors with vim.notify.
 ---@param bufnr integer|nil
 ---@param method string
----@param params table|nil nil sends no params (`director/runs` takes none)
+---@param params table|nil (an empty object must be `vim.empty_dict()`: `{}` encodes as `[]`)
 ---@param on_result fun(result: any)|nil
 ---@param on_failure fun()|nil called after the error is reported
 function M.request(bufnr, method, params, on_result, on_failure)
