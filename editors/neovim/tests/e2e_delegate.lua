@@ -174,13 +174,14 @@ t.test(":DirectorRefine replaces a run's proposals and :DirectorAcceptRun accept
   end, "run 3's proposal replacing run 2's")
   t.ok(notification_text():find("run 3 refines run 2", 1, true), "notified: " .. notification_text())
   vim.cmd("DirectorAcceptRun")
-  -- FIXME: the server makes the refined run's region the old hunk's lines
-  -- (row 9 only) instead of the old run's region (rows 8 to 10) while the
-  -- agent rewrites the whole region, so accepting duplicates the function's
-  -- first line. Once fixed, compare the whole buffer here.
+  local expected = vim.deepcopy(original_lines)
+  for index, line in ipairs(expected) do
+    if line == '    "hello"' then
+      expected[index] = '    "hey"'
+    end
+  end
   t.wait_for(function()
-    local text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
-    return text:find('\n    "hey"\n', 1, true) and not text:find('"hello"', 1, true)
+    return vim.deep_equal(expected, vim.api.nvim_buf_get_lines(bufnr, 0, -1, false))
   end, "run 3's text in the buffer")
   t.wait_for(function()
     return director.statusline() == ""
