@@ -6,6 +6,7 @@
 //! - [`document`]: open texts (ropey), versions, and every position conversion.
 //! - [`syntax`]: tree-sitter parsing, item lookup and syntax validation.
 //! - [`spec`]: spec files of every common format, their lint rules and code trace links.
+//! - [`spec_assist`]: spec hovers, renames, completion and agent context, as plain text.
 //! - [`config`]: `director.toml` and the user config, typed and merged.
 //! - [`agent`]: backends that turn a prompt into an answer (OpenAI-compatible, …).
 //! - [`proposal`]: hunks an agent proposes, re-anchored on every user edit.
@@ -25,5 +26,6 @@ pub mod lsp;
 pub mod proposal;
 pub mod run;
 pub mod spec;
+pub mod spec_assist;
 pub mod syntax;
 pub mod workspace;

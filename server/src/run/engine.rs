@@ -8,7 +8,7 @@
 use super::event::RunEvent;
 use super::journal::{Decision, Journal, JournalEntry, Transcript, base_sha256};
 use super::output::{extract_replacement, fit_to_region};
-use super::prompt::{RegionContext, refine_messages, region_messages};
+use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, Completion, backend_for};
 use crate::config::{AgentConfig, Config};
@@ -123,6 +123,16 @@ impl Engine {
 
     /// Starts a run on a region and returns its id at once.
     pub fn delegate(self: &Arc<Self>, delegation: Delegation) -> Result<RunId, EngineError> {
+        self.delegate_with_spec(delegation, SpecContext::default())
+    }
+
+    /// As [`Engine::delegate`], telling the agent what the project's specs say about
+    /// the region (gathered by the caller, who owns the spec index).
+    pub fn delegate_with_spec(
+        self: &Arc<Self>,
+        delegation: Delegation,
+        spec: SpecContext,
+    ) -> Result<RunId, EngineError> {
         let config = self.config();
         let agent = self.agent_config(&config, &delegation.agent)?;
         let mut workspace = lock(&self.workspace);
@@ -155,6 +165,7 @@ impl Engine {
             before: context_before(&document.text, region.start, agent.context_lines as usize),
             region: document.slice(region.clone()),
             after: context_after(&document.text, region.end, agent.context_lines as usize),
+            spec,
         };
         let messages = region_messages(&delegation.instruction, &context);
         let id = workspace.allocate_run_id();

@@ -21,6 +21,26 @@ pub struct RegionContext {
     pub region: String,
     /// Lines just after the region (unchanged by the agent).
     pub after: String,
+    /// The requirements that govern the region and the project's steering files.
+    pub spec: SpecContext,
+}
+
+/// What the project's specs say about a region, already trimmed to a budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecContext {
+    /// Governing requirements; the title starts with the requirement's ID.
+    pub requirements: Vec<ContextEntry>,
+    /// Steering files that apply (AGENTS.md, Kiro steering, constitutions).
+    pub steering: Vec<ContextEntry>,
+    /// The IDs of `requirements`, for the `@spec` tag request.
+    pub requirement_ids: Vec<String>,
+}
+
+/// One titled piece of context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextEntry {
+    pub title: String,
+    pub text: String,
 }
 
 const SYSTEM_PROMPT: &str = "You are a senior software engineer working inside the developer's editor. \
@@ -58,6 +78,7 @@ pub fn region_messages(instruction: &str, context: &RegionContext) -> Vec<ChatMe
             fenced(language, &context.after)
         ));
     }
+    push_spec_context(&mut user, &context.spec);
     user.push_str("\nReply with the complete replacement of the region in one fenced code block.");
     vec![
         ChatMessage {
@@ -69,6 +90,27 @@ pub fn region_messages(instruction: &str, context: &RegionContext) -> Vec<ChatMe
             content: user,
         },
     ]
+}
+
+fn push_spec_context(user: &mut String, spec: &SpecContext) {
+    if !spec.requirements.is_empty() {
+        user.push_str("\nRequirements that govern this region:\n");
+        for entry in &spec.requirements {
+            user.push_str(&format!("\n{}\n{}\n", entry.title, fenced("md", &entry.text)));
+        }
+        user.push_str(&format!(
+            "\nWhere your code implements one of these requirements, add a comment tag \
+`@spec <ID>` (for example `@spec {}`) just above the code that implements it, keeping the \
+tags already there.\n",
+            spec.requirement_ids.first().map_or("REQ-1", String::as_str)
+        ));
+    }
+    if !spec.steering.is_empty() {
+        user.push_str("\nProject guidance to follow:\n");
+        for entry in &spec.steering {
+            user.push_str(&format!("\n{}\n{}\n", entry.title, fenced("md", &entry.text)));
+        }
+    }
 }
 
 /// The messages of a refinement: the previous conversation, the previous answer,
@@ -115,6 +157,7 @@ mod tests {
             before: "// above\n".into(),
             region: "    a - b\n".into(),
             after: "}\n".into(),
+            spec: SpecContext::default(),
         };
         let messages = region_messages("Fix the bug", &context);
         assert_eq!(messages.len(), 2);
@@ -124,6 +167,31 @@ mod tests {
         assert!(user.contains("fn add(a: i32, b: i32) -> i32"));
         assert!(user.contains("```rust\n    a - b\n```"));
         assert!(user.contains("// above"));
+    }
+
+    #[test]
+    fn spec_context_adds_requirements_steering_and_the_tag_request() {
+        let context = RegionContext {
+            spec: SpecContext {
+                requirements: vec![ContextEntry {
+                    title: "AUTH-003 Idle timeout (specs/auth.md)".into(),
+                    text: "THE service SHALL expire idle sessions.".into(),
+                }],
+                steering: vec![ContextEntry {
+                    title: "AGENTS.md".into(),
+                    text: "Use tabs.".into(),
+                }],
+                requirement_ids: vec!["AUTH-003".into()],
+            },
+            ..RegionContext::default()
+        };
+        let user = &region_messages("Implement", &context)[1].content;
+        assert!(user.contains("AUTH-003 Idle timeout (specs/auth.md)"));
+        assert!(user.contains("SHALL expire idle sessions"));
+        assert!(user.contains("`@spec AUTH-003`"));
+        assert!(user.contains("AGENTS.md\n```md\nUse tabs.\n```"));
+        let plain = &region_messages("Implement", &RegionContext::default())[1].content;
+        assert!(!plain.contains("@spec"));
     }
 
     #[test]

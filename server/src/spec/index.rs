@@ -21,7 +21,7 @@ use crate::spec::trace::{CodeTrace, TraceRole, TraceSource, scan_code};
 pub const MAX_SOURCE_FILE_BYTES: usize = 1024 * 1024;
 
 /// Extensions of files scanned for trace tags.
-const SOURCE_EXTENSIONS: &[&str] = &[
+pub const SOURCE_EXTENSIONS: &[&str] = &[
     "rs", "py", "pyi", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go", "java", "kt", "kts", "scala",
     "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift", "m", "mm", "lua", "sh", "bash",
     "zig", "ex", "exs", "erl", "hs", "ml", "dart", "sql", "vue", "svelte",
@@ -879,6 +879,12 @@ pub fn matches_any_glob(globs: &[String], relative_path: &Path) -> bool {
         }
     }
     builder.build().is_ok_and(|set| set.is_match(relative_path))
+}
+
+/// Whether the index reads this file at all (a spec candidate or a source file), so
+/// editors know which buffers and file events to pass on.
+pub fn is_indexed_path(path: &Path) -> bool {
+    is_candidate_spec_path(path) || is_source_path(path)
 }
 
 fn is_source_path(path: &Path) -> bool {

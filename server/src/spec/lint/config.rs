@@ -58,6 +58,26 @@ pub enum NeededRole {
     Test,
 }
 
+/// The part of `director.toml` the linter reads; every other key is the config
+/// module's business.
+#[derive(Deserialize)]
+struct WorkspaceLintFile {
+    #[serde(default)]
+    lint: LintConfig,
+}
+
+/// Reads the `[lint]` table of `root/director.toml`; a missing file is the default
+/// configuration, a malformed one an error message naming the file.
+pub fn read_workspace_lint_config(root: &Path) -> Result<LintConfig, String> {
+    let path = root.join("director.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(LintConfig::default());
+    };
+    toml::from_str::<WorkspaceLintFile>(&text)
+        .map(|file| file.lint)
+        .map_err(|error| format!("{}: {}", path.display(), error.to_string().trim_end()))
+}
+
 /// A compiled [`LintConfig`], ready to answer per-file questions.
 #[derive(Debug)]
 pub struct LintPolicy {
