@@ -3,10 +3,12 @@
 
 use super::convert::{uri_from_url, url_from_uri};
 use super::diagnostics;
+use super::spec_sync::SpecState;
 use crate::config::ConfigProblem;
 use crate::document::PositionEncoding;
 use crate::run::engine::Engine;
 use crate::run::event::RunEvent;
+use crate::spec::lint::lint_file;
 use crate::workspace::lock;
 use futures_util::FutureExt;
 use std::collections::HashMap;
@@ -17,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc;
-use tower_lsp_server::ls_types::{MessageType, Uri};
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use url::Url;
 
 /// What the client said it supports, as far as Director cares.
@@ -25,6 +27,8 @@ use url::Url;
 pub struct ClientSupport {
     pub work_done_progress: bool,
     pub code_lens_refresh: bool,
+    /// Whether `workspace/didChangeWatchedFiles` can be registered at run time.
+    pub watched_files_registration: bool,
 }
 
 /// Everything fixed at `initialize`.
@@ -44,6 +48,8 @@ pub struct Backend {
     pub pending_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<RunEvent>>>>,
     /// Problems in config files, published as diagnostics on those files.
     pub config_problems: Arc<Mutex<HashMap<Url, Vec<ConfigProblem>>>>,
+    /// The spec index and lint policy; see [`super::spec_sync`].
+    pub spec: Arc<SpecState>,
 }
 
 impl Backend {
@@ -53,6 +59,7 @@ impl Backend {
             session: Arc::new(OnceLock::new()),
             pending_events: Arc::new(Mutex::new(None)),
             config_problems: Arc::new(Mutex::new(HashMap::new())),
+            spec: Arc::new(SpecState::new()),
         }
     }
 
@@ -62,8 +69,8 @@ impl Backend {
             .ok_or_else(|| jsonrpc::Error::new(jsonrpc::ErrorCode::ServerError(-32002)))
     }
 
-    /// Publishes every diagnostic Director has for a document (proposals and config
-    /// problems together), so that no source wipes another's.
+    /// Publishes every diagnostic Director has for a document (proposals, config
+    /// problems and spec lint findings together), so that no source wipes another's.
     pub async fn publish(&self, url: &Url) {
         let Ok(session) = self.session() else { return };
         let (mut all, version) = {
@@ -85,6 +92,7 @@ impl Backend {
                 session.encoding,
             ));
         }
+        all.extend(self.lint_diagnostics(url));
         match uri_from_url(url) {
             Ok(uri) => self.client.publish_diagnostics(uri, all, version).await,
             Err(_) => tracing::error!("cannot publish diagnostics for {url}"),
@@ -119,6 +127,30 @@ impl Backend {
                 Err(jsonrpc::Error::internal_error())
             }
         }
+    }
+
+    /// Lint findings on an open document, computed from the index (which holds the
+    /// buffer's text); none for files the index does not read.
+    fn lint_diagnostics(&self, url: &Url) -> Vec<Diagnostic> {
+        let Ok(session) = self.session() else {
+            return Vec::new();
+        };
+        let (Ok(path), Some(document)) = (url.to_file_path(), self.open_document(url)) else {
+            return Vec::new();
+        };
+        let policy = self.spec.policy();
+        let findings = {
+            let index = self.spec.index();
+            let current = index
+                .spec(&path)
+                .map(|spec| spec.text.clone())
+                .or_else(|| index.code_file(&path).map(|code| code.text.clone()));
+            if current.is_none_or(|text| document.text != *text) {
+                return Vec::new();
+            }
+            lint_file(&index, &path, &policy)
+        };
+        diagnostics::lint_diagnostics(&document, &findings, session.encoding)
     }
 
     pub fn url(&self, uri: &Uri) -> jsonrpc::Result<Url> {

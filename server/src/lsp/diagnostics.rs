@@ -1,10 +1,12 @@
-//! Proposals and config problems as LSP diagnostics. A hunk becomes one
-//! diagnostic whose `data` names the hunk, so code actions need no lookup by range.
+//! Proposals, config problems and spec lint findings as LSP diagnostics. A hunk
+//! becomes one diagnostic whose `data` names the hunk, so code actions need no
+//! lookup by range; a lint finding's code is its rule ID.
 
 use super::convert::lsp_range;
 use crate::config::ConfigProblem;
 use crate::document::{Document, PositionEncoding};
 use crate::proposal::{Hunk, HunkState};
+use crate::spec::lint::{Finding, Severity};
 use crate::workspace::Workspace;
 use serde::{Deserialize, Serialize};
 use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, DiagnosticTag, NumberOrString};
@@ -170,6 +172,30 @@ pub fn config_diagnostics(
                 message: problem.message.clone(),
                 ..Diagnostic::default()
             }
+        })
+        .collect()
+}
+
+/// Spec lint findings on a document whose text the findings were computed from.
+pub fn lint_diagnostics(
+    document: &Document,
+    findings: &[Finding],
+    encoding: PositionEncoding,
+) -> Vec<Diagnostic> {
+    findings
+        .iter()
+        .map(|finding| Diagnostic {
+            range: lsp_range(document, finding.range.clone(), encoding),
+            severity: Some(match finding.severity {
+                Severity::Error => DiagnosticSeverity::ERROR,
+                Severity::Warning => DiagnosticSeverity::WARNING,
+                Severity::Info => DiagnosticSeverity::INFORMATION,
+                Severity::Hint => DiagnosticSeverity::HINT,
+            }),
+            code: Some(NumberOrString::String(finding.rule.to_owned())),
+            source: Some(SOURCE.to_owned()),
+            message: finding.message.clone(),
+            ..Diagnostic::default()
         })
         .collect()
 }

@@ -5,11 +5,16 @@
 //! - lifecycle and document sync: [`server`];
 //! - `textDocument/codeAction`: [`handlers::code_action`];
 //! - `textDocument/codeLens`: [`handlers::code_lens`];
-//! - `textDocument/hover`: [`handlers::hover`];
+//! - `textDocument/hover`: [`handlers::hover`] (proposals, then specs);
+//! - `textDocument/definition`, `references`: [`handlers::spec_navigation`];
+//! - `textDocument/prepareRename`, `rename`: [`handlers::spec_rename`];
+//! - `textDocument/completion`: [`handlers::spec_completion`];
+//! - `textDocument/documentSymbol`, `workspace/symbol`: [`handlers::spec_symbols`];
+//! - the spec index, its updates and `workspace/didChangeWatchedFiles`: [`spec_sync`];
 //! - `workspace/executeCommand`: [`handlers::execute_command`];
 //! - `director/runs`, `director/run`: [`handlers::runs`];
 //! - `window/workDoneProgress/cancel`: [`progress`];
-//! - diagnostics for proposals and config problems: [`diagnostics`].
+//! - diagnostics for proposals, config problems and spec lint: [`diagnostics`].
 
 mod backend;
 mod capabilities;
@@ -18,6 +23,8 @@ mod diagnostics;
 mod handlers;
 mod progress;
 mod server;
+mod spec_locations;
+mod spec_sync;
 mod stdin_guard;
 
 use backend::Backend;

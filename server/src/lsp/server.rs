@@ -35,6 +35,13 @@ impl LanguageServer for Backend {
                 .and_then(|workspace| workspace.code_lens.as_ref())
                 .and_then(|code_lens| code_lens.refresh_support)
                 .unwrap_or(false),
+            watched_files_registration: params
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|workspace| workspace.did_change_watched_files.as_ref())
+                .and_then(|watched| watched.dynamic_registration)
+                .unwrap_or(false),
         };
         let root = workspace_root(&params);
         let mut workspace = Workspace::new(root.clone());
@@ -51,6 +58,9 @@ impl LanguageServer for Backend {
             },
             None => Journal::disabled(),
         };
+        if let Some(root) = &root {
+            self.spec.start(root);
+        }
         let loaded = config::load(root.as_deref());
         self.set_config_problems(&loaded.problems);
         let (events, receiver) = mpsc::unbounded_channel();
@@ -75,6 +85,12 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         if let Some(receiver) = lock(&self.pending_events).take() {
             progress::spawn_event_loop(self.clone(), receiver);
+        }
+        self.build_spec_index();
+        if let Ok(session) = self.session() {
+            let backend = self.clone();
+            let dynamic = session.support.watched_files_registration;
+            tokio::spawn(async move { backend.register_file_watcher(dynamic).await });
         }
         let problem_files: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
         for url in problem_files {
@@ -107,6 +123,7 @@ impl LanguageServer for Backend {
             &params.text_document.text,
         );
         let restored = lock(&session.engine.workspace).open_document(document);
+        self.spec_buffer_changed(&url);
         if !restored.is_empty() || lock(&self.config_problems).contains_key(&url) {
             self.publish(&url).await;
         }
@@ -132,7 +149,10 @@ impl LanguageServer for Backend {
             session.encoding,
         );
         match changed {
-            Ok(hunks) => session.engine.hunks_changed(&url, hunks.as_slice()),
+            Ok(hunks) => {
+                session.engine.hunks_changed(&url, hunks.as_slice());
+                self.spec_buffer_changed(&url);
+            }
             Err(error) => tracing::warn!("ignoring a change to {url}: {error}"),
         }
     }
@@ -144,6 +164,16 @@ impl LanguageServer for Backend {
         if let Ok(path) = url.to_file_path() {
             if self.is_config_file(&path) {
                 self.reload_config(&path).await;
+                if let Some(root) = self.session().ok().and_then(|session| session.root.clone()) {
+                    if path == root.join(config::WORKSPACE_CONFIG_FILE_NAME) {
+                        for problem in self.spec.reload_policy(&root) {
+                            self.client
+                                .show_message(MessageType::WARNING, problem)
+                                .await;
+                        }
+                        self.publish_spec_diagnostics().await;
+                    }
+                }
             }
         }
     }
@@ -154,9 +184,14 @@ impl LanguageServer for Backend {
             return;
         };
         lock(&session.engine.workspace).close_document(&url);
+        self.spec_buffer_closed(&url);
         self.client
             .publish_diagnostics(params.text_document.uri, Vec::new(), None)
             .await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        self.watched_files_changed(params).await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
@@ -176,6 +211,74 @@ impl LanguageServer for Backend {
         self.guard(
             "textDocument/codeLens",
             handlers::code_lens::code_lenses(self, params),
+        )
+        .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        self.guard(
+            "textDocument/definition",
+            handlers::spec_navigation::definition(self, params),
+        )
+        .await
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        self.guard(
+            "textDocument/references",
+            handlers::spec_navigation::references(self, params),
+        )
+        .await
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        self.guard(
+            "textDocument/prepareRename",
+            handlers::spec_rename::prepare_rename(self, params),
+        )
+        .await
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        self.guard(
+            "textDocument/rename",
+            handlers::spec_rename::rename(self, params),
+        )
+        .await
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        self.guard(
+            "textDocument/completion",
+            handlers::spec_completion::completion(self, params),
+        )
+        .await
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.guard(
+            "textDocument/documentSymbol",
+            handlers::spec_symbols::document_symbols(self, params),
+        )
+        .await
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        self.guard(
+            "workspace/symbol",
+            handlers::spec_symbols::workspace_symbols(self, params),
         )
         .await
     }

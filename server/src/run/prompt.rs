@@ -96,7 +96,11 @@ fn push_spec_context(user: &mut String, spec: &SpecContext) {
     if !spec.requirements.is_empty() {
         user.push_str("\nRequirements that govern this region:\n");
         for entry in &spec.requirements {
-            user.push_str(&format!("\n{}\n{}\n", entry.title, fenced("md", &entry.text)));
+            user.push_str(&format!(
+                "\n{}\n{}\n",
+                entry.title,
+                fenced("md", &entry.text)
+            ));
         }
         user.push_str(&format!(
             "\nWhere your code implements one of these requirements, add a comment tag \
@@ -108,7 +112,11 @@ tags already there.\n",
     if !spec.steering.is_empty() {
         user.push_str("\nProject guidance to follow:\n");
         for entry in &spec.steering {
-            user.push_str(&format!("\n{}\n{}\n", entry.title, fenced("md", &entry.text)));
+            user.push_str(&format!(
+                "\n{}\n{}\n",
+                entry.title,
+                fenced("md", &entry.text)
+            ));
         }
     }
 }

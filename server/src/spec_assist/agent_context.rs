@@ -30,18 +30,18 @@ pub fn gather(index: &SpecIndex, path: &Path, region: Range<usize>, budget: usiz
             continue;
         };
         let requirement = found.requirement;
-        let text = spec.text.get(requirement.range.clone()).unwrap_or("").trim();
+        let text = spec
+            .text
+            .get(requirement.range.clone())
+            .unwrap_or("")
+            .trim();
         let relative = found
             .document
             .path
             .strip_prefix(index.root())
             .unwrap_or(&found.document.path);
         let title = match &requirement.title {
-            Some(title) => format!(
-                "{} {title} ({})",
-                requirement.local_id,
-                relative.display()
-            ),
+            Some(title) => format!("{} {title} ({})", requirement.local_id, relative.display()),
             None => format!("{} ({})", requirement.local_id, relative.display()),
         };
         requirement_ids.push(requirement.local_id.clone());
@@ -220,7 +220,8 @@ mod tests {
         assert_eq!(kiro_steering_body("Be terse.", source), Some("Be terse."));
         let always = "---\ninclusion: always\n---\nAlways.\n";
         assert_eq!(kiro_steering_body(always, source), Some("Always.\n"));
-        let matching = "---\ninclusion: fileMatch\nfileMatchPattern: \"components/**/*.tsx\"\n---\nTSX.\n";
+        let matching =
+            "---\ninclusion: fileMatch\nfileMatchPattern: \"components/**/*.tsx\"\n---\nTSX.\n";
         assert_eq!(kiro_steering_body(matching, source), Some("TSX.\n"));
         assert_eq!(kiro_steering_body(matching, Path::new("src/main.rs")), None);
         let manual = "---\ninclusion: manual\n---\nOnly on request.\n";

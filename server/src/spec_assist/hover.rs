@@ -6,8 +6,8 @@ use crate::spec::ears::EarsPattern;
 use crate::spec::index::{
     GoverningSource, ItemPart, LinkKind, RequirementLink, SpecIndex, coverage_of,
 };
-use crate::spec::lint::Rule;
 use crate::spec::line_column::LineStarts;
+use crate::spec::lint::Rule;
 use crate::spec::model::{Statement, TaskStatus};
 use crate::spec::trace::{TraceRole, TraceSource};
 use std::fmt::Write as _;
@@ -46,7 +46,10 @@ pub fn spec_hover(index: &SpecIndex, path: &Path, offset: usize) -> Option<SpecH
         keys.push((requirement_key, "referenced here".to_owned()));
     }
     for governing in index.governing(path, offset) {
-        if keys.iter().any(|(key, _)| *key == governing.requirement_key) {
+        if keys
+            .iter()
+            .any(|(key, _)| *key == governing.requirement_key)
+        {
             continue;
         }
         let mut how = format!(
@@ -74,10 +77,7 @@ pub fn spec_hover(index: &SpecIndex, path: &Path, offset: usize) -> Option<SpecH
 
 /// A lint rule's ID, summary and rationale, for hovers on its findings.
 pub fn rule_markdown(rule: &Rule) -> String {
-    format!(
-        "**{}** · {}\n\n{}",
-        rule.id, rule.summary, rule.rationale
-    )
+    format!("**{}** · {}\n\n{}", rule.id, rule.summary, rule.rationale)
 }
 
 /// A requirement as a governing hover shows it: title, statements with their EARS
@@ -197,11 +197,7 @@ fn referenced_markdown(index: &SpecIndex, key: &str) -> Option<String> {
             }
         }
     }
-    let _ = write!(
-        markdown,
-        "\n`{}`",
-        relative(index, &found.document.path)
-    );
+    let _ = write!(markdown, "\n`{}`", relative(index, &found.document.path));
     Some(markdown)
 }
 
@@ -236,7 +232,9 @@ fn task_lines(index: &SpecIndex, links: &[RequirementLink]) -> Vec<String> {
                 spec.document
                     .tasks
                     .iter()
-                    .find(|task| task.range.start <= link.range.start && link.range.end <= task.range.end)
+                    .find(|task| {
+                        task.range.start <= link.range.start && link.range.end <= task.range.end
+                    })
                     .map(|task| task.title.clone())
             });
             Some(
@@ -259,7 +257,9 @@ fn place(index: &SpecIndex, link: &RequirementLink) -> String {
         .spec(&link.path)
         .map(|spec| spec.text.clone())
         .or_else(|| index.code_file(&link.path).map(|code| code.text.clone()))
-        .map_or(0, |text| LineStarts::new(&text).line_column(link.range.start).0);
+        .map_or(0, |text| {
+            LineStarts::new(&text).line_column(link.range.start).0
+        });
     format!("{}:{line}", relative(index, &link.path))
 }
 
@@ -341,8 +341,7 @@ mod tests {
     fn a_stale_pin_is_flagged_suspect() {
         let index = index();
         let inside_test = CODE.rfind("pass").expect("fixture");
-        let hover =
-            spec_hover(&index, Path::new("/w/src/expiry.py"), inside_test).expect("hover");
+        let hover = spec_hover(&index, Path::new("/w/src/expiry.py"), inside_test).expect("hover");
         assert!(hover.markdown.contains("tests · @spec tag"));
         assert!(hover.markdown.contains("suspect"));
     }
@@ -353,7 +352,9 @@ mod tests {
         let on_id = SPEC.find("AUTH-003").expect("fixture") + 2;
         let coverage = spec_hover(&index, Path::new("/w/specs/auth.md"), on_id).expect("hover");
         assert!(
-            coverage.markdown.contains("1 task · 1 implementation · 1 test"),
+            coverage
+                .markdown
+                .contains("1 task · 1 implementation · 1 test"),
             "{}",
             coverage.markdown
         );

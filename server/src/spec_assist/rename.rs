@@ -111,12 +111,15 @@ pub fn rename_edits(index: &SpecIndex, key: &str, new_id: &str) -> Result<FileEd
 /// Where `id` is written as a whole token in `written`: after nothing or a spec
 /// prefix (`auth#`), before nothing, a criterion suffix (`.1`) or a pin (`@…`).
 fn id_position(written: &str, id: &str) -> Option<usize> {
-    written.match_indices(id).map(|(start, _)| start).find(|start| {
-        let before_ok = *start == 0 || written[..*start].ends_with('#');
-        let after = &written[start + id.len()..];
-        let after_ok = after.is_empty() || after.starts_with('.') || after.starts_with('@');
-        before_ok && after_ok
-    })
+    written
+        .match_indices(id)
+        .map(|(start, _)| start)
+        .find(|start| {
+            let before_ok = *start == 0 || written[..*start].ends_with('#');
+            let after = &written[start + id.len()..];
+            let after_ok = after.is_empty() || after.starts_with('.') || after.starts_with('@');
+            before_ok && after_ok
+        })
 }
 
 fn file_text(index: &SpecIndex, path: &Path) -> Option<std::sync::Arc<str>> {
@@ -146,7 +149,10 @@ mod tests {
         let spec = apply(SPEC, &edits[Path::new("/w/specs/auth.md")]);
         assert!(spec.contains("**ID**: AUTH-010\n"));
         let tasks = apply(TASKS, &edits[Path::new("/w/specs/tasks.md")]);
-        assert!(tasks.contains("_Requirements: AUTH-010, AUTH-010.1_"), "{tasks}");
+        assert!(
+            tasks.contains("_Requirements: AUTH-010, AUTH-010.1_"),
+            "{tasks}"
+        );
         let code = apply(CODE, &edits[Path::new("/w/src/expiry.py")]);
         assert!(code.contains("# @spec AUTH-010\n"));
         assert!(code.contains("auth#AUTH-010.1@deadbeef"), "{code}");
@@ -163,8 +169,7 @@ mod tests {
     fn the_target_is_the_bare_id_even_in_a_qualified_tag() {
         let index = index();
         let offset = CODE.find("auth#AUTH").expect("fixture") + 1;
-        let target =
-            rename_target(&index, Path::new("/w/src/expiry.py"), offset).expect("target");
+        let target = rename_target(&index, Path::new("/w/src/expiry.py"), offset).expect("target");
         assert_eq!(target.key, "auth#AUTH-003");
         assert_eq!(&CODE[target.range.clone()], "AUTH-003");
         assert_eq!(target.placeholder, "AUTH-003");

@@ -1,8 +1,10 @@
-//! Code actions: decisions on the hunks under the cursor, and delegation of the
-//! selection to every configured agent with every preset. Computing them never
-//! waits on an agent: each action only carries a command.
+//! Code actions: decisions on the hunks under the cursor, delegation of the
+//! selection to every configured agent with every preset, and fixes for spec lint
+//! findings (see [`super::spec_fixes`]). Computing them never waits on an agent:
+//! each action only carries a command or an edit.
 
 use super::execute_command::{ACCEPT, ACCEPT_ALL, DELEGATE, REFINE, REJECT, REJECT_ALL};
+use super::spec_fixes;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::offsets;
 use crate::lsp::diagnostics::{PROPOSAL_CODE, SOURCE};
@@ -22,12 +24,12 @@ pub async fn code_actions(
     let session = backend.session()?;
     let url = backend.url(&params.text_document.uri)?;
     let config = session.engine.config();
+    let mut actions = spec_fixes::lint_actions(backend, &params, &config)?;
     let workspace = lock(&session.engine.workspace);
     let Some(document) = workspace.documents.get(&url) else {
         return Ok(None);
     };
     let selection = offsets(document, params.range, session.encoding)?;
-    let mut actions = Vec::new();
 
     let hunks: Vec<_> = workspace
         .proposals

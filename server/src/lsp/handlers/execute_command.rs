@@ -5,6 +5,8 @@ use crate::ids::{HunkId, RunId};
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
 use crate::run::engine::{AcceptPlan, Delegation, EngineError};
+use crate::run::prompt::SpecContext;
+use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
 use crate::workspace::lock;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -162,14 +164,26 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
     if arguments.instruction.trim().is_empty() {
         return Err(invalid_params("the instruction is empty"));
     }
+    let spec = match (&session.root, url.to_file_path()) {
+        (Some(_), Ok(path)) => agent_context::gather(
+            &backend.spec.index(),
+            &path,
+            range.clone(),
+            DEFAULT_BUDGET_CHARS,
+        ),
+        _ => SpecContext::default(),
+    };
     let run = session
         .engine
-        .delegate(Delegation {
-            uri: url,
-            range,
-            agent,
-            instruction: arguments.instruction,
-        })
+        .delegate_with_spec(
+            Delegation {
+                uri: url,
+                range,
+                agent,
+                instruction: arguments.instruction,
+            },
+            spec,
+        )
         .map_err(engine_error)?;
     Ok(Some(json!({ "run": run })))
 }

@@ -1,13 +1,71 @@
-//! Hover on a proposed hunk shows it as a diff.
+//! Hover on a proposed hunk shows it as a diff; elsewhere, the spec hover: why a
+//! lint rule fired, the requirements governing code, a requirement's coverage.
 
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{lsp_range, offset};
+use crate::lsp::spec_locations::cursor;
 use crate::proposal::Hunk;
+use crate::spec::lint::{lint_file, rule};
+use crate::spec_assist;
 use crate::workspace::lock;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
+    if let Some(hover) = hunk_hover(backend, &params)? {
+        return Ok(Some(hover));
+    }
+    spec_hover(backend, params)
+}
+
+/// Lint rationales for findings under the cursor, then the spec hover.
+fn spec_hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
+    let session = backend.session()?;
+    let position = params.text_document_position_params;
+    let Some(cursor) = cursor(backend, &position.text_document.uri, position.position)? else {
+        return Ok(None);
+    };
+    let (findings, hover) = {
+        let index = backend.spec.index();
+        let findings = lint_file(&index, &cursor.path, &backend.spec.policy());
+        (
+            findings,
+            spec_assist::hover::spec_hover(&index, &cursor.path, cursor.offset),
+        )
+    };
+    let mut rules: Vec<&str> = findings
+        .iter()
+        .filter(|finding| {
+            finding.range.start <= cursor.offset && cursor.offset <= finding.range.end
+        })
+        .map(|finding| finding.rule)
+        .collect();
+    rules.dedup();
+    let mut sections: Vec<String> = rules
+        .into_iter()
+        .filter_map(rule)
+        .map(spec_assist::hover::rule_markdown)
+        .collect();
+    let mut range = None;
+    if let Some(hover) = hover {
+        sections.push(hover.markdown);
+        range = hover
+            .range
+            .map(|range| lsp_range(&cursor.document, range, session.encoding));
+    }
+    if sections.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: sections.join("\n\n---\n\n"),
+        }),
+        range,
+    }))
+}
+
+fn hunk_hover(backend: &Backend, params: &HoverParams) -> Result<Option<Hover>> {
     let session = backend.session()?;
     let url = backend.url(&params.text_document_position_params.text_document.uri)?;
     let workspace = lock(&session.engine.workspace);
