@@ -11,3 +11,4 @@ mod encodings;
 mod faults;
 mod malformed;
 mod restart;
+mod spec_features;
