@@ -12,7 +12,7 @@ use crate::spec::index::{SpecIndex, is_indexed_path};
 use crate::spec::lint::config::{LintConfig, LintPolicy, read_workspace_lint_config};
 use crate::workspace::lock;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -218,7 +218,7 @@ impl Backend {
         }
     }
 
-    fn reindex_from_disk(&self, path: &PathBuf) {
+    fn reindex_from_disk(&self, path: &Path) {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.spec.index_mut().update_file(path, &text),

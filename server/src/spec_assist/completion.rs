@@ -2,7 +2,8 @@
 //! `_Requirements:_` and `Validates:` lines of tasks and designs.
 
 /// The ID being typed at the end of `line_before_cursor`, when the cursor is where a
-/// requirement ID is expected; empty when the ID has not begun yet.
+/// requirement ID is expected (in a tag, only references and separators may come
+/// before it, as the tag syntax reads them); empty when the ID has not begun yet.
 pub fn id_prefix(line_before_cursor: &str, in_spec: bool) -> Option<&str> {
     let after_marker = if in_spec {
         let lower = line_before_cursor.to_ascii_lowercase();
@@ -30,12 +31,11 @@ pub fn id_prefix(line_before_cursor: &str, in_spec: bool) -> Option<&str> {
     let prefix_start = after_marker
         .rfind(|character: char| !is_id_character(character))
         .map_or(0, |index| index + 1);
-    let (separators, prefix) = after_marker.split_at(prefix_start);
-    let only_separators = separators
-        .chars()
-        .all(|character| character.is_whitespace() || character == ',')
-        || in_spec;
-    only_separators.then_some(prefix)
+    let (earlier_references, prefix) = after_marker.split_at(prefix_start);
+    let only_references = earlier_references.chars().all(|character| {
+        character.is_whitespace() || character == ',' || is_id_character(character)
+    }) || in_spec;
+    only_references.then_some(prefix)
 }
 
 fn is_id_character(character: char) -> bool {
@@ -58,7 +58,7 @@ mod tests {
     fn does_not_complete_outside_tags() {
         assert_eq!(id_prefix("let spec = AU", false), None);
         assert_eq!(id_prefix("// @specification", false), None);
-        assert_eq!(id_prefix("// @spec AUTH-1 is why we x", false), None);
+        assert_eq!(id_prefix("// @spec AUTH-1: the reason", false), None);
     }
 
     #[test]

@@ -136,6 +136,7 @@ fn coverage_markdown(index: &SpecIndex, key: &str) -> Option<String> {
         let _ = write!(markdown, " · ⚠ {} suspect", coverage.suspect);
     }
     markdown.push('\n');
+    let mut lines: Vec<String> = Vec::new();
     for link in &links {
         let place = place(index, link);
         let line = match &link.kind {
@@ -156,8 +157,12 @@ fn coverage_markdown(index: &SpecIndex, key: &str) -> Option<String> {
             }
             LinkKind::SpecSideLink { target, .. } => format!("spec link to `{target}`"),
         };
-        let _ = write!(markdown, "\n- {} — `{place}`", line.trim_end());
+        let line = format!("\n- {} — `{place}`", line.trim_end());
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
     }
+    markdown.extend(lines);
     Some(markdown)
 }
 
@@ -232,9 +237,8 @@ fn task_lines(index: &SpecIndex, links: &[RequirementLink]) -> Vec<String> {
                 spec.document
                     .tasks
                     .iter()
-                    .find(|task| {
-                        task.range.start <= link.range.start && link.range.end <= task.range.end
-                    })
+                    .filter(|task| task.range.start <= link.range.start)
+                    .last()
                     .map(|task| task.title.clone())
             });
             Some(
@@ -249,7 +253,12 @@ fn task_lines(index: &SpecIndex, links: &[RequirementLink]) -> Vec<String> {
                 .join(" "),
             )
         })
-        .collect()
+        .fold(Vec::new(), |mut lines: Vec<String>, line| {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+            lines
+        })
 }
 
 fn place(index: &SpecIndex, link: &RequirementLink) -> String {
@@ -354,7 +363,7 @@ mod tests {
         assert!(
             coverage
                 .markdown
-                .contains("1 task · 1 implementation · 1 test"),
+                .contains("2 tasks · 1 implementation · 1 test"),
             "{}",
             coverage.markdown
         );

@@ -82,8 +82,10 @@ pub fn rename_edits(index: &SpecIndex, key: &str, new_id: &str) -> Result<FileEd
             .item(&item_key)
             .is_some_and(|location| location.part == ItemPart::Requirement);
         for (path, range) in index.references(&item_key) {
-            let Some(written) = file_text(index, &path).and_then(|text| text.get(range.clone()))
-            else {
+            let Some(text) = file_text(index, &path) else {
+                continue;
+            };
+            let Some(written) = text.get(range.clone()) else {
                 continue;
             };
             let Some(start) = id_position(written, &old) else {
