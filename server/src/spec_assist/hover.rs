@@ -237,8 +237,8 @@ fn task_lines(index: &SpecIndex, links: &[RequirementLink]) -> Vec<String> {
                 spec.document
                     .tasks
                     .iter()
-                    .filter(|task| task.range.start <= link.range.start)
-                    .last()
+                    .rev()
+                    .find(|task| task.range.start <= link.range.start)
                     .map(|task| task.title.clone())
             });
             Some(

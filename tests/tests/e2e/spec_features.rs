@@ -65,7 +65,11 @@ async fn lint_diagnostics_follow_typing_in_a_spec() {
 
     fixture
         .client
-        .change(&uri, range(STATEMENT_LINE, end, STATEMENT_LINE, end), " if possible")
+        .change(
+            &uri,
+            range(STATEMENT_LINE, end, STATEMENT_LINE, end),
+            " if possible",
+        )
         .await;
     let published = fixture
         .client
@@ -130,7 +134,10 @@ async fn a_quick_fix_repins_a_suspect_trace() {
     let fixture = Fixture::new(
         &[
             ("specs/auth.md", SPEC),
-            ("src/pinned.py", "# @spec AUTH-003@deadbeef\ndef check():\n    pass\n"),
+            (
+                "src/pinned.py",
+                "# @spec AUTH-003@deadbeef\ndef check():\n    pass\n",
+            ),
         ],
         false,
     )
@@ -160,7 +167,10 @@ async fn a_quick_fix_repins_a_suspect_trace() {
     assert_eq!(repin["kind"], "quickfix");
     assert_eq!(repin["diagnostics"][0]["code"], "TRC005");
     let change = &repin["edit"]["documentChanges"][0];
-    assert_eq!(change["textDocument"]["version"], fixture.client.version(&uri));
+    assert_eq!(
+        change["textDocument"]["version"],
+        fixture.client.version(&uri)
+    );
     let edit = &change["edits"][0];
     let new_pin = edit["newText"].as_str().expect("new pin").to_owned();
     assert_eq!(new_pin.len(), 8);
@@ -168,7 +178,12 @@ async fn a_quick_fix_repins_a_suspect_trace() {
         .client
         .change(&uri, edit["range"].clone(), &new_pin)
         .await;
-    assert!(fixture.client.text(&uri).starts_with(&format!("# @spec AUTH-003@{new_pin}\n")));
+    assert!(
+        fixture
+            .client
+            .text(&uri)
+            .starts_with(&format!("# @spec AUTH-003@{new_pin}\n"))
+    );
     fixture
         .client
         .wait_notification(
@@ -243,22 +258,30 @@ async fn hover_definition_references_and_rename_cross_spec_and_code() {
         .request("textDocument/rename", rename)
         .await
         .expect("rename");
-    let changes = edit["documentChanges"].as_array().expect("document changes");
+    let changes = edit["documentChanges"]
+        .as_array()
+        .expect("document changes");
     assert_eq!(changes.len(), 3, "{changes:#?}");
     for change in changes {
         let uri = change["textDocument"]["uri"].as_str().unwrap_or_default();
         let version = &change["textDocument"]["version"];
         if uri == code_uri {
-            assert_eq!(*version, fixture.client.version(&code_uri), "open buffers are versioned");
+            assert_eq!(
+                *version,
+                fixture.client.version(&code_uri),
+                "open buffers are versioned"
+            );
             assert_eq!(change["edits"][0]["range"], range(2, 8, 2, 16));
         } else {
             assert!(version.is_null(), "{uri} is not open");
         }
-        assert!(change["edits"]
-            .as_array()
-            .expect("edits")
-            .iter()
-            .all(|edit| edit["newText"] == "AUTH-010"));
+        assert!(
+            change["edits"]
+                .as_array()
+                .expect("edits")
+                .iter()
+                .all(|edit| edit["newText"] == "AUTH-010")
+        );
     }
 
     let taken = fixture
@@ -327,7 +350,9 @@ async fn completion_inside_spec_tags_and_symbols() {
 async fn a_delegated_prompt_carries_the_governing_requirement_and_agents_md() {
     let fixture = spec_fixture().await;
     wait_symbols(&fixture, "AUTH-003", 1).await;
-    fixture.mock.push(answer("def expire():\n    return None\n"));
+    fixture
+        .mock
+        .push(answer("def expire():\n    return None\n"));
     let uri = fixture.open("src/session.py", "python").await;
     let run = fixture
         .delegate(&uri, range(4, 4, 4, 8), "Implement from spec")
@@ -337,12 +362,21 @@ async fn a_delegated_prompt_carries_the_governing_requirement_and_agents_md() {
     let user = request.body["messages"][1]["content"]
         .as_str()
         .expect("user message");
-    assert!(user.contains("Requirements that govern this region"), "{user}");
-    assert!(user.contains("AUTH-003 Idle timeout (specs/auth.md)"), "{user}");
+    assert!(
+        user.contains("Requirements that govern this region"),
+        "{user}"
+    );
+    assert!(
+        user.contains("AUTH-003 Idle timeout (specs/auth.md)"),
+        "{user}"
+    );
     assert!(user.contains(STATEMENT), "{user}");
     assert!(user.contains("#### Scenario: Idle"), "{user}");
     assert!(user.contains("`@spec AUTH-003`"), "{user}");
-    assert!(user.contains("Always run the linter before committing."), "{user}");
+    assert!(
+        user.contains("Always run the linter before committing."),
+        "{user}"
+    );
     fixture.wait_run_state(run, "proposed").await;
 }
 
