@@ -16,6 +16,7 @@ mod capabilities;
 mod convert;
 mod diagnostics;
 mod handlers;
+mod hunk_view;
 mod progress;
 mod server;
 mod stdin_guard;
