@@ -3,6 +3,7 @@
 //! lookup by range; a lint finding's code is its rule ID.
 
 use super::convert::lsp_range;
+use super::hunk_view::hunk_summary;
 use crate::config::ConfigProblem;
 use crate::document::{Document, PositionEncoding};
 use crate::proposal::{Hunk, HunkState};
@@ -68,7 +69,11 @@ fn hunk_diagnostic(
         ),
         _ => (
             DiagnosticSeverity::INFORMATION,
-            format!("{agent} (run {}): {}", hunk.run, hunk_summary(hunk)),
+            format!(
+                "{agent} (run {}): {}",
+                hunk.run,
+                hunk_summary(&document.text, hunk)
+            ),
         ),
     };
     let tags = (hunk.state == HunkState::Open && !hunk.base_text.is_empty())
@@ -86,55 +91,6 @@ fn hunk_diagnostic(
         })
         .ok(),
         ..Diagnostic::default()
-    }
-}
-
-/// One line saying what a hunk does, e.g. "replace 2 lines with 3: `let total = …`".
-pub fn hunk_summary(hunk: &Hunk) -> String {
-    let old_lines = line_count(&hunk.base_text);
-    let new_lines = line_count(&hunk.new_text);
-    let action = match (old_lines, new_lines) {
-        (0, count) => format!("insert {}", plural(count, "line")),
-        (count, 0) => format!("delete {}", plural(count, "line")),
-        (old, new) => format!("replace {} with {new}", plural(old, "line")),
-    };
-    let preview = hunk
-        .new_text
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .or_else(|| {
-            hunk.base_text
-                .lines()
-                .map(str::trim)
-                .find(|line| !line.is_empty())
-        });
-    match preview {
-        Some(line) => format!("{action}: `{}`", truncate(line, 60)),
-        None => action,
-    }
-}
-
-fn line_count(text: &str) -> usize {
-    if text.is_empty() {
-        0
-    } else {
-        text.lines().count().max(1)
-    }
-}
-
-pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
-fn truncate(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

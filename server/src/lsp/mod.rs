@@ -21,6 +21,7 @@ mod capabilities;
 mod convert;
 mod diagnostics;
 mod handlers;
+mod hunk_view;
 mod progress;
 mod server;
 mod spec_locations;

@@ -3,7 +3,7 @@
 //! change, and one message when a run finishes.
 
 use super::backend::Backend;
-use super::diagnostics::plural;
+use super::hunk_view::plural;
 use crate::ids::RunId;
 use crate::run::event::RunEvent;
 use crate::run::state::RunState;

@@ -43,6 +43,8 @@ pub enum EngineError {
     UnknownHunk(HunkId),
     #[error("run {0} has no transcript to refine")]
     NothingToRefine(RunId),
+    #[error("no proposal was named")]
+    NothingToAccept,
     #[error("{0}")]
     Proposal(#[from] crate::proposal::ProposalError),
 }
@@ -302,7 +304,7 @@ impl Engine {
     /// other than the text it was computed from.
     pub fn begin_accept(&self, hunks: &[HunkId]) -> Result<AcceptPlan, EngineError> {
         let mut workspace = lock(&self.workspace);
-        let first = *hunks.first().ok_or(EngineError::UnknownHunk(HunkId(0)))?;
+        let first = *hunks.first().ok_or(EngineError::NothingToAccept)?;
         let uri = workspace
             .proposals
             .get(first)

@@ -251,3 +251,130 @@ pub fn base_sha256(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn record(id: u64, state: RunState) -> RunRecord {
+        RunRecord {
+            id: RunId(id),
+            agent: "local".into(),
+            instruction: "Simplify".into(),
+            uri: Url::parse("file:///project/src/lib.rs").unwrap(),
+            region: 0..10,
+            base_version: 3,
+            refined_from: None,
+            state,
+            reason: None,
+            created_ms: 1,
+            finished_ms: None,
+            usage: None,
+            hunks: Vec::new(),
+        }
+    }
+
+    fn hunk(id: u64, run: u64) -> Hunk {
+        Hunk {
+            id: HunkId(id),
+            run: RunId(run),
+            uri: Url::parse("file:///project/src/lib.rs").unwrap(),
+            range: 4..5,
+            base_text: "-".into(),
+            new_text: "+".into(),
+            context_before: "a ".into(),
+            context_after: " b".into(),
+            state: HunkState::Open,
+        }
+    }
+
+    #[test]
+    fn a_journal_replays_runs_hunks_and_decisions_and_interrupts_runs_in_flight() {
+        let root = tempfile::tempdir().unwrap();
+        {
+            let (journal, replay) = Journal::open(root.path()).unwrap();
+            assert!(replay.runs.is_empty());
+            journal.append(&JournalEntry::Run {
+                run: record(1, RunState::Queued),
+            });
+            journal.append(&JournalEntry::State {
+                run: RunId(1),
+                state: RunState::Proposed,
+                reason: None,
+                usage: None,
+                time_ms: 5,
+            });
+            journal.append(&JournalEntry::Proposal {
+                hunk: hunk(1, 1),
+                base_sha256: base_sha256("-"),
+            });
+            journal.append(&JournalEntry::Proposal {
+                hunk: hunk(2, 1),
+                base_sha256: base_sha256("-"),
+            });
+            journal.append(&JournalEntry::Decision {
+                hunk: HunkId(1),
+                decision: Decision::Accepted,
+                time_ms: 6,
+            });
+            journal.append(&JournalEntry::Run {
+                run: record(2, RunState::Queued),
+            });
+            journal.append(&JournalEntry::State {
+                run: RunId(2),
+                state: RunState::Running,
+                reason: None,
+                usage: None,
+                time_ms: 7,
+            });
+        }
+        let gitignore = std::fs::read_to_string(root.path().join(".director/.gitignore")).unwrap();
+        assert!(gitignore.lines().any(|line| line == "*"));
+
+        let (_journal, replay) = Journal::open(root.path()).unwrap();
+        assert_eq!(replay.runs[&RunId(1)].state, RunState::Proposed);
+        assert_eq!(replay.runs[&RunId(1)].hunks, vec![HunkId(1), HunkId(2)]);
+        assert_eq!(replay.runs[&RunId(2)].state, RunState::Interrupted);
+        assert_eq!(replay.hunks[&HunkId(1)].state, HunkState::Accepted);
+        let undecided: Vec<HunkId> = replay.undecided_hunks().map(|hunk| hunk.id).collect();
+        assert_eq!(undecided, vec![HunkId(2)]);
+        assert_eq!(replay.next_run_id(), RunId(3));
+        assert_eq!(replay.next_hunk_id(), HunkId(3));
+
+        // The interruption was itself journaled: a plain read sees it too.
+        assert_eq!(
+            read_journal(root.path()).unwrap().runs[&RunId(2)].state,
+            RunState::Interrupted
+        );
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_crash_is_skipped() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join(STATE_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        let whole = serde_json::to_string(&JournalEntry::Run {
+            run: record(1, RunState::Proposed),
+        })
+        .unwrap();
+        std::fs::write(
+            dir.join(JOURNAL_FILE),
+            format!("{whole}\n{{\"event\":\"run\",\"ru"),
+        )
+        .unwrap();
+        let replay = read_journal(root.path()).unwrap();
+        assert_eq!(replay.runs.len(), 1);
+        assert_eq!(replay.skipped_lines.len(), 1);
+    }
+
+    #[test]
+    fn a_workspace_without_a_journal_has_no_runs() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(read_journal(root.path()).unwrap().runs.is_empty());
+        assert!(
+            !root.path().join(STATE_DIR).exists(),
+            "reading creates nothing"
+        );
+    }
+}

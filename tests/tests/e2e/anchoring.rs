@@ -8,13 +8,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn an_edit_above_a_hunk_shifts_it_and_accept_still_lands_right() {
-    let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
-    fixture.mock.push(answer(ADD_FIXED));
-    let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
-        .await;
-    fixture.wait_proposals(&uri, 1).await;
+    let (fixture, uri) = Fixture::with_add_proposal(false).await;
 
     fixture
         .client
@@ -46,29 +40,16 @@ async fn an_edit_above_a_hunk_shifts_it_and_accept_still_lands_right() {
 
 #[tokio::test]
 async fn an_edit_into_a_hunk_conflicts_it_and_accept_is_withdrawn() {
-    let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
-    fixture.mock.push(answer(ADD_FIXED));
-    let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
-        .await;
-    fixture.wait_proposals(&uri, 1).await;
+    let (fixture, uri) = Fixture::with_add_proposal(false).await;
 
     // The user replaces the very character the agent wanted to change.
     fixture.client.change(&uri, range(1, 6, 1, 7), "*").await;
     let conflicted = fixture
-        .client
-        .wait_notification(
-            "textDocument/publishDiagnostics",
-            |params| {
-                proposals_in(params)
-                    .first()
-                    .is_some_and(|p| p["severity"] == 2)
-            },
-            secs(10),
-        )
+        .wait_proposals_where(&uri, |proposals| {
+            proposals.first().is_some_and(|p| p["severity"] == 2)
+        })
         .await;
-    let diagnostic = &proposals_in(&conflicted)[0];
+    let diagnostic = &conflicted[0];
     assert!(
         diagnostic["message"]
             .as_str()
@@ -109,13 +90,7 @@ async fn an_edit_into_a_hunk_conflicts_it_and_accept_is_withdrawn() {
 
 #[tokio::test]
 async fn an_editor_that_moved_on_refuses_the_versioned_edit() {
-    let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
-    fixture.mock.push(answer(ADD_FIXED));
-    let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
-        .await;
-    fixture.wait_proposals(&uri, 1).await;
+    let (fixture, uri) = Fixture::with_add_proposal(false).await;
     fixture.client.set_refuse_edits(true);
     let refused = fixture
         .execute("director.accept", json!({ "hunk": 1 }))
@@ -146,18 +121,11 @@ async fn an_edit_inside_the_region_while_the_agent_works_conflicts_its_answer() 
     fixture.wait_run_state(run, "running").await;
     fixture.client.change(&uri, range(1, 4, 1, 4), "0 + ").await;
     let proposals = fixture
-        .client
-        .wait_notification(
-            "textDocument/publishDiagnostics",
-            |params| {
-                proposals_in(params)
-                    .first()
-                    .is_some_and(|p| p["severity"] == 2)
-            },
-            secs(10),
-        )
+        .wait_proposals_where(&uri, |proposals| {
+            proposals.first().is_some_and(|p| p["severity"] == 2)
+        })
         .await;
-    assert_eq!(proposals_in(&proposals).len(), 1);
+    assert_eq!(proposals.len(), 1);
     assert!(
         fixture
             .execute("director.accept", json!({ "hunk": 1 }))

@@ -103,13 +103,7 @@ async fn a_run_in_flight_when_the_server_is_killed_is_interrupted_after_restart(
 
 #[tokio::test]
 async fn the_runs_request_returns_a_run_with_its_transcript() {
-    let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], false).await;
-    fixture.mock.push(answer(ADD_FIXED));
-    let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
-        .await;
-    fixture.wait_proposals(&uri, 1).await;
+    let (fixture, _uri) = Fixture::with_add_proposal(false).await;
     let detail = fixture
         .client
         .request("director/run", json!({ "run": 1 }))

@@ -2,7 +2,7 @@
 //! and a client talking to the real server in that workspace.
 
 use director_e2e::mock_openai::{MockOpenAi, Reply};
-use director_e2e::{LspClient, ResponseError, file_uri, secs};
+use director_e2e::{LspClient, ResponseError, file_uri, range, secs};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,6 +56,37 @@ impl Fixture {
         std::fs::write(dir.path().join("director.toml"), config_for(&mock, extra)).expect("config");
         let client = start_client(dir.path(), utf8).await;
         Fixture { dir, mock, client }
+    }
+
+    /// A workspace whose `src/lib.rs` (`ADD_RS`) is open with one proposal from
+    /// run 1, the fix `ADD_FIXED`; returns the fixture and the file's URI.
+    pub async fn with_add_proposal(utf8: bool) -> (Fixture, String) {
+        let fixture = Fixture::new(&[("src/lib.rs", ADD_RS)], utf8).await;
+        fixture.mock.push(answer(ADD_FIXED));
+        let uri = fixture.open("src/lib.rs", "rust").await;
+        fixture
+            .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+            .await;
+        fixture.wait_proposals(&uri, 1).await;
+        (fixture, uri)
+    }
+
+    /// Waits for diagnostics of `uri` whose proposals satisfy `predicate`, and
+    /// returns those proposals.
+    pub async fn wait_proposals_where(
+        &self,
+        uri: &str,
+        predicate: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let params = self
+            .client
+            .wait_notification(
+                "textDocument/publishDiagnostics",
+                |params| params["uri"] == uri && predicate(&proposals_in(params)),
+                secs(10),
+            )
+            .await;
+        proposals_in(&params)
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {

@@ -3,8 +3,8 @@
 
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{lsp_range, offset};
+use crate::lsp::hunk_view::hunk_as_diff;
 use crate::lsp::spec_locations::cursor;
-use crate::proposal::Hunk;
 use crate::spec::lint::{lint_file, rule};
 use crate::spec_assist;
 use crate::workspace::lock;
@@ -88,7 +88,7 @@ fn hunk_hover(backend: &Backend, params: &HoverParams) -> Result<Option<Hover>> 
     let run = workspace.runs.get(&hunk.run);
     let agent = run.map_or("agent", |run| run.agent.as_str());
     let instruction = run.map_or("", |run| run.instruction.as_str());
-    let diff = hunk_as_diff(&document.text.to_string(), hunk);
+    let diff = hunk_as_diff(&document.text, hunk);
     let fence = "`".repeat(
         diff.split(|c| c != '`')
             .map(str::len)
@@ -110,32 +110,4 @@ fn hunk_hover(backend: &Backend, params: &HoverParams) -> Result<Option<Hover>> 
         }),
         range: Some(lsp_range(document, hunk.range.clone(), session.encoding)),
     }))
-}
-
-/// The whole lines a hunk touches, before (`-`) and after (`+`).
-pub fn hunk_as_diff(text: &str, hunk: &Hunk) -> String {
-    let start = hunk.range.start.min(text.len());
-    let end = hunk.range.end.min(text.len()).max(start);
-    let line_start = text[..start].rfind('\n').map_or(0, |newline| newline + 1);
-    let line_end = text[end..]
-        .find('\n')
-        .map_or(text.len(), |newline| end + newline);
-    let (Some(prefix), Some(current), Some(suffix)) = (
-        text.get(line_start..start),
-        text.get(line_start..line_end),
-        text.get(end..line_end),
-    ) else {
-        return String::new();
-    };
-    let proposed = format!("{prefix}{}{suffix}", hunk.new_text);
-    let mut diff = String::new();
-    if !(current.is_empty() && hunk.base_text.is_empty() && start == end) {
-        for line in current.lines() {
-            diff.push_str(&format!("-{}\n", line.trim_end_matches('\r')));
-        }
-    }
-    for line in proposed.lines() {
-        diff.push_str(&format!("+{}\n", line.trim_end_matches('\r')));
-    }
-    diff
 }
