@@ -42,18 +42,19 @@ async fn delegate_streams_progress_then_accepting_a_proposal_edits_the_buffer() 
         .client
         .server_requests("window/workDoneProgress/create");
     assert_eq!(created[0].params["token"], "director/run/1");
-    let progress = fixture.client.notifications("$/progress");
-    let kinds: Vec<&str> = progress
-        .iter()
-        .filter_map(|p| p["value"]["kind"].as_str())
-        .collect();
-    assert_eq!(kinds.first(), Some(&"begin"));
-    assert_eq!(progress[0]["value"]["cancellable"], true);
     let end = fixture
         .client
         .wait_notification("$/progress", |p| p["value"]["kind"] == "end", secs(5))
         .await;
     assert_eq!(end["value"]["message"], "run 1: 1 proposal to review");
+    let progress = fixture.client.notifications("$/progress");
+    let kinds: Vec<&str> = progress
+        .iter()
+        .filter_map(|p| p["value"]["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"begin"), "{progress:#?}");
+    assert_eq!(kinds.last(), Some(&"end"), "{progress:#?}");
+    assert_eq!(progress[0]["value"]["cancellable"], true);
 
     // The request the agent received: streamed, with the region and the instruction.
     let request = &fixture.mock.requests()[0];
