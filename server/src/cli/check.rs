@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::spec::index::{Coverage, SpecIndex, coverage_of};
 use crate::spec::line_column::LineStarts;
-use crate::spec::lint::config::{LintConfig, LintPolicy};
+use crate::spec::lint::config::{LintPolicy, read_workspace_lint_config};
 use crate::spec::lint::{Severity, all_rules, lint_file};
 use crate::spec::model::{Format, RequirementKind};
 
@@ -88,7 +88,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Some(args.path.clone()),
         )
     };
-    let config = match read_lint_config(&root) {
+    let config = match read_workspace_lint_config(&root) {
         Ok(config) => config,
         Err(message) => {
             writeln!(stderr, "director check: {message}")?;
@@ -198,22 +198,6 @@ pub fn check_index(
         diagnostics,
         requirements,
     }
-}
-
-#[derive(Deserialize)]
-struct DirectorToml {
-    #[serde(default)]
-    lint: LintConfig,
-}
-
-fn read_lint_config(root: &Path) -> Result<LintConfig, String> {
-    let path = root.join("director.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(LintConfig::default());
-    };
-    toml::from_str::<DirectorToml>(&text)
-        .map(|config| config.lint)
-        .map_err(|error| format!("{}: {}", path.display(), error.to_string().trim_end()))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -404,6 +388,7 @@ pub fn sarif(report: &CheckReport) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::lint::config::LintConfig;
 
     fn check_folder(files: &[(&str, &str)]) -> (tempfile::TempDir, CheckReport) {
         let root = tempfile::tempdir().expect("test fixture");
@@ -413,7 +398,8 @@ mod tests {
             std::fs::write(full, text).expect("test fixture");
         }
         let index = SpecIndex::build(root.path());
-        let policy = LintPolicy::new(&read_lint_config(root.path()).expect("test fixture")).0;
+        let policy =
+            LintPolicy::new(&read_workspace_lint_config(root.path()).expect("test fixture")).0;
         let report = check_index(&index, &policy, None);
         (root, report)
     }

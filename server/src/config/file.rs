@@ -45,10 +45,12 @@ pub fn parse_file(
     for (key, value) in document.into_inner() {
         match key.get_ref().as_ref() {
             "agents" => parse_agents(path, value, origin, &mut agents, &mut problems),
+            // The spec linter's table: it reads and checks it itself (spec::lint::config).
+            "lint" => {}
             unknown => problems.push(ConfigProblem {
                 path: path.to_owned(),
                 range: Some(key.span()),
-                message: format!("unknown table or key `{unknown}`, expected `agents`"),
+                message: format!("unknown table or key `{unknown}`, expected `agents` or `lint`"),
             }),
         }
     }
@@ -455,7 +457,10 @@ context_lines = 10
     fn an_unknown_top_level_key_is_located() {
         let (located, message) = single_problem("[agent.local]\nkind = \"openai\"\n");
         assert_eq!(located, "agent");
-        assert_eq!(message, "unknown table or key `agent`, expected `agents`");
+        assert_eq!(
+            message,
+            "unknown table or key `agent`, expected `agents` or `lint`"
+        );
     }
 
     #[test]
