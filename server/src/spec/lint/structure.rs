@@ -397,6 +397,7 @@ fn task_numbering(context: &LintContext<'_>, emitter: &mut Emitter) {
     let Some(document) = spec_document(context) else {
         return;
     };
+    anonymous_tasks(context, document, emitter);
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut previous_major: Option<u32> = None;
     for task in &document.tasks {
@@ -436,6 +437,59 @@ fn task_numbering(context: &LintContext<'_>, emitter: &mut Emitter) {
             }
             previous_major = major.or(previous_major);
         }
+    }
+}
+
+/// Tasks without an ID in a list whose other tasks have one: agents and
+/// `_Requirements:_` lines cannot reference them. The fix numbers the task after
+/// its siblings (`3.` at the top level, `2.4` under task `2`). A list with no
+/// IDs at all is a plain checklist and is left alone.
+fn anonymous_tasks(context: &LintContext<'_>, document: &SpecDocument, emitter: &mut Emitter) {
+    if document.tasks.iter().all(|task| task.id.is_none()) {
+        return;
+    }
+    let mut assigned: Vec<Option<String>> =
+        document.tasks.iter().map(|task| task.id.clone()).collect();
+    for (index, task) in document.tasks.iter().enumerate() {
+        if task.id.is_some() {
+            continue;
+        }
+        let parent_id = task
+            .parent
+            .and_then(|parent| assigned.get(parent).cloned().flatten());
+        let siblings = document
+            .tasks
+            .iter()
+            .zip(&assigned)
+            .filter(|(other, _)| other.parent == task.parent)
+            .filter_map(|(_, id)| id.as_deref());
+        let last_number = siblings
+            .filter_map(|id| {
+                id.rsplit('.')
+                    .next()
+                    .and_then(|last| last.parse::<u32>().ok())
+            })
+            .max()
+            .unwrap_or(0);
+        let id = match &parent_id {
+            Some(parent) => format!("{parent}.{}", last_number + 1),
+            None => (last_number + 1).to_string(),
+        };
+        let after_box = task.box_range.end + 1;
+        let line = &context.text[after_box.min(task.range.end)..task.range.end];
+        let skipped = line.len() - line.trim_start_matches(['*', ' ', '\t']).len();
+        let insert_at = after_box + skipped;
+        let separator = if parent_id.is_some() { " " } else { ". " };
+        emitter
+            .emit(
+                task.range.clone(),
+                "task has no ID; agents and requirements cannot reference it",
+            )
+            .with_fix(
+                format!("Number it {id}"),
+                vec![(insert_at..insert_at, format!("{id}{separator}"))],
+            );
+        assigned[index] = Some(id);
     }
 }
 
@@ -609,6 +663,46 @@ mod tests {
         let (range, replacement) = &fix.edits[0];
         fixed.replace_range(range.clone(), replacement);
         assert!(fixed.contains("print.\n#### Scenario: Describe the scenario\n- WHEN a"));
+    }
+
+    #[test]
+    fn a_task_without_an_id_gets_the_next_number() {
+        let text = "# Tasks\n- [ ] 1. Parse\n  - [ ] 1.1 Lexer\n  - [ ] Tokens\n- [ ] Render\n";
+        let path = ".kiro/specs/f/tasks.md";
+        let findings = lint_files(&[(path, text)], path);
+        let fixes: Vec<(String, String)> = findings
+            .iter()
+            .filter(|finding| finding.rule == "SPEC012")
+            .map(|finding| {
+                let fix = finding.fix.as_ref().expect("a fix");
+                let mut fixed = text.to_string();
+                let (range, replacement) = &fix.edits[0];
+                fixed.replace_range(range.clone(), replacement);
+                (fix.title.clone(), fixed)
+            })
+            .collect();
+        assert_eq!(fixes.len(), 2, "{findings:?}");
+        assert_eq!(fixes[0].0, "Number it 1.2");
+        assert!(
+            fixes[0].1.contains("  - [ ] 1.2 Tokens\n"),
+            "{}",
+            fixes[0].1
+        );
+        assert_eq!(fixes[1].0, "Number it 2");
+        assert!(fixes[1].1.contains("- [ ] 2. Render\n"), "{}", fixes[1].1);
+    }
+
+    #[test]
+    fn a_plain_checklist_without_ids_is_left_alone() {
+        let text = "# Tasks\n- [ ] Parse\n- [ ] Render\n";
+        let found = flagged(
+            &[(".kiro/specs/f/tasks.md", text)],
+            ".kiro/specs/f/tasks.md",
+        );
+        assert!(
+            !found.iter().any(|(rule, _)| *rule == "SPEC012"),
+            "{found:?}"
+        );
     }
 
     #[test]
