@@ -118,13 +118,13 @@ fn clause(node: Node) -> Option<Clause> {
     })
 }
 
-/// Reads the modal from its words, so emphasis or extra spaces between them
-/// (`SHALL  **NOT**`) do not matter.
+/// The modal is one token whose words may be split by any run of spaces
+/// (`SHALL  NOT`, or a line break before [`parse_statement`] flattened it).
 fn modal_kind(node: Node, source: &[u8]) -> Modal {
-    let mut cursor = node.walk();
     let words: Vec<String> = node
-        .children(&mut cursor)
-        .filter_map(|word| word.utf8_text(source).ok())
+        .utf8_text(source)
+        .unwrap_or_default()
+        .split_whitespace()
         .map(str::to_ascii_uppercase)
         .collect();
     match words.join(" ").as_str() {
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn reads_multi_word_and_lowercase_modals() {
         assert_eq!(
-            parts("THE API SHALL **NOT** leak tokens").modal,
+            parts("THE API SHALL\nNOT leak tokens").modal,
             Modal::ShallNot
         );
         assert_eq!(

@@ -8,7 +8,9 @@ fn parse(text: &str) -> Tree {
     parser
         .set_language(&crate::LANGUAGE.into())
         .expect("the runtime loads the grammar's ABI");
-    parser.parse(text, None).expect("parsing without a timeout yields a tree")
+    parser
+        .parse(text, None)
+        .expect("parsing without a timeout yields a tree")
 }
 
 /// The kinds of the named nodes under `node`, depth first, as `kind` or `kind:text`
@@ -17,12 +19,12 @@ fn outline(node: Node, text: &str, out: &mut Vec<String>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
         match child.kind() {
-            "requirement_reference" | "fingerprint" | "role" | "condition" | "subject"
-            | "modal" => out.push(format!(
-                "{}:{}",
-                child.kind(),
-                &text[child.byte_range()]
-            )),
+            "requirement_reference"
+            | "fingerprint"
+            | "role"
+            | "condition"
+            | "subject"
+            | "modal" => out.push(format!("{}:{}", child.kind(), &text[child.byte_range()])),
             "text" => {}
             kind => {
                 out.push(kind.to_string());
@@ -35,7 +37,11 @@ fn outline(node: Node, text: &str, out: &mut Vec<String>) {
 #[track_caller]
 fn assert_outline(text: &str, expected: &[&str]) {
     let tree = parse(text);
-    assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+    assert!(
+        !tree.root_node().has_error(),
+        "{}",
+        tree.root_node().to_sexp()
+    );
     let mut actual = Vec::new();
     outline(tree.root_node(), text, &mut actual);
     assert_eq!(actual, expected);
@@ -168,9 +174,12 @@ fn markdown_injection_targets_paragraphs_and_list_items() {
     let markdown = tree_sitter_md::LANGUAGE.into();
     let query = Query::new(&markdown, crate::MARKDOWN_INJECTIONS_QUERY)
         .expect("markdown-injections.scm compiles against tree-sitter-md");
-    let text = "# Title\n\nTHE API SHALL log.\n\n1. WHEN x, THE API SHALL y\n\n```\ncode SHALL\n```\n";
+    let text =
+        "# Title\n\nTHE API SHALL log.\n\n1. WHEN x, THE API SHALL y\n\n```\ncode SHALL\n```\n";
     let mut parser = Parser::new();
-    parser.set_language(&markdown).expect("tree-sitter-md loads");
+    parser
+        .set_language(&markdown)
+        .expect("tree-sitter-md loads");
     let tree = parser.parse(text, None).expect("parsing yields a tree");
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(&query, tree.root_node(), text.as_bytes());
