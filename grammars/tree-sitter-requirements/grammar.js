@@ -35,6 +35,10 @@ export default grammar({
     [$.precondition, $._clause_keyword_as_text],
     [$.trigger, $._clause_keyword_as_text],
     [$.unwanted, $._clause_keyword_as_text],
+    // `SHALL NOT` or `SHALL` followed by the word "not"; dynamic precedence picks.
+    [$.modal],
+    // A comma after a tag's ID separates IDs only if another ID follows.
+    [$.spec_tag],
   ],
 
   rules: {
@@ -88,7 +92,12 @@ export default grammar({
 
     subject: $ => repeat1(choice($._word, ',')),
 
-    response: $ => repeat1(choice($._word, ',', $.modal)),
+    response: $ => repeat1(choice(
+      $._word,
+      ',',
+      $.modal,
+      alias(choice($._not, $._continue, $._to), $.text),
+    )),
 
     where: _ => /where/i,
     while: _ => /while/i,
@@ -102,16 +111,29 @@ export default grammar({
     ),
 
     // EARS makes lowercase `shall`/`must` normative; the other RFC 2119 words
-    // count only in capitals, so prose "may" stays prose.
-    modal: _ => choice(
-      seq(/shall/i, optional(choice(/not/i, seq(/continue/i, /to/i)))),
-      seq(/must/i, optional(/not/i)),
-      seq('SHOULD', optional('NOT')),
+    // count only in capitals, so prose "may" stays prose. The words are keywords,
+    // so `MUST notify` is not `MUST NOT`; `SHALL continue working` parses both ways
+    // and keeps the reading where `continue` is prose, the only one without errors.
+    modal: $ => choice(
+      prec.dynamic(1, seq($._shall, $._continue, $._to)),
+      prec.dynamic(1, seq($._shall, $._not)),
+      $._shall,
+      prec.dynamic(1, seq($._must, $._not)),
+      $._must,
+      prec.dynamic(1, seq($._should, $._not)),
+      $._should,
       'MAY',
       'REQUIRED',
       'RECOMMENDED',
       'OPTIONAL',
     ),
+
+    _shall: _ => /shall/i,
+    _must: _ => /must/i,
+    _should: _ => 'SHOULD',
+    _not: _ => /not/i,
+    _continue: _ => /continue/i,
+    _to: _ => /to/i,
 
     _word: $ => choice(
       $.text,
@@ -149,22 +171,21 @@ export default grammar({
 
     // `@spec AUTH-003`, `@spec(test) AUTH-003.2`, `@spec a#AUTH-003@1f9c2a7b`,
     // `@spec-begin AUTH-003` (SPEC-FORMATS §3.2). IDs stop at the first word with
-    // no digit, `#`, `-` or `~`: "@spec AUTH-1 hashes passwords".
-    spec_tag: $ => prec.right(seq(
+    // no digit, `#`, `-` or `~`: "@spec AUTH-1 hashes passwords". A bare `@spec`
+    // ("see @spec tags") is a tag without targets, and a malformed role or pin is
+    // prose, so no spelling of a tag is an ERROR.
+    spec_tag: $ => seq(
       choice('@spec', '@spec-begin', '@spec-end'),
-      optional(seq(
-        token.immediate('('),
-        field('role', $.role),
-        ')',
-      )),
-      repeat1(seq(optional(','), $.spec_target)),
-    )),
+      optional(field('role', $.role)),
+      repeat(seq(optional(','), $.spec_target)),
+    ),
 
-    role: _ => choice('impl', 'test', 'doc'),
+    // `(impl)`, `(test)` or `(doc)`, right after `@spec`.
+    role: _ => token.immediate(/\((impl|test|doc)\)/),
 
     spec_target: $ => seq(
       field('reference', alias($._tag_reference, $.requirement_reference)),
-      optional(seq(token.immediate(prec(PREC.tag_reference, '@')), field('fingerprint', $.fingerprint))),
+      optional(field('fingerprint', $.fingerprint)),
     ),
 
     _tag_reference: _ => token(prec(
@@ -172,6 +193,7 @@ export default grammar({
       /[A-Za-z0-9][A-Za-z_\/.]*[0-9#~-]([A-Za-z0-9_\/#~-]|\.[A-Za-z0-9_\/#~-])*/,
     )),
 
-    fingerprint: _ => token.immediate(/[0-9a-f]{8}/),
+    // `@` and the 8 hex digits of the requirement's fingerprint, right after an ID.
+    fingerprint: _ => token.immediate(prec(PREC.tag_reference, /@[0-9a-f]{8}/)),
   },
 });

@@ -20,12 +20,6 @@
   "@spec-end"
 ] @comment.note
 
-(spec_tag
-  [
-    "("
-    ")"
-  ] @punctuation.bracket)
-
 (role) @attribute
 
 (fingerprint) @constant

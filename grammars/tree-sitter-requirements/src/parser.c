@@ -7,14 +7,14 @@
 #endif
 
 #define LANGUAGE_VERSION 14
-#define STATE_COUNT 63
-#define LARGE_STATE_COUNT 3
-#define SYMBOL_COUNT 59
+#define STATE_COUNT 59
+#define LARGE_STATE_COUNT 15
+#define SYMBOL_COUNT 53
 #define ALIAS_COUNT 0
-#define TOKEN_COUNT 35
+#define TOKEN_COUNT 29
 #define EXTERNAL_TOKEN_COUNT 0
 #define FIELD_COUNT 5
-#define MAX_ALIAS_SEQUENCE_LENGTH 5
+#define MAX_ALIAS_SEQUENCE_LENGTH 4
 #define MAX_RESERVED_WORD_SET_SIZE 0
 #define PRODUCTION_ID_COUNT 6
 #define SUPERTYPE_COUNT 0
@@ -28,56 +28,50 @@ enum ts_symbol_identifiers {
   sym_when = 6,
   sym_if = 7,
   sym_then = 8,
-  aux_sym_modal_token1 = 9,
-  aux_sym_modal_token2 = 10,
-  aux_sym_modal_token3 = 11,
-  aux_sym_modal_token4 = 12,
-  aux_sym_modal_token5 = 13,
-  anon_sym_SHOULD = 14,
-  anon_sym_NOT = 15,
-  anon_sym_MAY = 16,
-  anon_sym_REQUIRED = 17,
-  anon_sym_RECOMMENDED = 18,
-  anon_sym_OPTIONAL = 19,
-  sym_requirement_reference = 20,
-  sym__punctuation = 21,
-  sym__code_span = 22,
-  sym__group_with_commas = 23,
-  anon_sym_ATspec = 24,
-  anon_sym_ATspec_DASHbegin = 25,
-  anon_sym_ATspec_DASHend = 26,
-  anon_sym_LPAREN = 27,
-  anon_sym_RPAREN = 28,
-  anon_sym_impl = 29,
-  anon_sym_test = 30,
-  anon_sym_doc = 31,
-  anon_sym_AT = 32,
-  sym__tag_reference = 33,
-  sym_fingerprint = 34,
-  sym_source_file = 35,
-  sym__line = 36,
-  sym_sentence = 37,
-  sym_ears_statement = 38,
-  sym_precondition = 39,
-  sym_trigger = 40,
-  sym_unwanted = 41,
-  sym__clause_end = 42,
-  sym_condition = 43,
-  sym_subject = 44,
-  sym_response = 45,
-  sym__clause_keyword_as_text = 46,
-  sym_modal = 47,
-  sym__word = 48,
-  sym_spec_tag = 49,
-  sym_role = 50,
-  sym_spec_target = 51,
-  aux_sym_source_file_repeat1 = 52,
-  aux_sym_sentence_repeat1 = 53,
-  aux_sym_ears_statement_repeat1 = 54,
-  aux_sym_condition_repeat1 = 55,
-  aux_sym_subject_repeat1 = 56,
-  aux_sym_response_repeat1 = 57,
-  aux_sym_spec_tag_repeat1 = 58,
+  anon_sym_MAY = 9,
+  anon_sym_REQUIRED = 10,
+  anon_sym_RECOMMENDED = 11,
+  anon_sym_OPTIONAL = 12,
+  sym__shall = 13,
+  sym__must = 14,
+  anon_sym_SHOULD = 15,
+  sym__not = 16,
+  sym__continue = 17,
+  sym__to = 18,
+  sym_requirement_reference = 19,
+  sym__punctuation = 20,
+  sym__code_span = 21,
+  sym__group_with_commas = 22,
+  anon_sym_ATspec = 23,
+  anon_sym_ATspec_DASHbegin = 24,
+  anon_sym_ATspec_DASHend = 25,
+  sym_role = 26,
+  sym__tag_reference = 27,
+  sym_fingerprint = 28,
+  sym_source_file = 29,
+  sym__line = 30,
+  sym_sentence = 31,
+  sym_ears_statement = 32,
+  sym_precondition = 33,
+  sym_trigger = 34,
+  sym_unwanted = 35,
+  sym__clause_end = 36,
+  sym_condition = 37,
+  sym_subject = 38,
+  sym_response = 39,
+  sym__clause_keyword_as_text = 40,
+  sym_modal = 41,
+  sym__should = 42,
+  sym__word = 43,
+  sym_spec_tag = 44,
+  sym_spec_target = 45,
+  aux_sym_source_file_repeat1 = 46,
+  aux_sym_sentence_repeat1 = 47,
+  aux_sym_ears_statement_repeat1 = 48,
+  aux_sym_condition_repeat1 = 49,
+  aux_sym_subject_repeat1 = 50,
+  aux_sym_response_repeat1 = 51,
+  aux_sym_spec_tag_repeat1 = 52,
 };
 
 static const char * const ts_symbol_names[] = {
@@ -90,17 +84,16 @@ static const char * const ts_symbol_names[] = {
   [sym_when] = "when",
   [sym_if] = "if",
   [sym_then] = "then",
-  [aux_sym_modal_token1] = "modal_token1",
-  [aux_sym_modal_token2] = "modal_token2",
-  [aux_sym_modal_token3] = "modal_token3",
-  [aux_sym_modal_token4] = "modal_token4",
-  [aux_sym_modal_token5] = "modal_token5",
-  [anon_sym_SHOULD] = "SHOULD",
-  [anon_sym_NOT] = "NOT",
   [anon_sym_MAY] = "MAY",
   [anon_sym_REQUIRED] = "REQUIRED",
   [anon_sym_RECOMMENDED] = "RECOMMENDED",
   [anon_sym_OPTIONAL] = "OPTIONAL",
+  [sym__shall] = "_shall",
+  [sym__must] = "_must",
+  [anon_sym_SHOULD] = "SHOULD",
+  [sym__not] = "_not",
+  [sym__continue] = "_continue",
+  [sym__to] = "_to",
   [sym_requirement_reference] = "requirement_reference",
   [sym__punctuation] = "_punctuation",
   [sym__code_span] = "text",
@@ -108,12 +101,7 @@ static const char * const ts_symbol_names[] = {
   [anon_sym_ATspec] = "@spec",
   [anon_sym_ATspec_DASHbegin] = "@spec-begin",
   [anon_sym_ATspec_DASHend] = "@spec-end",
-  [anon_sym_LPAREN] = "(",
-  [anon_sym_RPAREN] = ")",
-  [anon_sym_impl] = "impl",
-  [anon_sym_test] = "test",
-  [anon_sym_doc] = "doc",
-  [anon_sym_AT] = "@",
+  [sym_role] = "role",
   [sym__tag_reference] = "requirement_reference",
   [sym_fingerprint] = "fingerprint",
   [sym_source_file] = "source_file",
@@ -129,9 +117,9 @@ static const char * const ts_symbol_names[] = {
   [sym_response] = "response",
   [sym__clause_keyword_as_text] = "_clause_keyword_as_text",
   [sym_modal] = "modal",
+  [sym__should] = "_should",
   [sym__word] = "_word",
   [sym_spec_tag] = "spec_tag",
-  [sym_role] = "role",
   [sym_spec_target] = "spec_target",
   [aux_sym_source_file_repeat1] = "source_file_repeat1",
   [aux_sym_sentence_repeat1] = "sentence_repeat1",
@@ -152,17 +140,16 @@ static const TSSymbol ts_symbol_map[] = {
   [sym_when] = sym_when,
   [sym_if] = sym_if,
   [sym_then] = sym_then,
-  [aux_sym_modal_token1] = aux_sym_modal_token1,
-  [aux_sym_modal_token2] = aux_sym_modal_token2,
-  [aux_sym_modal_token3] = aux_sym_modal_token3,
-  [aux_sym_modal_token4] = aux_sym_modal_token4,
-  [aux_sym_modal_token5] = aux_sym_modal_token5,
-  [anon_sym_SHOULD] = anon_sym_SHOULD,
-  [anon_sym_NOT] = anon_sym_NOT,
   [anon_sym_MAY] = anon_sym_MAY,
   [anon_sym_REQUIRED] = anon_sym_REQUIRED,
   [anon_sym_RECOMMENDED] = anon_sym_RECOMMENDED,
   [anon_sym_OPTIONAL] = anon_sym_OPTIONAL,
+  [sym__shall] = sym__shall,
+  [sym__must] = sym__must,
+  [anon_sym_SHOULD] = anon_sym_SHOULD,
+  [sym__not] = sym__not,
+  [sym__continue] = sym__continue,
+  [sym__to] = sym__to,
   [sym_requirement_reference] = sym_requirement_reference,
   [sym__punctuation] = sym__punctuation,
   [sym__code_span] = sym_text,
@@ -170,12 +157,7 @@ static const TSSymbol ts_symbol_map[] = {
   [anon_sym_ATspec] = anon_sym_ATspec,
   [anon_sym_ATspec_DASHbegin] = anon_sym_ATspec_DASHbegin,
   [anon_sym_ATspec_DASHend] = anon_sym_ATspec_DASHend,
-  [anon_sym_LPAREN] = anon_sym_LPAREN,
-  [anon_sym_RPAREN] = anon_sym_RPAREN,
-  [anon_sym_impl] = anon_sym_impl,
-  [anon_sym_test] = anon_sym_test,
-  [anon_sym_doc] = anon_sym_doc,
-  [anon_sym_AT] = anon_sym_AT,
+  [sym_role] = sym_role,
   [sym__tag_reference] = sym_requirement_reference,
   [sym_fingerprint] = sym_fingerprint,
   [sym_source_file] = sym_source_file,
@@ -191,9 +173,9 @@ static const TSSymbol ts_symbol_map[] = {
   [sym_response] = sym_response,
   [sym__clause_keyword_as_text] = sym__clause_keyword_as_text,
   [sym_modal] = sym_modal,
+  [sym__should] = sym__should,
   [sym__word] = sym__word,
   [sym_spec_tag] = sym_spec_tag,
-  [sym_role] = sym_role,
   [sym_spec_target] = sym_spec_target,
   [aux_sym_source_file_repeat1] = aux_sym_source_file_repeat1,
   [aux_sym_sentence_repeat1] = aux_sym_sentence_repeat1,
@@ -241,34 +223,6 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = true,
   },
-  [aux_sym_modal_token1] = {
-    .visible = false,
-    .named = false,
-  },
-  [aux_sym_modal_token2] = {
-    .visible = false,
-    .named = false,
-  },
-  [aux_sym_modal_token3] = {
-    .visible = false,
-    .named = false,
-  },
-  [aux_sym_modal_token4] = {
-    .visible = false,
-    .named = false,
-  },
-  [aux_sym_modal_token5] = {
-    .visible = false,
-    .named = false,
-  },
-  [anon_sym_SHOULD] = {
-    .visible = true,
-    .named = false,
-  },
-  [anon_sym_NOT] = {
-    .visible = true,
-    .named = false,
-  },
   [anon_sym_MAY] = {
     .visible = true,
     .named = false,
@@ -284,6 +238,30 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
   [anon_sym_OPTIONAL] = {
     .visible = true,
     .named = false,
+  },
+  [sym__shall] = {
+    .visible = false,
+    .named = true,
+  },
+  [sym__must] = {
+    .visible = false,
+    .named = true,
+  },
+  [anon_sym_SHOULD] = {
+    .visible = true,
+    .named = false,
+  },
+  [sym__not] = {
+    .visible = false,
+    .named = true,
+  },
+  [sym__continue] = {
+    .visible = false,
+    .named = true,
+  },
+  [sym__to] = {
+    .visible = false,
+    .named = true,
   },
   [sym_requirement_reference] = {
     .visible = true,
@@ -313,29 +291,9 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = false,
   },
-  [anon_sym_LPAREN] = {
+  [sym_role] = {
     .visible = true,
-    .named = false,
-  },
-  [anon_sym_RPAREN] = {
-    .visible = true,
-    .named = false,
-  },
-  [anon_sym_impl] = {
-    .visible = true,
-    .named = false,
-  },
-  [anon_sym_test] = {
-    .visible = true,
-    .named = false,
-  },
-  [anon_sym_doc] = {
-    .visible = true,
-    .named = false,
-  },
-  [anon_sym_AT] = {
-    .visible = true,
-    .named = false,
+    .named = true,
   },
   [sym__tag_reference] = {
     .visible = true,
@@ -397,15 +355,15 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = true,
   },
+  [sym__should] = {
+    .visible = false,
+    .named = true,
+  },
   [sym__word] = {
     .visible = false,
     .named = true,
   },
   [sym_spec_tag] = {
-    .visible = true,
-    .named = true,
-  },
-  [sym_role] = {
     .visible = true,
     .named = true,
   },
@@ -463,8 +421,8 @@ static const char * const ts_field_names[] = {
 static const TSMapSlice ts_field_map_slices[PRODUCTION_ID_COUNT] = {
   [2] = {.index = 0, .length = 2},
   [3] = {.index = 2, .length = 1},
-  [4] = {.index = 3, .length = 2},
-  [5] = {.index = 5, .length = 1},
+  [4] = {.index = 3, .length = 1},
+  [5] = {.index = 4, .length = 2},
 };
 
 static const TSFieldMapEntry ts_field_map_entries[] = {
@@ -472,12 +430,12 @@ static const TSFieldMapEntry ts_field_map_entries[] = {
     {field_condition, 1},
     {field_keyword, 0},
   [2] =
-    {field_reference, 0},
+    {field_role, 1},
   [3] =
-    {field_fingerprint, 2},
     {field_reference, 0},
-  [5] =
-    {field_role, 2},
+  [4] =
+    {field_fingerprint, 1},
+    {field_reference, 0},
 };
 
 static const TSSymbol ts_alias_sequences[PRODUCTION_ID_COUNT][MAX_ALIAS_SEQUENCE_LENGTH] = {
@@ -551,10 +509,6 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [56] = 56,
   [57] = 57,
   [58] = 58,
-  [59] = 59,
-  [60] = 60,
-  [61] = 61,
-  [62] = 62,
 };
 
 static const TSCharacterRange sym_text_character_set_1[] = {
@@ -567,124 +521,117 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
   eof = lexer->eof(lexer);
   switch (state) {
     case 0:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(107);
-      if (lookahead == ')') ADVANCE(109);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(110);
-      if (lookahead == '`') ADVANCE(100);
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(81);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(68);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
       if (lookahead == '*' ||
-          lookahead == '_') SKIP(44);
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(84);
+          lookahead == '_') SKIP(38);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(68);
+          lookahead == 0xfeff) ADVANCE(55);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(44);
+          lookahead == ' ') SKIP(38);
       if (lookahead == '!' ||
+          lookahead == ')' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(94);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 1:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == '*') SKIP(5);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == '*') SKIP(3);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
       if (lookahead == '_') ADVANCE(1);
-      if (lookahead == '`') ADVANCE(100);
+      if (lookahead == '`') ADVANCE(86);
       if (lookahead == ')' ||
-          lookahead == ']') ADVANCE(99);
+          lookahead == ']') ADVANCE(85);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(69);
+          lookahead == 0xfeff) ADVANCE(55);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(5);
+          lookahead == ' ') SKIP(3);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(98);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?') ADVANCE(84);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 2:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
       if (lookahead == '*') SKIP(4);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == 'N') ADVANCE(62);
-      if (lookahead == '[') ADVANCE(97);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
       if (lookahead == '_') ADVANCE(2);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == 'n') ADVANCE(57);
+      if (lookahead == '`') ADVANCE(86);
       if (lookahead == ')' ||
-          lookahead == ']') ADVANCE(99);
+          lookahead == ']') ADVANCE(85);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(67);
+          lookahead == 0xfeff) ADVANCE(56);
       if (('\t' <= lookahead && lookahead <= '\r') ||
           lookahead == ' ') SKIP(4);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(98);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?') ADVANCE(84);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(50);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 3:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == '*') SKIP(6);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '_') ADVANCE(3);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == ')' ||
-          lookahead == ']') ADVANCE(99);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
+      if (lookahead == '*' ||
+          lookahead == '_') SKIP(3);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(70);
+          lookahead == 0xfeff) ADVANCE(55);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(6);
+          lookahead == ' ') SKIP(3);
       if (lookahead == '!' ||
+          lookahead == ')' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(98);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(60);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?' ||
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 4:
-      ADVANCE_MAP(
-        '\n', 47,
-        '(', 96,
-        ',', 48,
-        '@', 82,
-        'N', 62,
-        '[', 97,
-        '`', 100,
-        'n', 57,
-      );
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
       if (lookahead == '*' ||
           lookahead == '_') SKIP(4);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(67);
+          lookahead == 0xfeff) ADVANCE(56);
       if (('\t' <= lookahead && lookahead <= '\r') ||
           lookahead == ' ') SKIP(4);
       if (lookahead == '!' ||
@@ -693,219 +640,129 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(50);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 5:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(5);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(69);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(5);
-      if (lookahead == '!' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
+      ADVANCE_MAP(
+        '#', 97,
+        '-', 93,
+        '~', 99,
+        '.', 8,
+        '_', 8,
+        '!', 33,
+        ':', 33,
+        ';', 33,
+        '?', 33,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(94);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(70);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 6:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(6);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(70);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(6);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '.') ADVANCE(10);
+      if (lookahead == '_') ADVANCE(93);
       if (lookahead == '!' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(60);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(94);
+      if (('A' <= lookahead && lookahead <= 'Z') ||
+          lookahead == '~') ADVANCE(99);
+      if (('-' <= lookahead && lookahead <= '/') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(93);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 7:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == ')') ADVANCE(109);
-      if (lookahead == '*') SKIP(8);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '_') ADVANCE(7);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(84);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(68);
-      if (lookahead == '(' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(8);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '.') ADVANCE(10);
+      if (lookahead == '_') ADVANCE(93);
       if (lookahead == '!' ||
-          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(98);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?') ADVANCE(33);
+      if (('A' <= lookahead && lookahead <= 'Z') ||
+          lookahead == '~') ADVANCE(99);
+      if (('-' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(93);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 8:
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == ')') ADVANCE(109);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(8);
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(84);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(68);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(8);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '~') ADVANCE(99);
+      if (lookahead == '.' ||
+          lookahead == '_') ADVANCE(8);
       if (lookahead == '!' ||
-          lookahead == '(' ||
-          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == '?') ADVANCE(33);
+      if (lookahead == '-' ||
+          ('0' <= lookahead && lookahead <= '9')) ADVANCE(93);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(70);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 9:
-      if (lookahead == '#') ADVANCE(86);
+      if (lookahead == '#') ADVANCE(71);
       if (lookahead == '.' ||
           lookahead == '_') ADVANCE(10);
       if (lookahead == '!' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(52);
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(44);
       if (('-' <= lookahead && lookahead <= '/') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 10:
-      if (lookahead == '#') ADVANCE(86);
+      if (lookahead == '#') ADVANCE(71);
       if (lookahead == '.' ||
           lookahead == '_') ADVANCE(10);
       if (lookahead == '!' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
+          lookahead == '?') ADVANCE(33);
       if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 11:
-      ADVANCE_MAP(
-        '#', 115,
-        '-', 111,
-        '~', 117,
-        '.', 14,
-        '_', 14,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(112);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(83);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 12:
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '.') ADVANCE(10);
-      if (lookahead == '_') ADVANCE(111);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(112);
-      if (('A' <= lookahead && lookahead <= 'Z') ||
-          lookahead == '~') ADVANCE(117);
-      if (('-' <= lookahead && lookahead <= '/') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(111);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 13:
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '.') ADVANCE(10);
-      if (lookahead == '_') ADVANCE(111);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('A' <= lookahead && lookahead <= 'Z') ||
-          lookahead == '~') ADVANCE(117);
-      if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(111);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 14:
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '~') ADVANCE(117);
-      if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(14);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (lookahead == '-' ||
-          ('0' <= lookahead && lookahead <= '9')) ADVANCE(111);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(83);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 15:
-      if (lookahead == ')') ADVANCE(102);
-      if (lookahead == ',') ADVANCE(15);
+      if (lookahead == ')') ADVANCE(88);
+      if (lookahead == ',') ADVANCE(11);
       if (lookahead != 0 &&
           lookahead != '\n' &&
           lookahead != '(' &&
-          lookahead != ')') ADVANCE(15);
+          lookahead != ')') ADVANCE(11);
       END_STATE();
-    case 16:
-      if (lookahead == '*') SKIP(23);
-      if (lookahead == '_') ADVANCE(16);
+    case 12:
+      if (lookahead == ')') ADVANCE(92);
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 13:
+      if (lookahead == '*') SKIP(28);
+      if (lookahead == '_') ADVANCE(13);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(71);
+          lookahead == 0xfeff) ADVANCE(57);
       if (lookahead == '\t' ||
           (0x0b <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(23);
+          lookahead == ' ') SKIP(28);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
+          lookahead == '?') ADVANCE(33);
       if (lookahead != 0 &&
           (lookahead < '\t' || '\r' < lookahead) &&
           (lookahead < '(' || '*' < lookahead) &&
@@ -913,1034 +770,887 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
           lookahead != '[' &&
           lookahead != ']' &&
           lookahead != '_' &&
-          lookahead != '`') ADVANCE(95);
+          lookahead != '`') ADVANCE(80);
       END_STATE();
-    case 17:
-      if (lookahead == ',') ADVANCE(15);
+    case 14:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'c') ADVANCE(12);
       if (lookahead != 0 &&
           lookahead != '\n' &&
           lookahead != '(' &&
-          lookahead != ')') ADVANCE(17);
+          lookahead != ')') ADVANCE(22);
       END_STATE();
-    case 18:
-      if (lookahead == ',') ADVANCE(18);
-      if (lookahead == ']') ADVANCE(102);
+    case 15:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'e') ADVANCE(20);
       if (lookahead != 0 &&
           lookahead != '\n' &&
-          lookahead != '[') ADVANCE(18);
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 16:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'l') ADVANCE(12);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 17:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'm') ADVANCE(19);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 18:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'o') ADVANCE(14);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
       END_STATE();
     case 19:
-      if (lookahead == ',') ADVANCE(18);
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 'p') ADVANCE(16);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 20:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 's') ADVANCE(21);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 21:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead == 't') ADVANCE(12);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 22:
+      if (lookahead == ',') ADVANCE(11);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '(' &&
+          lookahead != ')') ADVANCE(22);
+      END_STATE();
+    case 23:
+      if (lookahead == ',') ADVANCE(23);
+      if (lookahead == ']') ADVANCE(88);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '[') ADVANCE(23);
+      END_STATE();
+    case 24:
+      if (lookahead == ',') ADVANCE(23);
       if (lookahead != 0 &&
           lookahead != '\n' &&
           lookahead != '[' &&
-          lookahead != ']') ADVANCE(19);
+          lookahead != ']') ADVANCE(24);
       END_STATE();
-    case 20:
-      if (lookahead == '_') ADVANCE(117);
+    case 25:
+      if (lookahead == '_') ADVANCE(99);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(118);
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(100);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '/') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '~') ADVANCE(99);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
-    case 21:
-      if (lookahead == '_') ADVANCE(117);
+    case 26:
+      if (lookahead == '_') ADVANCE(99);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
+          lookahead == '?') ADVANCE(33);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 22:
-      if (lookahead == '`') ADVANCE(101);
-      if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(22);
-      END_STATE();
-    case 23:
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(23);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(71);
-      if (lookahead == '\t' ||
-          (0x0b <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(23);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 24:
-      ADVANCE_MAP(
-        '.', 25,
-        '_', 25,
-        '#', 117,
-        '-', 117,
-        '~', 117,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(114);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(83);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 25:
-      if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(25);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (lookahead == '#' ||
-          lookahead == '-' ||
-          ('0' <= lookahead && lookahead <= '9') ||
-          lookahead == '~') ADVANCE(117);
-      if (lookahead == '/' ||
-          ('A' <= lookahead && lookahead <= 'Z') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(83);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 26:
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(53);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '~') ADVANCE(99);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 27:
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(54);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == '`') ADVANCE(87);
+      if (lookahead != 0 &&
+          lookahead != '\n') ADVANCE(27);
       END_STATE();
     case 28:
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == '*' ||
+          lookahead == '_') SKIP(28);
+      if (lookahead == 0xa0 ||
+          lookahead == 0xfeff) ADVANCE(57);
+      if (lookahead == '\t' ||
+          (0x0b <= lookahead && lookahead <= '\r') ||
+          lookahead == ' ') SKIP(28);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 29:
+      ADVANCE_MAP(
+        '.', 30,
+        '_', 30,
+        '#', 99,
+        '-', 99,
+        '~', 99,
+        '!', 33,
+        ':', 33,
+        ';', 33,
+        '?', 33,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(96);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(70);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 30:
+      if (lookahead == '.' ||
+          lookahead == '_') ADVANCE(30);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
       if (lookahead == '#' ||
           lookahead == '-' ||
           ('0' <= lookahead && lookahead <= '9') ||
-          lookahead == '~') ADVANCE(120);
+          lookahead == '~') ADVANCE(99);
+      if (lookahead == '/' ||
+          ('A' <= lookahead && lookahead <= 'Z') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(70);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 31:
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(46);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 32:
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(45);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 33:
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 34:
+      if (lookahead == '#' ||
+          lookahead == '-' ||
+          ('0' <= lookahead && lookahead <= '9') ||
+          lookahead == '~') ADVANCE(102);
       if (lookahead == '.' ||
           lookahead == '/' ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(29);
-      END_STATE();
-    case 30:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(121);
-      END_STATE();
-    case 31:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(30);
-      END_STATE();
-    case 32:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(31);
-      END_STATE();
-    case 33:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(32);
-      END_STATE();
-    case 34:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(33);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(34);
       END_STATE();
     case 35:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(34);
-      END_STATE();
-    case 36:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(35);
-      END_STATE();
-    case 37:
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(36);
-      END_STATE();
-    case 38:
       if (lookahead == '#' ||
           lookahead == '-' ||
           ('/' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(120);
+          lookahead == '~') ADVANCE(102);
+      END_STATE();
+    case 36:
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(81);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
+      if (lookahead == '*' ||
+          lookahead == '_') SKIP(38);
+      if (lookahead == 0xa0 ||
+          lookahead == 0xfeff) ADVANCE(55);
+      if (('\t' <= lookahead && lookahead <= '\r') ||
+          lookahead == ' ') SKIP(38);
+      if (lookahead == '!' ||
+          lookahead == ')' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
+      END_STATE();
+    case 37:
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(68);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
+      if (lookahead == '*' ||
+          lookahead == '_') SKIP(38);
+      if (lookahead == 0xa0 ||
+          lookahead == 0xfeff) ADVANCE(55);
+      if (('\t' <= lookahead && lookahead <= '\r') ||
+          lookahead == ' ') SKIP(38);
+      if (lookahead == '!' ||
+          lookahead == ')' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
+      END_STATE();
+    case 38:
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
+      if (lookahead == '*' ||
+          lookahead == '_') SKIP(38);
+      if (lookahead == 0xa0 ||
+          lookahead == 0xfeff) ADVANCE(55);
+      if (('\t' <= lookahead && lookahead <= '\r') ||
+          lookahead == ' ') SKIP(38);
+      if (lookahead == '!' ||
+          lookahead == ')' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 39:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(110);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '`') ADVANCE(100);
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
+      if (lookahead == '(') ADVANCE(82);
+      if (lookahead == ',') ADVANCE(43);
+      if (lookahead == '@') ADVANCE(69);
+      if (lookahead == '[') ADVANCE(83);
+      if (lookahead == '`') ADVANCE(86);
       if (lookahead == '*' ||
-          lookahead == '_') SKIP(42);
+          lookahead == '_') SKIP(39);
       if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(70);
+          lookahead == 0xfeff) ADVANCE(56);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(42);
+          lookahead == ' ') SKIP(39);
       if (lookahead == '!' ||
           lookahead == ')' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(60);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == ']') ADVANCE(85);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(50);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if (lookahead != 0) ADVANCE(80);
       END_STATE();
     case 40:
-      if (eof) ADVANCE(46);
-      ADVANCE_MAP(
-        '\n', 47,
-        '(', 96,
-        ',', 48,
-        '@', 82,
-        'N', 62,
-        '[', 97,
-        '`', 100,
-        'n', 57,
-      );
+      if (eof) ADVANCE(41);
+      if (lookahead == '\n') ADVANCE(42);
       if (lookahead == '*' ||
           lookahead == '_') SKIP(40);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(67);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(40);
-      if (lookahead == '!' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
+          lookahead == ' ' ||
+          lookahead == 0xa0 ||
+          lookahead == 0xfeff) SKIP(40);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('A' <= lookahead && lookahead <= 'Z') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(34);
       END_STATE();
     case 41:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(41);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(69);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(41);
-      if (lookahead == '!' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if (lookahead != 0) ADVANCE(95);
-      END_STATE();
-    case 42:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(96);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '[') ADVANCE(97);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(42);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(70);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(42);
-      if (lookahead == '!' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == ']') ADVANCE(99);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(60);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if (lookahead != 0) ADVANCE(95);
-      END_STATE();
-    case 43:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == '(') ADVANCE(106);
-      if (lookahead == ')') ADVANCE(108);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(45);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ' ||
-          lookahead == 0xa0 ||
-          lookahead == 0xfeff) SKIP(45);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(29);
-      END_STATE();
-    case 44:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == ')') ADVANCE(109);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '@') ADVANCE(82);
-      if (lookahead == '`') ADVANCE(100);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(44);
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(84);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(68);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(44);
-      if (lookahead == '!' ||
-          lookahead == '(' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      if (lookahead != 0) ADVANCE(95);
-      END_STATE();
-    case 45:
-      if (eof) ADVANCE(46);
-      if (lookahead == '\n') ADVANCE(47);
-      if (lookahead == ')') ADVANCE(108);
-      if (lookahead == ',') ADVANCE(48);
-      if (lookahead == '*' ||
-          lookahead == '_') SKIP(45);
-      if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ' ||
-          lookahead == 0xa0 ||
-          lookahead == 0xfeff) SKIP(45);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(29);
-      END_STATE();
-    case 46:
       ACCEPT_TOKEN(ts_builtin_sym_end);
       END_STATE();
-    case 47:
+    case 42:
       ACCEPT_TOKEN(sym__newline);
       END_STATE();
-    case 48:
+    case 43:
       ACCEPT_TOKEN(anon_sym_COMMA);
       END_STATE();
-    case 49:
-      ACCEPT_TOKEN(aux_sym_modal_token2);
-      if (lookahead == '#') ADVANCE(86);
-      if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(10);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 50:
-      ACCEPT_TOKEN(aux_sym_modal_token2);
-      if (lookahead == '-') ADVANCE(87);
-      if (lookahead == '_') ADVANCE(26);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 51:
-      ACCEPT_TOKEN(aux_sym_modal_token2);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 52:
+    case 44:
       ACCEPT_TOKEN(sym_requirement_reference);
-      if (lookahead == '#') ADVANCE(86);
+      if (lookahead == '#') ADVANCE(71);
       if (lookahead == '.') ADVANCE(9);
       if (lookahead == '_') ADVANCE(10);
       if (lookahead == '!' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(52);
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(44);
       if (('-' <= lookahead && lookahead <= '/') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 45:
+      ACCEPT_TOKEN(sym_requirement_reference);
+      if (lookahead == '-') ADVANCE(72);
+      if (lookahead == '.') ADVANCE(31);
+      if (lookahead == '_') ADVANCE(32);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(45);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(47);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 46:
+      ACCEPT_TOKEN(sym_requirement_reference);
+      if (lookahead == '.') ADVANCE(31);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(46);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 47:
+      ACCEPT_TOKEN(sym_requirement_reference);
+      if (lookahead == '.') ADVANCE(31);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 48:
+      ACCEPT_TOKEN(sym_text);
+      ADVANCE_MAP(
+        '#', 97,
+        '-', 93,
+        '.', 5,
+        '_', 8,
+        '~', 99,
+        '!', 33,
+        ':', 33,
+        ';', 33,
+        '?', 33,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(94);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(70);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 49:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '~') ADVANCE(99);
+      if (lookahead == '.' ||
+          lookahead == '_') ADVANCE(8);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
+      if (lookahead == '-' ||
+          ('0' <= lookahead && lookahead <= '9')) ADVANCE(93);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(70);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 50:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '#') ADVANCE(71);
+      if (lookahead == '.') ADVANCE(9);
+      if (lookahead == '_') ADVANCE(10);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(50);
+      if (('-' <= lookahead && lookahead <= '/') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 51:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '#') ADVANCE(71);
+      if (lookahead == '.' ||
+          lookahead == '_') ADVANCE(10);
+      if (lookahead == '!' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
+      if (('-' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 52:
+      ACCEPT_TOKEN(sym_text);
+      ADVANCE_MAP(
+        '-', 98,
+        '.', 30,
+        '_', 29,
+        '#', 99,
+        '~', 99,
+        '!', 33,
+        ':', 33,
+        ';', 33,
+        '?', 33,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(95);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (lookahead == '/' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(70);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 53:
-      ACCEPT_TOKEN(sym_requirement_reference);
-      if (lookahead == '-') ADVANCE(87);
-      if (lookahead == '.') ADVANCE(27);
-      if (lookahead == '_') ADVANCE(26);
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '-') ADVANCE(72);
+      if (lookahead == '_') ADVANCE(32);
       if (lookahead == '!' ||
+          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(53);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(55);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '?') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 54:
-      ACCEPT_TOKEN(sym_requirement_reference);
-      if (lookahead == '.') ADVANCE(27);
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '.') ADVANCE(31);
       if (lookahead == '!' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
+          lookahead == '_') ADVANCE(33);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(54);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 55:
-      ACCEPT_TOKEN(sym_requirement_reference);
-      if (lookahead == '.') ADVANCE(27);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      ACCEPT_TOKEN(sym_text);
+      ADVANCE_MAP(
+        '@', 69,
+        '_', 1,
+        0xa0, 55,
+        0xfeff, 55,
+        '!', 84,
+        '.', 84,
+        ':', 84,
+        ';', 84,
+        '?', 84,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(48);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(52);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(49);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 56:
       ACCEPT_TOKEN(sym_text);
-      if (lookahead == '#') ADVANCE(86);
-      if (lookahead == '.') ADVANCE(9);
-      if (lookahead == '_') ADVANCE(10);
-      if (lookahead == '!' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('-' <= lookahead && lookahead <= '/') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      ADVANCE_MAP(
+        '@', 69,
+        '_', 2,
+        0xa0, 56,
+        0xfeff, 56,
+        '!', 84,
+        '.', 84,
+        ':', 84,
+        ';', 84,
+        '?', 84,
+      );
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(50);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(51);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 57:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '#', 86,
-        'O', 85,
-        'o', 58,
-        '.', 10,
-        '_', 10,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == '_') ADVANCE(13);
+      if (lookahead == 0xa0 ||
+          lookahead == 0xfeff) ADVANCE(57);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 58:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '#', 86,
-        'T', 51,
-        't', 49,
-        '.', 10,
-        '_', 10,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'b') ADVANCE(62);
+      if (lookahead == 'e') ADVANCE(65);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 59:
       ACCEPT_TOKEN(sym_text);
-      if (lookahead == '#') ADVANCE(86);
-      if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(10);
+      if (lookahead == 'c') ADVANCE(89);
       if (lookahead == '!' ||
+          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 60:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '#', 115,
-        '-', 111,
-        '.', 11,
-        '_', 14,
-        '~', 117,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(112);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(83);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'd') ADVANCE(91);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 61:
       ACCEPT_TOKEN(sym_text);
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '~') ADVANCE(117);
-      if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(14);
+      if (lookahead == 'e') ADVANCE(59);
       if (lookahead == '!' ||
+          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (lookahead == '-' ||
-          ('0' <= lookahead && lookahead <= '9')) ADVANCE(111);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(83);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 62:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '-', 87,
-        'O', 63,
-        '_', 26,
-        'o', 85,
-        '!', 28,
-        '.', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'e') ADVANCE(63);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 63:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '-', 87,
-        'T', 50,
-        '_', 26,
-        't', 51,
-        '!', 28,
-        '.', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'g') ADVANCE(64);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 64:
       ACCEPT_TOKEN(sym_text);
-      if (lookahead == '-') ADVANCE(87);
-      if (lookahead == '_') ADVANCE(26);
+      if (lookahead == 'i') ADVANCE(66);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 65:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '-', 116,
-        '.', 25,
-        '_', 24,
-        '#', 117,
-        '~', 117,
-        '!', 28,
-        ':', 28,
-        ';', 28,
-        '?', 28,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(113);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (lookahead == '/' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(83);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'n') ADVANCE(60);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 66:
       ACCEPT_TOKEN(sym_text);
-      if (lookahead == '.') ADVANCE(27);
+      if (lookahead == 'n') ADVANCE(90);
       if (lookahead == '!' ||
+          lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(66);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 67:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '@', 82,
-        'N', 62,
-        '_', 2,
-        'n', 57,
-        0xa0, 67,
-        0xfeff, 67,
-        '!', 98,
-        '.', 98,
-        ':', 98,
-        ';', 98,
-        '?', 98,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 'p') ADVANCE(61);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 68:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '@', 82,
-        '_', 7,
-        'N', 84,
-        'n', 84,
-        0xa0, 68,
-        0xfeff, 68,
-        '!', 98,
-        '.', 98,
-        ':', 98,
-        ';', 98,
-        '?', 98,
-      );
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 's') ADVANCE(67);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(79);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 69:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '@', 82,
-        '_', 1,
-        0xa0, 69,
-        0xfeff, 69,
-        '!', 98,
-        '.', 98,
-        ':', 98,
-        ';', 98,
-        '?', 98,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(56);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(59);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+      if (lookahead == 's') ADVANCE(67);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
     case 70:
       ACCEPT_TOKEN(sym_text);
-      ADVANCE_MAP(
-        '@', 82,
-        '_', 3,
-        0xa0, 70,
-        0xfeff, 70,
-        '!', 98,
-        '.', 98,
-        ':', 98,
-        ';', 98,
-        '?', 98,
-      );
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(60);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(65);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(61);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 71:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '_') ADVANCE(16);
-      if (lookahead == 0xa0 ||
-          lookahead == 0xfeff) ADVANCE(71);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 72:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'b') ADVANCE(76);
-      if (lookahead == 'e') ADVANCE(79);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 73:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'c') ADVANCE(103);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 74:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'd') ADVANCE(105);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 75:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'e') ADVANCE(73);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 76:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'e') ADVANCE(77);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 77:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'g') ADVANCE(78);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 78:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'i') ADVANCE(80);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 79:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'n') ADVANCE(74);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 80:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'n') ADVANCE(104);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 81:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'p') ADVANCE(75);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 82:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 's') ADVANCE(81);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 83:
-      ACCEPT_TOKEN(sym_text);
       if (lookahead == '.' ||
-          lookahead == '_') ADVANCE(25);
+          lookahead == '_') ADVANCE(30);
       if (lookahead == '!' ||
           lookahead == ':' ||
           lookahead == ';' ||
-          lookahead == '?') ADVANCE(28);
+          lookahead == '?') ADVANCE(33);
       if (lookahead == '#' ||
           lookahead == '-' ||
           ('0' <= lookahead && lookahead <= '9') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       if (lookahead == '/' ||
           ('A' <= lookahead && lookahead <= 'Z') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(83);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(70);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 71:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(54);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 72:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(45);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(53);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 73:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(103);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 74:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(73);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 75:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(74);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 76:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(75);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 77:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(76);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 78:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(77);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 79:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(78);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 80:
+      ACCEPT_TOKEN(sym_text);
+      if (lookahead == '!' ||
+          lookahead == '.' ||
+          lookahead == ':' ||
+          lookahead == ';' ||
+          lookahead == '?' ||
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
+      END_STATE();
+    case 81:
+      ACCEPT_TOKEN(sym__punctuation);
+      ADVANCE_MAP(
+        ',', 11,
+        'd', 18,
+        'i', 17,
+        't', 15,
+        '(', 85,
+        ')', 85,
+        '!', 82,
+        '.', 82,
+        ':', 82,
+        ';', 82,
+        '?', 82,
+        '[', 82,
+        ']', 82,
+      );
+      if (lookahead != 0 &&
+          lookahead != '\n') ADVANCE(22);
+      END_STATE();
+    case 82:
+      ACCEPT_TOKEN(sym__punctuation);
+      ADVANCE_MAP(
+        ',', 11,
+        '(', 85,
+        ')', 85,
+        '!', 82,
+        '.', 82,
+        ':', 82,
+        ';', 82,
+        '?', 82,
+        '[', 82,
+        ']', 82,
+      );
+      if (lookahead != 0 &&
+          lookahead != '\n') ADVANCE(22);
+      END_STATE();
+    case 83:
+      ACCEPT_TOKEN(sym__punctuation);
+      ADVANCE_MAP(
+        ',', 23,
+        '[', 85,
+        ']', 85,
+        '!', 83,
+        '(', 83,
+        ')', 83,
+        '.', 83,
+        ':', 83,
+        ';', 83,
+        '?', 83,
+      );
+      if (lookahead != 0 &&
+          lookahead != '\n') ADVANCE(24);
       END_STATE();
     case 84:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'O' ||
-          lookahead == 'o') ADVANCE(85);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 85:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == 'T' ||
-          lookahead == 't') ADVANCE(51);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 86:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(66);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 87:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(53);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(64);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 88:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(122);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 89:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(88);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 90:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(89);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 91:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(90);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 92:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(91);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 93:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(92);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 94:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(93);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 95:
-      ACCEPT_TOKEN(sym_text);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
-      END_STATE();
-    case 96:
       ACCEPT_TOKEN(sym__punctuation);
       ADVANCE_MAP(
-        ',', 15,
-        '(', 99,
-        ')', 99,
-        '!', 96,
-        '.', 96,
-        ':', 96,
-        ';', 96,
-        '?', 96,
-        '[', 96,
-        ']', 96,
-      );
-      if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(17);
-      END_STATE();
-    case 97:
-      ACCEPT_TOKEN(sym__punctuation);
-      ADVANCE_MAP(
-        ',', 18,
-        '[', 99,
-        ']', 99,
-        '!', 97,
-        '(', 97,
-        ')', 97,
-        '.', 97,
-        ':', 97,
-        ';', 97,
-        '?', 97,
-      );
-      if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(19);
-      END_STATE();
-    case 98:
-      ACCEPT_TOKEN(sym__punctuation);
-      ADVANCE_MAP(
-        '_', 28,
-        '(', 99,
-        ')', 99,
-        '[', 99,
-        ']', 99,
-        '!', 98,
-        '.', 98,
-        ':', 98,
-        ';', 98,
-        '?', 98,
+        '_', 33,
+        '(', 85,
+        ')', 85,
+        '[', 85,
+        ']', 85,
+        '!', 84,
+        '.', 84,
+        ':', 84,
+        ';', 84,
+        '?', 84,
       );
       if (lookahead != 0 &&
           (lookahead < '\t' || '\r' < lookahead) &&
@@ -1949,9 +1659,9 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
           (lookahead < '(' || '*' < lookahead) &&
           lookahead != ',' &&
           lookahead != '_' &&
-          lookahead != '`') ADVANCE(95);
+          lookahead != '`') ADVANCE(80);
       END_STATE();
-    case 99:
+    case 85:
       ACCEPT_TOKEN(sym__punctuation);
       if (lookahead == '!' ||
           lookahead == '(' ||
@@ -1961,204 +1671,164 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
           lookahead == ';' ||
           lookahead == '?' ||
           lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
+          lookahead == ']') ADVANCE(85);
       END_STATE();
-    case 100:
+    case 86:
       ACCEPT_TOKEN(sym__punctuation);
       if (lookahead != 0 &&
           lookahead != '\n' &&
-          lookahead != '`') ADVANCE(22);
+          lookahead != '`') ADVANCE(27);
       END_STATE();
-    case 101:
+    case 87:
       ACCEPT_TOKEN(sym__code_span);
       END_STATE();
-    case 102:
+    case 88:
       ACCEPT_TOKEN(sym__group_with_commas);
       END_STATE();
-    case 103:
+    case 89:
       ACCEPT_TOKEN(anon_sym_ATspec);
-      if (lookahead == '-') ADVANCE(72);
+      if (lookahead == '-') ADVANCE(58);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
-    case 104:
+    case 90:
       ACCEPT_TOKEN(anon_sym_ATspec_DASHbegin);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
-    case 105:
+    case 91:
       ACCEPT_TOKEN(anon_sym_ATspec_DASHend);
       if (lookahead == '!' ||
           lookahead == '.' ||
           lookahead == ':' ||
           lookahead == ';' ||
           lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
+          lookahead == '_') ADVANCE(33);
+      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(80);
       END_STATE();
-    case 106:
-      ACCEPT_TOKEN(anon_sym_LPAREN);
+    case 92:
+      ACCEPT_TOKEN(sym_role);
       END_STATE();
-    case 107:
-      ACCEPT_TOKEN(anon_sym_LPAREN);
-      if (lookahead == '!' ||
-          lookahead == '(' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      END_STATE();
-    case 108:
-      ACCEPT_TOKEN(anon_sym_RPAREN);
-      END_STATE();
-    case 109:
-      ACCEPT_TOKEN(anon_sym_RPAREN);
-      if (lookahead == '!' ||
-          lookahead == '(' ||
-          lookahead == ')' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '[' ||
-          lookahead == ']') ADVANCE(99);
-      END_STATE();
-    case 110:
-      ACCEPT_TOKEN(anon_sym_AT);
-      END_STATE();
-    case 111:
+    case 93:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '.') ADVANCE(13);
-      if (lookahead == '_') ADVANCE(111);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '.') ADVANCE(7);
+      if (lookahead == '_') ADVANCE(93);
       if (('A' <= lookahead && lookahead <= 'Z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       if (('-' <= lookahead && lookahead <= '9') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(111);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(93);
       END_STATE();
-    case 112:
+    case 94:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '#') ADVANCE(115);
-      if (lookahead == '.') ADVANCE(12);
-      if (lookahead == '_') ADVANCE(111);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(112);
+      if (lookahead == '#') ADVANCE(97);
+      if (lookahead == '.') ADVANCE(6);
+      if (lookahead == '_') ADVANCE(93);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(94);
       if (('A' <= lookahead && lookahead <= 'Z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       if (('-' <= lookahead && lookahead <= '/') ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(111);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(93);
       END_STATE();
-    case 113:
+    case 95:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '-') ADVANCE(116);
-      if (lookahead == '.') ADVANCE(21);
-      if (lookahead == '_') ADVANCE(116);
+      if (lookahead == '-') ADVANCE(98);
+      if (lookahead == '.') ADVANCE(26);
+      if (lookahead == '_') ADVANCE(98);
       if (lookahead == '#' ||
           lookahead == '/' ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(113);
+          ('A' <= lookahead && lookahead <= 'Z')) ADVANCE(95);
       END_STATE();
-    case 114:
+    case 96:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '-') ADVANCE(116);
-      if (lookahead == '.') ADVANCE(20);
-      if (lookahead == '_') ADVANCE(116);
+      if (lookahead == '-') ADVANCE(98);
+      if (lookahead == '.') ADVANCE(25);
+      if (lookahead == '_') ADVANCE(98);
       if (lookahead == '#' ||
           lookahead == '/' ||
-          lookahead == '~') ADVANCE(117);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(114);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(113);
-      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(119);
+          lookahead == '~') ADVANCE(99);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(96);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(95);
+      if (('a' <= lookahead && lookahead <= 'z')) ADVANCE(101);
       END_STATE();
-    case 115:
+    case 97:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(21);
-      if (lookahead == '_') ADVANCE(117);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(118);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(113);
+      if (lookahead == '.') ADVANCE(26);
+      if (lookahead == '_') ADVANCE(99);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(100);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(95);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '/') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       END_STATE();
-    case 116:
+    case 98:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(21);
-      if (lookahead == '_') ADVANCE(117);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(114);
-      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(113);
+      if (lookahead == '.') ADVANCE(26);
+      if (lookahead == '_') ADVANCE(99);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(96);
+      if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(95);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '/') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       END_STATE();
-    case 117:
+    case 99:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(21);
-      if (lookahead == '_') ADVANCE(117);
+      if (lookahead == '.') ADVANCE(26);
+      if (lookahead == '_') ADVANCE(99);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       END_STATE();
-    case 118:
+    case 100:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(20);
-      if (lookahead == '_') ADVANCE(117);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(118);
+      if (lookahead == '.') ADVANCE(25);
+      if (lookahead == '_') ADVANCE(99);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(100);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '/') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       END_STATE();
-    case 119:
+    case 101:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(20);
-      if (lookahead == '_') ADVANCE(117);
+      if (lookahead == '.') ADVANCE(25);
+      if (lookahead == '_') ADVANCE(99);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(117);
+          lookahead == '~') ADVANCE(99);
       END_STATE();
-    case 120:
+    case 102:
       ACCEPT_TOKEN(sym__tag_reference);
-      if (lookahead == '.') ADVANCE(38);
+      if (lookahead == '.') ADVANCE(35);
       if (lookahead == '#' ||
           ('-' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
           ('a' <= lookahead && lookahead <= 'z') ||
-          lookahead == '~') ADVANCE(120);
+          lookahead == '~') ADVANCE(102);
       END_STATE();
-    case 121:
+    case 103:
       ACCEPT_TOKEN(sym_fingerprint);
-      END_STATE();
-    case 122:
-      ACCEPT_TOKEN(sym_fingerprint);
-      if (lookahead == '!' ||
-          lookahead == '.' ||
-          lookahead == ':' ||
-          lookahead == ';' ||
-          lookahead == '?' ||
-          lookahead == '_') ADVANCE(28);
-      if ((!eof && set_contains(sym_text_character_set_1, 11, lookahead))) ADVANCE(95);
       END_STATE();
     default:
       return false;
@@ -2170,26 +1840,24 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
   eof = lexer->eof(lexer);
   switch (state) {
     case 0:
-      ADVANCE_MAP(
-        'I', 1,
-        'M', 2,
-        'N', 3,
-        'O', 4,
-        'R', 5,
-        'S', 6,
-        'T', 7,
-        'd', 8,
-        'i', 9,
-        'm', 10,
-        's', 11,
-        't', 12,
-      );
+      if (lookahead == 'M') ADVANCE(1);
+      if (lookahead == 'O') ADVANCE(2);
+      if (lookahead == 'R') ADVANCE(3);
+      if (lookahead == 'S') ADVANCE(4);
+      if (lookahead == 'm') ADVANCE(5);
+      if (lookahead == 's') ADVANCE(6);
       if (lookahead == '*' ||
           lookahead == '_') SKIP(0);
       if (lookahead == 'C' ||
-          lookahead == 'c') ADVANCE(13);
+          lookahead == 'c') ADVANCE(7);
+      if (lookahead == 'I' ||
+          lookahead == 'i') ADVANCE(8);
+      if (lookahead == 'N' ||
+          lookahead == 'n') ADVANCE(9);
+      if (lookahead == 'T' ||
+          lookahead == 't') ADVANCE(10);
       if (lookahead == 'W' ||
-          lookahead == 'w') ADVANCE(14);
+          lookahead == 'w') ADVANCE(11);
       if (lookahead == '\t' ||
           (0x0b <= lookahead && lookahead <= '\r') ||
           lookahead == ' ' ||
@@ -2197,288 +1865,251 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
           lookahead == 0xfeff) SKIP(0);
       END_STATE();
     case 1:
-      if (lookahead == 'F' ||
-          lookahead == 'f') ADVANCE(15);
+      if (lookahead == 'A') ADVANCE(12);
+      if (lookahead == 'U' ||
+          lookahead == 'u') ADVANCE(13);
       END_STATE();
     case 2:
-      if (lookahead == 'A') ADVANCE(16);
-      if (lookahead == 'U' ||
-          lookahead == 'u') ADVANCE(17);
+      if (lookahead == 'P') ADVANCE(14);
       END_STATE();
     case 3:
-      if (lookahead == 'O') ADVANCE(18);
+      if (lookahead == 'E') ADVANCE(15);
       END_STATE();
     case 4:
-      if (lookahead == 'P') ADVANCE(19);
+      if (lookahead == 'H') ADVANCE(16);
+      if (lookahead == 'h') ADVANCE(17);
       END_STATE();
     case 5:
-      if (lookahead == 'E') ADVANCE(20);
+      if (lookahead == 'U' ||
+          lookahead == 'u') ADVANCE(13);
       END_STATE();
     case 6:
-      if (lookahead == 'H') ADVANCE(21);
-      if (lookahead == 'h') ADVANCE(22);
+      if (lookahead == 'H' ||
+          lookahead == 'h') ADVANCE(17);
       END_STATE();
     case 7:
-      if (lookahead == 'H' ||
-          lookahead == 'h') ADVANCE(23);
       if (lookahead == 'O' ||
-          lookahead == 'o') ADVANCE(24);
+          lookahead == 'o') ADVANCE(18);
       END_STATE();
     case 8:
-      if (lookahead == 'o') ADVANCE(25);
+      if (lookahead == 'F' ||
+          lookahead == 'f') ADVANCE(19);
       END_STATE();
     case 9:
-      if (lookahead == 'm') ADVANCE(26);
-      if (lookahead == 'F' ||
-          lookahead == 'f') ADVANCE(15);
+      if (lookahead == 'O' ||
+          lookahead == 'o') ADVANCE(20);
       END_STATE();
     case 10:
-      if (lookahead == 'U' ||
-          lookahead == 'u') ADVANCE(17);
+      if (lookahead == 'H' ||
+          lookahead == 'h') ADVANCE(21);
+      if (lookahead == 'O' ||
+          lookahead == 'o') ADVANCE(22);
       END_STATE();
     case 11:
       if (lookahead == 'H' ||
-          lookahead == 'h') ADVANCE(22);
+          lookahead == 'h') ADVANCE(23);
       END_STATE();
     case 12:
-      if (lookahead == 'e') ADVANCE(27);
-      if (lookahead == 'H' ||
-          lookahead == 'h') ADVANCE(23);
-      if (lookahead == 'O' ||
-          lookahead == 'o') ADVANCE(24);
+      if (lookahead == 'Y') ADVANCE(24);
       END_STATE();
     case 13:
-      if (lookahead == 'O' ||
-          lookahead == 'o') ADVANCE(28);
+      if (lookahead == 'S' ||
+          lookahead == 's') ADVANCE(25);
       END_STATE();
     case 14:
-      if (lookahead == 'H' ||
-          lookahead == 'h') ADVANCE(29);
+      if (lookahead == 'T') ADVANCE(26);
       END_STATE();
     case 15:
-      ACCEPT_TOKEN(sym_if);
+      if (lookahead == 'C') ADVANCE(27);
+      if (lookahead == 'Q') ADVANCE(28);
       END_STATE();
     case 16:
-      if (lookahead == 'Y') ADVANCE(30);
+      if (lookahead == 'O') ADVANCE(29);
+      if (lookahead == 'A' ||
+          lookahead == 'a') ADVANCE(30);
       END_STATE();
     case 17:
-      if (lookahead == 'S' ||
-          lookahead == 's') ADVANCE(31);
+      if (lookahead == 'A' ||
+          lookahead == 'a') ADVANCE(30);
       END_STATE();
     case 18:
-      if (lookahead == 'T') ADVANCE(32);
+      if (lookahead == 'N' ||
+          lookahead == 'n') ADVANCE(31);
       END_STATE();
     case 19:
-      if (lookahead == 'T') ADVANCE(33);
+      ACCEPT_TOKEN(sym_if);
       END_STATE();
     case 20:
-      if (lookahead == 'C') ADVANCE(34);
-      if (lookahead == 'Q') ADVANCE(35);
+      if (lookahead == 'T' ||
+          lookahead == 't') ADVANCE(32);
       END_STATE();
     case 21:
-      if (lookahead == 'O') ADVANCE(36);
-      if (lookahead == 'A' ||
-          lookahead == 'a') ADVANCE(37);
+      if (lookahead == 'E' ||
+          lookahead == 'e') ADVANCE(33);
       END_STATE();
     case 22:
-      if (lookahead == 'A' ||
-          lookahead == 'a') ADVANCE(37);
+      ACCEPT_TOKEN(sym__to);
       END_STATE();
     case 23:
       if (lookahead == 'E' ||
-          lookahead == 'e') ADVANCE(38);
+          lookahead == 'e') ADVANCE(34);
+      if (lookahead == 'I' ||
+          lookahead == 'i') ADVANCE(35);
       END_STATE();
     case 24:
-      ACCEPT_TOKEN(aux_sym_modal_token4);
+      ACCEPT_TOKEN(anon_sym_MAY);
       END_STATE();
     case 25:
-      if (lookahead == 'c') ADVANCE(39);
+      if (lookahead == 'T' ||
+          lookahead == 't') ADVANCE(36);
       END_STATE();
     case 26:
-      if (lookahead == 'p') ADVANCE(40);
+      if (lookahead == 'I') ADVANCE(37);
       END_STATE();
     case 27:
-      if (lookahead == 's') ADVANCE(41);
+      if (lookahead == 'O') ADVANCE(38);
       END_STATE();
     case 28:
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(42);
+      if (lookahead == 'U') ADVANCE(39);
       END_STATE();
     case 29:
-      if (lookahead == 'E' ||
-          lookahead == 'e') ADVANCE(43);
-      if (lookahead == 'I' ||
-          lookahead == 'i') ADVANCE(44);
+      if (lookahead == 'U') ADVANCE(40);
       END_STATE();
     case 30:
-      ACCEPT_TOKEN(anon_sym_MAY);
+      if (lookahead == 'L' ||
+          lookahead == 'l') ADVANCE(41);
       END_STATE();
     case 31:
       if (lookahead == 'T' ||
-          lookahead == 't') ADVANCE(45);
+          lookahead == 't') ADVANCE(42);
       END_STATE();
     case 32:
-      ACCEPT_TOKEN(anon_sym_NOT);
+      ACCEPT_TOKEN(sym__not);
       END_STATE();
     case 33:
-      if (lookahead == 'I') ADVANCE(46);
+      if (lookahead == 'N' ||
+          lookahead == 'n') ADVANCE(43);
       END_STATE();
     case 34:
-      if (lookahead == 'O') ADVANCE(47);
+      if (lookahead == 'N' ||
+          lookahead == 'n') ADVANCE(44);
+      if (lookahead == 'R' ||
+          lookahead == 'r') ADVANCE(45);
       END_STATE();
     case 35:
-      if (lookahead == 'U') ADVANCE(48);
+      if (lookahead == 'L' ||
+          lookahead == 'l') ADVANCE(46);
       END_STATE();
     case 36:
-      if (lookahead == 'U') ADVANCE(49);
+      ACCEPT_TOKEN(sym__must);
       END_STATE();
     case 37:
-      if (lookahead == 'L' ||
-          lookahead == 'l') ADVANCE(50);
+      if (lookahead == 'O') ADVANCE(47);
       END_STATE();
     case 38:
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(51);
+      if (lookahead == 'M') ADVANCE(48);
       END_STATE();
     case 39:
-      ACCEPT_TOKEN(anon_sym_doc);
+      if (lookahead == 'I') ADVANCE(49);
       END_STATE();
     case 40:
-      if (lookahead == 'l') ADVANCE(52);
+      if (lookahead == 'L') ADVANCE(50);
       END_STATE();
     case 41:
-      if (lookahead == 't') ADVANCE(53);
+      if (lookahead == 'L' ||
+          lookahead == 'l') ADVANCE(51);
       END_STATE();
     case 42:
-      if (lookahead == 'T' ||
-          lookahead == 't') ADVANCE(54);
+      if (lookahead == 'I' ||
+          lookahead == 'i') ADVANCE(52);
       END_STATE();
     case 43:
-      if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(55);
-      if (lookahead == 'R' ||
-          lookahead == 'r') ADVANCE(56);
-      END_STATE();
-    case 44:
-      if (lookahead == 'L' ||
-          lookahead == 'l') ADVANCE(57);
-      END_STATE();
-    case 45:
-      ACCEPT_TOKEN(aux_sym_modal_token5);
-      END_STATE();
-    case 46:
-      if (lookahead == 'O') ADVANCE(58);
-      END_STATE();
-    case 47:
-      if (lookahead == 'M') ADVANCE(59);
-      END_STATE();
-    case 48:
-      if (lookahead == 'I') ADVANCE(60);
-      END_STATE();
-    case 49:
-      if (lookahead == 'L') ADVANCE(61);
-      END_STATE();
-    case 50:
-      if (lookahead == 'L' ||
-          lookahead == 'l') ADVANCE(62);
-      END_STATE();
-    case 51:
       ACCEPT_TOKEN(sym_then);
       END_STATE();
-    case 52:
-      ACCEPT_TOKEN(anon_sym_impl);
-      END_STATE();
-    case 53:
-      ACCEPT_TOKEN(anon_sym_test);
-      END_STATE();
-    case 54:
-      if (lookahead == 'I' ||
-          lookahead == 'i') ADVANCE(63);
-      END_STATE();
-    case 55:
+    case 44:
       ACCEPT_TOKEN(sym_when);
       END_STATE();
-    case 56:
+    case 45:
       if (lookahead == 'E' ||
-          lookahead == 'e') ADVANCE(64);
+          lookahead == 'e') ADVANCE(53);
       END_STATE();
-    case 57:
+    case 46:
       if (lookahead == 'E' ||
-          lookahead == 'e') ADVANCE(65);
+          lookahead == 'e') ADVANCE(54);
       END_STATE();
-    case 58:
-      if (lookahead == 'N') ADVANCE(66);
+    case 47:
+      if (lookahead == 'N') ADVANCE(55);
       END_STATE();
-    case 59:
-      if (lookahead == 'M') ADVANCE(67);
+    case 48:
+      if (lookahead == 'M') ADVANCE(56);
       END_STATE();
-    case 60:
-      if (lookahead == 'R') ADVANCE(68);
+    case 49:
+      if (lookahead == 'R') ADVANCE(57);
       END_STATE();
-    case 61:
-      if (lookahead == 'D') ADVANCE(69);
+    case 50:
+      if (lookahead == 'D') ADVANCE(58);
       END_STATE();
-    case 62:
-      ACCEPT_TOKEN(aux_sym_modal_token1);
+    case 51:
+      ACCEPT_TOKEN(sym__shall);
       END_STATE();
-    case 63:
+    case 52:
       if (lookahead == 'N' ||
-          lookahead == 'n') ADVANCE(70);
+          lookahead == 'n') ADVANCE(59);
       END_STATE();
-    case 64:
+    case 53:
       ACCEPT_TOKEN(sym_where);
       END_STATE();
-    case 65:
+    case 54:
       ACCEPT_TOKEN(sym_while);
       END_STATE();
-    case 66:
-      if (lookahead == 'A') ADVANCE(71);
+    case 55:
+      if (lookahead == 'A') ADVANCE(60);
       END_STATE();
-    case 67:
-      if (lookahead == 'E') ADVANCE(72);
+    case 56:
+      if (lookahead == 'E') ADVANCE(61);
       END_STATE();
-    case 68:
-      if (lookahead == 'E') ADVANCE(73);
+    case 57:
+      if (lookahead == 'E') ADVANCE(62);
       END_STATE();
-    case 69:
+    case 58:
       ACCEPT_TOKEN(anon_sym_SHOULD);
       END_STATE();
-    case 70:
+    case 59:
       if (lookahead == 'U' ||
-          lookahead == 'u') ADVANCE(74);
+          lookahead == 'u') ADVANCE(63);
       END_STATE();
-    case 71:
-      if (lookahead == 'L') ADVANCE(75);
+    case 60:
+      if (lookahead == 'L') ADVANCE(64);
       END_STATE();
-    case 72:
-      if (lookahead == 'N') ADVANCE(76);
+    case 61:
+      if (lookahead == 'N') ADVANCE(65);
       END_STATE();
-    case 73:
-      if (lookahead == 'D') ADVANCE(77);
+    case 62:
+      if (lookahead == 'D') ADVANCE(66);
       END_STATE();
-    case 74:
+    case 63:
       if (lookahead == 'E' ||
-          lookahead == 'e') ADVANCE(78);
+          lookahead == 'e') ADVANCE(67);
       END_STATE();
-    case 75:
+    case 64:
       ACCEPT_TOKEN(anon_sym_OPTIONAL);
       END_STATE();
-    case 76:
-      if (lookahead == 'D') ADVANCE(79);
+    case 65:
+      if (lookahead == 'D') ADVANCE(68);
       END_STATE();
-    case 77:
+    case 66:
       ACCEPT_TOKEN(anon_sym_REQUIRED);
       END_STATE();
-    case 78:
-      ACCEPT_TOKEN(aux_sym_modal_token3);
+    case 67:
+      ACCEPT_TOKEN(sym__continue);
       END_STATE();
-    case 79:
-      if (lookahead == 'E') ADVANCE(80);
+    case 68:
+      if (lookahead == 'E') ADVANCE(69);
       END_STATE();
-    case 80:
-      if (lookahead == 'D') ADVANCE(81);
+    case 69:
+      if (lookahead == 'D') ADVANCE(70);
       END_STATE();
-    case 81:
+    case 70:
       ACCEPT_TOKEN(anon_sym_RECOMMENDED);
       END_STATE();
     default:
@@ -2488,68 +2119,64 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
 
 static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [0] = {.lex_state = 0},
-  [1] = {.lex_state = 41},
-  [2] = {.lex_state = 41},
-  [3] = {.lex_state = 41},
-  [4] = {.lex_state = 42},
-  [5] = {.lex_state = 42},
-  [6] = {.lex_state = 42},
-  [7] = {.lex_state = 39},
-  [8] = {.lex_state = 41},
-  [9] = {.lex_state = 41},
-  [10] = {.lex_state = 42},
-  [11] = {.lex_state = 41},
-  [12] = {.lex_state = 42},
-  [13] = {.lex_state = 41},
-  [14] = {.lex_state = 41},
-  [15] = {.lex_state = 41},
-  [16] = {.lex_state = 41},
-  [17] = {.lex_state = 41},
-  [18] = {.lex_state = 41},
-  [19] = {.lex_state = 41},
-  [20] = {.lex_state = 41},
-  [21] = {.lex_state = 41},
-  [22] = {.lex_state = 41},
-  [23] = {.lex_state = 40},
-  [24] = {.lex_state = 41},
-  [25] = {.lex_state = 41},
-  [26] = {.lex_state = 41},
-  [27] = {.lex_state = 41},
-  [28] = {.lex_state = 41},
-  [29] = {.lex_state = 41},
-  [30] = {.lex_state = 40},
-  [31] = {.lex_state = 41},
-  [32] = {.lex_state = 41},
-  [33] = {.lex_state = 41},
-  [34] = {.lex_state = 41},
-  [35] = {.lex_state = 41},
-  [36] = {.lex_state = 41},
-  [37] = {.lex_state = 41},
-  [38] = {.lex_state = 41},
-  [39] = {.lex_state = 41},
-  [40] = {.lex_state = 41},
-  [41] = {.lex_state = 41},
-  [42] = {.lex_state = 41},
-  [43] = {.lex_state = 41},
-  [44] = {.lex_state = 23},
-  [45] = {.lex_state = 23},
-  [46] = {.lex_state = 43},
-  [47] = {.lex_state = 23},
-  [48] = {.lex_state = 43},
-  [49] = {.lex_state = 43},
-  [50] = {.lex_state = 43},
-  [51] = {.lex_state = 43},
-  [52] = {.lex_state = 43},
-  [53] = {.lex_state = 43},
-  [54] = {.lex_state = 43},
-  [55] = {.lex_state = 43},
-  [56] = {.lex_state = 43},
-  [57] = {.lex_state = 43},
-  [58] = {.lex_state = 23},
-  [59] = {.lex_state = 0},
-  [60] = {.lex_state = 43},
-  [61] = {.lex_state = 37},
-  [62] = {.lex_state = 43},
+  [1] = {.lex_state = 39},
+  [2] = {.lex_state = 39},
+  [3] = {.lex_state = 39},
+  [4] = {.lex_state = 36},
+  [5] = {.lex_state = 38},
+  [6] = {.lex_state = 38},
+  [7] = {.lex_state = 38},
+  [8] = {.lex_state = 38},
+  [9] = {.lex_state = 37},
+  [10] = {.lex_state = 39},
+  [11] = {.lex_state = 39},
+  [12] = {.lex_state = 39},
+  [13] = {.lex_state = 38},
+  [14] = {.lex_state = 38},
+  [15] = {.lex_state = 39},
+  [16] = {.lex_state = 39},
+  [17] = {.lex_state = 39},
+  [18] = {.lex_state = 39},
+  [19] = {.lex_state = 39},
+  [20] = {.lex_state = 39},
+  [21] = {.lex_state = 39},
+  [22] = {.lex_state = 39},
+  [23] = {.lex_state = 39},
+  [24] = {.lex_state = 39},
+  [25] = {.lex_state = 39},
+  [26] = {.lex_state = 39},
+  [27] = {.lex_state = 39},
+  [28] = {.lex_state = 39},
+  [29] = {.lex_state = 39},
+  [30] = {.lex_state = 39},
+  [31] = {.lex_state = 39},
+  [32] = {.lex_state = 39},
+  [33] = {.lex_state = 39},
+  [34] = {.lex_state = 39},
+  [35] = {.lex_state = 39},
+  [36] = {.lex_state = 39},
+  [37] = {.lex_state = 39},
+  [38] = {.lex_state = 39},
+  [39] = {.lex_state = 39},
+  [40] = {.lex_state = 39},
+  [41] = {.lex_state = 39},
+  [42] = {.lex_state = 39},
+  [43] = {.lex_state = 39},
+  [44] = {.lex_state = 39},
+  [45] = {.lex_state = 39},
+  [46] = {.lex_state = 28},
+  [47] = {.lex_state = 28},
+  [48] = {.lex_state = 40},
+  [49] = {.lex_state = 40},
+  [50] = {.lex_state = 40},
+  [51] = {.lex_state = 40},
+  [52] = {.lex_state = 40},
+  [53] = {.lex_state = 40},
+  [54] = {.lex_state = 40},
+  [55] = {.lex_state = 40},
+  [56] = {.lex_state = 40},
+  [57] = {.lex_state = 28},
+  [58] = {.lex_state = 0},
 };
 
 static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
@@ -2563,47 +2190,45 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [sym_when] = ACTIONS(1),
     [sym_if] = ACTIONS(1),
     [sym_then] = ACTIONS(1),
-    [aux_sym_modal_token1] = ACTIONS(1),
-    [aux_sym_modal_token2] = ACTIONS(1),
-    [aux_sym_modal_token3] = ACTIONS(1),
-    [aux_sym_modal_token4] = ACTIONS(1),
-    [aux_sym_modal_token5] = ACTIONS(1),
-    [anon_sym_SHOULD] = ACTIONS(1),
-    [anon_sym_NOT] = ACTIONS(1),
     [anon_sym_MAY] = ACTIONS(1),
     [anon_sym_REQUIRED] = ACTIONS(1),
     [anon_sym_RECOMMENDED] = ACTIONS(1),
     [anon_sym_OPTIONAL] = ACTIONS(1),
+    [sym__shall] = ACTIONS(1),
+    [sym__must] = ACTIONS(1),
+    [anon_sym_SHOULD] = ACTIONS(1),
+    [sym__not] = ACTIONS(1),
+    [sym__continue] = ACTIONS(1),
+    [sym__to] = ACTIONS(1),
+    [sym_requirement_reference] = ACTIONS(1),
     [sym__punctuation] = ACTIONS(1),
     [sym__code_span] = ACTIONS(1),
+    [sym__group_with_commas] = ACTIONS(1),
     [anon_sym_ATspec] = ACTIONS(1),
     [anon_sym_ATspec_DASHbegin] = ACTIONS(1),
     [anon_sym_ATspec_DASHend] = ACTIONS(1),
-    [anon_sym_LPAREN] = ACTIONS(1),
-    [anon_sym_RPAREN] = ACTIONS(1),
-    [anon_sym_impl] = ACTIONS(1),
-    [anon_sym_test] = ACTIONS(1),
-    [anon_sym_doc] = ACTIONS(1),
-    [anon_sym_AT] = ACTIONS(1),
+    [sym_role] = ACTIONS(1),
+    [sym__tag_reference] = ACTIONS(1),
     [sym_fingerprint] = ACTIONS(1),
   },
   [STATE(1)] = {
-    [sym_source_file] = STATE(59),
+    [sym_source_file] = STATE(58),
     [sym__line] = STATE(50),
     [sym_sentence] = STATE(50),
     [sym_ears_statement] = STATE(50),
     [sym_precondition] = STATE(3),
     [sym_trigger] = STATE(3),
     [sym_unwanted] = STATE(3),
-    [sym_subject] = STATE(45),
-    [sym__clause_keyword_as_text] = STATE(32),
-    [sym_modal] = STATE(14),
-    [sym__word] = STATE(18),
-    [sym_spec_tag] = STATE(18),
-    [aux_sym_source_file_repeat1] = STATE(49),
-    [aux_sym_sentence_repeat1] = STATE(32),
+    [sym_subject] = STATE(46),
+    [sym__clause_keyword_as_text] = STATE(41),
+    [sym_modal] = STATE(11),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(23),
+    [sym_spec_tag] = STATE(23),
+    [aux_sym_source_file_repeat1] = STATE(48),
+    [aux_sym_sentence_repeat1] = STATE(41),
     [aux_sym_ears_statement_repeat1] = STATE(3),
-    [aux_sym_subject_repeat1] = STATE(35),
+    [aux_sym_subject_repeat1] = STATE(37),
     [ts_builtin_sym_end] = ACTIONS(3),
     [sym_text] = ACTIONS(5),
     [sym__newline] = ACTIONS(7),
@@ -2612,20 +2237,20 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [sym_while] = ACTIONS(9),
     [sym_when] = ACTIONS(11),
     [sym_if] = ACTIONS(13),
-    [aux_sym_modal_token1] = ACTIONS(15),
-    [aux_sym_modal_token5] = ACTIONS(17),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
     [anon_sym_SHOULD] = ACTIONS(19),
-    [anon_sym_MAY] = ACTIONS(21),
-    [anon_sym_REQUIRED] = ACTIONS(21),
-    [anon_sym_RECOMMENDED] = ACTIONS(21),
-    [anon_sym_OPTIONAL] = ACTIONS(21),
     [sym_requirement_reference] = ACTIONS(5),
     [sym__punctuation] = ACTIONS(5),
     [sym__code_span] = ACTIONS(5),
     [sym__group_with_commas] = ACTIONS(5),
-    [anon_sym_ATspec] = ACTIONS(23),
-    [anon_sym_ATspec_DASHbegin] = ACTIONS(23),
-    [anon_sym_ATspec_DASHend] = ACTIONS(23),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
   },
   [STATE(2)] = {
     [sym__line] = STATE(54),
@@ -2634,589 +2259,585 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [sym_precondition] = STATE(3),
     [sym_trigger] = STATE(3),
     [sym_unwanted] = STATE(3),
-    [sym_subject] = STATE(45),
-    [sym__clause_keyword_as_text] = STATE(32),
-    [sym_modal] = STATE(14),
-    [sym__word] = STATE(18),
-    [sym_spec_tag] = STATE(18),
-    [aux_sym_sentence_repeat1] = STATE(32),
+    [sym_subject] = STATE(46),
+    [sym__clause_keyword_as_text] = STATE(41),
+    [sym_modal] = STATE(11),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(23),
+    [sym_spec_tag] = STATE(23),
+    [aux_sym_sentence_repeat1] = STATE(41),
     [aux_sym_ears_statement_repeat1] = STATE(3),
-    [aux_sym_subject_repeat1] = STATE(35),
-    [ts_builtin_sym_end] = ACTIONS(25),
+    [aux_sym_subject_repeat1] = STATE(37),
+    [ts_builtin_sym_end] = ACTIONS(23),
     [sym_text] = ACTIONS(5),
-    [sym__newline] = ACTIONS(27),
+    [sym__newline] = ACTIONS(25),
     [anon_sym_COMMA] = ACTIONS(5),
     [sym_where] = ACTIONS(9),
     [sym_while] = ACTIONS(9),
     [sym_when] = ACTIONS(11),
     [sym_if] = ACTIONS(13),
-    [aux_sym_modal_token1] = ACTIONS(15),
-    [aux_sym_modal_token5] = ACTIONS(17),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
     [anon_sym_SHOULD] = ACTIONS(19),
-    [anon_sym_MAY] = ACTIONS(21),
-    [anon_sym_REQUIRED] = ACTIONS(21),
-    [anon_sym_RECOMMENDED] = ACTIONS(21),
-    [anon_sym_OPTIONAL] = ACTIONS(21),
     [sym_requirement_reference] = ACTIONS(5),
     [sym__punctuation] = ACTIONS(5),
     [sym__code_span] = ACTIONS(5),
     [sym__group_with_commas] = ACTIONS(5),
-    [anon_sym_ATspec] = ACTIONS(23),
-    [anon_sym_ATspec_DASHbegin] = ACTIONS(23),
-    [anon_sym_ATspec_DASHend] = ACTIONS(23),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
+  },
+  [STATE(3)] = {
+    [sym_precondition] = STATE(18),
+    [sym_trigger] = STATE(18),
+    [sym_unwanted] = STATE(18),
+    [sym_subject] = STATE(47),
+    [sym_modal] = STATE(12),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(37),
+    [sym_spec_tag] = STATE(37),
+    [aux_sym_ears_statement_repeat1] = STATE(18),
+    [aux_sym_subject_repeat1] = STATE(37),
+    [sym_text] = ACTIONS(27),
+    [anon_sym_COMMA] = ACTIONS(27),
+    [sym_where] = ACTIONS(29),
+    [sym_while] = ACTIONS(29),
+    [sym_when] = ACTIONS(31),
+    [sym_if] = ACTIONS(33),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
+    [anon_sym_SHOULD] = ACTIONS(19),
+    [sym_requirement_reference] = ACTIONS(27),
+    [sym__punctuation] = ACTIONS(27),
+    [sym__code_span] = ACTIONS(27),
+    [sym__group_with_commas] = ACTIONS(27),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
+  },
+  [STATE(4)] = {
+    [sym_spec_target] = STATE(6),
+    [aux_sym_spec_tag_repeat1] = STATE(6),
+    [ts_builtin_sym_end] = ACTIONS(35),
+    [sym_text] = ACTIONS(37),
+    [sym__newline] = ACTIONS(37),
+    [anon_sym_COMMA] = ACTIONS(39),
+    [sym_where] = ACTIONS(37),
+    [sym_while] = ACTIONS(37),
+    [sym_when] = ACTIONS(37),
+    [sym_if] = ACTIONS(37),
+    [sym_then] = ACTIONS(37),
+    [anon_sym_MAY] = ACTIONS(37),
+    [anon_sym_REQUIRED] = ACTIONS(37),
+    [anon_sym_RECOMMENDED] = ACTIONS(37),
+    [anon_sym_OPTIONAL] = ACTIONS(37),
+    [sym__shall] = ACTIONS(37),
+    [sym__must] = ACTIONS(37),
+    [anon_sym_SHOULD] = ACTIONS(37),
+    [sym__not] = ACTIONS(37),
+    [sym__continue] = ACTIONS(37),
+    [sym__to] = ACTIONS(37),
+    [sym_requirement_reference] = ACTIONS(37),
+    [sym__punctuation] = ACTIONS(37),
+    [sym__code_span] = ACTIONS(37),
+    [sym__group_with_commas] = ACTIONS(37),
+    [anon_sym_ATspec] = ACTIONS(37),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(37),
+    [anon_sym_ATspec_DASHend] = ACTIONS(37),
+    [sym_role] = ACTIONS(42),
+    [sym__tag_reference] = ACTIONS(44),
+  },
+  [STATE(5)] = {
+    [sym_spec_target] = STATE(7),
+    [aux_sym_spec_tag_repeat1] = STATE(7),
+    [ts_builtin_sym_end] = ACTIONS(46),
+    [sym_text] = ACTIONS(48),
+    [sym__newline] = ACTIONS(48),
+    [anon_sym_COMMA] = ACTIONS(50),
+    [sym_where] = ACTIONS(48),
+    [sym_while] = ACTIONS(48),
+    [sym_when] = ACTIONS(48),
+    [sym_if] = ACTIONS(48),
+    [sym_then] = ACTIONS(48),
+    [anon_sym_MAY] = ACTIONS(48),
+    [anon_sym_REQUIRED] = ACTIONS(48),
+    [anon_sym_RECOMMENDED] = ACTIONS(48),
+    [anon_sym_OPTIONAL] = ACTIONS(48),
+    [sym__shall] = ACTIONS(48),
+    [sym__must] = ACTIONS(48),
+    [anon_sym_SHOULD] = ACTIONS(48),
+    [sym__not] = ACTIONS(48),
+    [sym__continue] = ACTIONS(48),
+    [sym__to] = ACTIONS(48),
+    [sym_requirement_reference] = ACTIONS(48),
+    [sym__punctuation] = ACTIONS(48),
+    [sym__code_span] = ACTIONS(48),
+    [sym__group_with_commas] = ACTIONS(48),
+    [anon_sym_ATspec] = ACTIONS(48),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(48),
+    [anon_sym_ATspec_DASHend] = ACTIONS(48),
+    [sym__tag_reference] = ACTIONS(44),
+  },
+  [STATE(6)] = {
+    [sym_spec_target] = STATE(8),
+    [aux_sym_spec_tag_repeat1] = STATE(8),
+    [ts_builtin_sym_end] = ACTIONS(53),
+    [sym_text] = ACTIONS(55),
+    [sym__newline] = ACTIONS(55),
+    [anon_sym_COMMA] = ACTIONS(57),
+    [sym_where] = ACTIONS(55),
+    [sym_while] = ACTIONS(55),
+    [sym_when] = ACTIONS(55),
+    [sym_if] = ACTIONS(55),
+    [sym_then] = ACTIONS(55),
+    [anon_sym_MAY] = ACTIONS(55),
+    [anon_sym_REQUIRED] = ACTIONS(55),
+    [anon_sym_RECOMMENDED] = ACTIONS(55),
+    [anon_sym_OPTIONAL] = ACTIONS(55),
+    [sym__shall] = ACTIONS(55),
+    [sym__must] = ACTIONS(55),
+    [anon_sym_SHOULD] = ACTIONS(55),
+    [sym__not] = ACTIONS(55),
+    [sym__continue] = ACTIONS(55),
+    [sym__to] = ACTIONS(55),
+    [sym_requirement_reference] = ACTIONS(55),
+    [sym__punctuation] = ACTIONS(55),
+    [sym__code_span] = ACTIONS(55),
+    [sym__group_with_commas] = ACTIONS(55),
+    [anon_sym_ATspec] = ACTIONS(55),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(55),
+    [anon_sym_ATspec_DASHend] = ACTIONS(55),
+    [sym__tag_reference] = ACTIONS(44),
+  },
+  [STATE(7)] = {
+    [sym_spec_target] = STATE(8),
+    [aux_sym_spec_tag_repeat1] = STATE(8),
+    [ts_builtin_sym_end] = ACTIONS(60),
+    [sym_text] = ACTIONS(62),
+    [sym__newline] = ACTIONS(62),
+    [anon_sym_COMMA] = ACTIONS(64),
+    [sym_where] = ACTIONS(62),
+    [sym_while] = ACTIONS(62),
+    [sym_when] = ACTIONS(62),
+    [sym_if] = ACTIONS(62),
+    [sym_then] = ACTIONS(62),
+    [anon_sym_MAY] = ACTIONS(62),
+    [anon_sym_REQUIRED] = ACTIONS(62),
+    [anon_sym_RECOMMENDED] = ACTIONS(62),
+    [anon_sym_OPTIONAL] = ACTIONS(62),
+    [sym__shall] = ACTIONS(62),
+    [sym__must] = ACTIONS(62),
+    [anon_sym_SHOULD] = ACTIONS(62),
+    [sym__not] = ACTIONS(62),
+    [sym__continue] = ACTIONS(62),
+    [sym__to] = ACTIONS(62),
+    [sym_requirement_reference] = ACTIONS(62),
+    [sym__punctuation] = ACTIONS(62),
+    [sym__code_span] = ACTIONS(62),
+    [sym__group_with_commas] = ACTIONS(62),
+    [anon_sym_ATspec] = ACTIONS(62),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(62),
+    [anon_sym_ATspec_DASHend] = ACTIONS(62),
+    [sym__tag_reference] = ACTIONS(44),
+  },
+  [STATE(8)] = {
+    [sym_spec_target] = STATE(8),
+    [aux_sym_spec_tag_repeat1] = STATE(8),
+    [ts_builtin_sym_end] = ACTIONS(67),
+    [sym_text] = ACTIONS(69),
+    [sym__newline] = ACTIONS(69),
+    [anon_sym_COMMA] = ACTIONS(71),
+    [sym_where] = ACTIONS(69),
+    [sym_while] = ACTIONS(69),
+    [sym_when] = ACTIONS(69),
+    [sym_if] = ACTIONS(69),
+    [sym_then] = ACTIONS(69),
+    [anon_sym_MAY] = ACTIONS(69),
+    [anon_sym_REQUIRED] = ACTIONS(69),
+    [anon_sym_RECOMMENDED] = ACTIONS(69),
+    [anon_sym_OPTIONAL] = ACTIONS(69),
+    [sym__shall] = ACTIONS(69),
+    [sym__must] = ACTIONS(69),
+    [anon_sym_SHOULD] = ACTIONS(69),
+    [sym__not] = ACTIONS(69),
+    [sym__continue] = ACTIONS(69),
+    [sym__to] = ACTIONS(69),
+    [sym_requirement_reference] = ACTIONS(69),
+    [sym__punctuation] = ACTIONS(69),
+    [sym__code_span] = ACTIONS(69),
+    [sym__group_with_commas] = ACTIONS(69),
+    [anon_sym_ATspec] = ACTIONS(69),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(69),
+    [anon_sym_ATspec_DASHend] = ACTIONS(69),
+    [sym__tag_reference] = ACTIONS(74),
+  },
+  [STATE(9)] = {
+    [ts_builtin_sym_end] = ACTIONS(77),
+    [sym_text] = ACTIONS(79),
+    [sym__newline] = ACTIONS(79),
+    [anon_sym_COMMA] = ACTIONS(79),
+    [sym_where] = ACTIONS(79),
+    [sym_while] = ACTIONS(79),
+    [sym_when] = ACTIONS(79),
+    [sym_if] = ACTIONS(79),
+    [sym_then] = ACTIONS(79),
+    [anon_sym_MAY] = ACTIONS(79),
+    [anon_sym_REQUIRED] = ACTIONS(79),
+    [anon_sym_RECOMMENDED] = ACTIONS(79),
+    [anon_sym_OPTIONAL] = ACTIONS(79),
+    [sym__shall] = ACTIONS(79),
+    [sym__must] = ACTIONS(79),
+    [anon_sym_SHOULD] = ACTIONS(79),
+    [sym__not] = ACTIONS(79),
+    [sym__continue] = ACTIONS(79),
+    [sym__to] = ACTIONS(79),
+    [sym_requirement_reference] = ACTIONS(79),
+    [sym__punctuation] = ACTIONS(79),
+    [sym__code_span] = ACTIONS(79),
+    [sym__group_with_commas] = ACTIONS(79),
+    [anon_sym_ATspec] = ACTIONS(79),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(79),
+    [anon_sym_ATspec_DASHend] = ACTIONS(79),
+    [sym__tag_reference] = ACTIONS(79),
+    [sym_fingerprint] = ACTIONS(81),
+  },
+  [STATE(10)] = {
+    [sym_response] = STATE(56),
+    [sym_modal] = STATE(15),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(15),
+    [sym_spec_tag] = STATE(15),
+    [aux_sym_response_repeat1] = STATE(15),
+    [ts_builtin_sym_end] = ACTIONS(83),
+    [sym_text] = ACTIONS(85),
+    [sym__newline] = ACTIONS(87),
+    [anon_sym_COMMA] = ACTIONS(85),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
+    [anon_sym_SHOULD] = ACTIONS(19),
+    [sym__not] = ACTIONS(89),
+    [sym__continue] = ACTIONS(89),
+    [sym__to] = ACTIONS(89),
+    [sym_requirement_reference] = ACTIONS(85),
+    [sym__punctuation] = ACTIONS(85),
+    [sym__code_span] = ACTIONS(85),
+    [sym__group_with_commas] = ACTIONS(85),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
+  },
+  [STATE(11)] = {
+    [sym_response] = STATE(53),
+    [sym_modal] = STATE(15),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(15),
+    [sym_spec_tag] = STATE(15),
+    [aux_sym_response_repeat1] = STATE(15),
+    [ts_builtin_sym_end] = ACTIONS(91),
+    [sym_text] = ACTIONS(85),
+    [sym__newline] = ACTIONS(93),
+    [anon_sym_COMMA] = ACTIONS(85),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
+    [anon_sym_SHOULD] = ACTIONS(19),
+    [sym__not] = ACTIONS(89),
+    [sym__continue] = ACTIONS(89),
+    [sym__to] = ACTIONS(89),
+    [sym_requirement_reference] = ACTIONS(85),
+    [sym__punctuation] = ACTIONS(85),
+    [sym__code_span] = ACTIONS(85),
+    [sym__group_with_commas] = ACTIONS(85),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
+  },
+  [STATE(12)] = {
+    [sym_response] = STATE(52),
+    [sym_modal] = STATE(15),
+    [sym__should] = STATE(30),
+    [sym__word] = STATE(15),
+    [sym_spec_tag] = STATE(15),
+    [aux_sym_response_repeat1] = STATE(15),
+    [ts_builtin_sym_end] = ACTIONS(95),
+    [sym_text] = ACTIONS(85),
+    [sym__newline] = ACTIONS(97),
+    [anon_sym_COMMA] = ACTIONS(85),
+    [anon_sym_MAY] = ACTIONS(15),
+    [anon_sym_REQUIRED] = ACTIONS(15),
+    [anon_sym_RECOMMENDED] = ACTIONS(15),
+    [anon_sym_OPTIONAL] = ACTIONS(15),
+    [sym__shall] = ACTIONS(17),
+    [sym__must] = ACTIONS(19),
+    [anon_sym_SHOULD] = ACTIONS(19),
+    [sym__not] = ACTIONS(89),
+    [sym__continue] = ACTIONS(89),
+    [sym__to] = ACTIONS(89),
+    [sym_requirement_reference] = ACTIONS(85),
+    [sym__punctuation] = ACTIONS(85),
+    [sym__code_span] = ACTIONS(85),
+    [sym__group_with_commas] = ACTIONS(85),
+    [anon_sym_ATspec] = ACTIONS(21),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(21),
+    [anon_sym_ATspec_DASHend] = ACTIONS(21),
+  },
+  [STATE(13)] = {
+    [ts_builtin_sym_end] = ACTIONS(67),
+    [sym_text] = ACTIONS(69),
+    [sym__newline] = ACTIONS(69),
+    [anon_sym_COMMA] = ACTIONS(69),
+    [sym_where] = ACTIONS(69),
+    [sym_while] = ACTIONS(69),
+    [sym_when] = ACTIONS(69),
+    [sym_if] = ACTIONS(69),
+    [sym_then] = ACTIONS(69),
+    [anon_sym_MAY] = ACTIONS(69),
+    [anon_sym_REQUIRED] = ACTIONS(69),
+    [anon_sym_RECOMMENDED] = ACTIONS(69),
+    [anon_sym_OPTIONAL] = ACTIONS(69),
+    [sym__shall] = ACTIONS(69),
+    [sym__must] = ACTIONS(69),
+    [anon_sym_SHOULD] = ACTIONS(69),
+    [sym__not] = ACTIONS(69),
+    [sym__continue] = ACTIONS(69),
+    [sym__to] = ACTIONS(69),
+    [sym_requirement_reference] = ACTIONS(69),
+    [sym__punctuation] = ACTIONS(69),
+    [sym__code_span] = ACTIONS(69),
+    [sym__group_with_commas] = ACTIONS(69),
+    [anon_sym_ATspec] = ACTIONS(69),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(69),
+    [anon_sym_ATspec_DASHend] = ACTIONS(69),
+    [sym__tag_reference] = ACTIONS(69),
+  },
+  [STATE(14)] = {
+    [ts_builtin_sym_end] = ACTIONS(99),
+    [sym_text] = ACTIONS(101),
+    [sym__newline] = ACTIONS(101),
+    [anon_sym_COMMA] = ACTIONS(101),
+    [sym_where] = ACTIONS(101),
+    [sym_while] = ACTIONS(101),
+    [sym_when] = ACTIONS(101),
+    [sym_if] = ACTIONS(101),
+    [sym_then] = ACTIONS(101),
+    [anon_sym_MAY] = ACTIONS(101),
+    [anon_sym_REQUIRED] = ACTIONS(101),
+    [anon_sym_RECOMMENDED] = ACTIONS(101),
+    [anon_sym_OPTIONAL] = ACTIONS(101),
+    [sym__shall] = ACTIONS(101),
+    [sym__must] = ACTIONS(101),
+    [anon_sym_SHOULD] = ACTIONS(101),
+    [sym__not] = ACTIONS(101),
+    [sym__continue] = ACTIONS(101),
+    [sym__to] = ACTIONS(101),
+    [sym_requirement_reference] = ACTIONS(101),
+    [sym__punctuation] = ACTIONS(101),
+    [sym__code_span] = ACTIONS(101),
+    [sym__group_with_commas] = ACTIONS(101),
+    [anon_sym_ATspec] = ACTIONS(101),
+    [anon_sym_ATspec_DASHbegin] = ACTIONS(101),
+    [anon_sym_ATspec_DASHend] = ACTIONS(101),
+    [sym__tag_reference] = ACTIONS(101),
   },
 };
 
 static const uint16_t ts_small_parse_table[] = {
-  [0] = 13,
-    ACTIONS(15), 1,
-      aux_sym_modal_token1,
+  [0] = 10,
     ACTIONS(17), 1,
-      aux_sym_modal_token5,
-    ACTIONS(19), 1,
+      sym__shall,
+    ACTIONS(103), 1,
+      ts_builtin_sym_end,
+    ACTIONS(107), 1,
+      sym__newline,
+    STATE(30), 1,
+      sym__should,
+    ACTIONS(19), 2,
+      sym__must,
       anon_sym_SHOULD,
-    ACTIONS(33), 1,
-      sym_when,
-    ACTIONS(35), 1,
-      sym_if,
-    STATE(13), 1,
-      sym_modal,
-    STATE(44), 1,
-      sym_subject,
-    ACTIONS(31), 2,
-      sym_where,
-      sym_while,
-    ACTIONS(23), 3,
+    ACTIONS(21), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(35), 3,
+    ACTIONS(89), 3,
+      sym__not,
+      sym__continue,
+      sym__to,
+    ACTIONS(15), 4,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+    STATE(16), 4,
+      sym_modal,
       sym__word,
       sym_spec_tag,
-      aux_sym_subject_repeat1,
-    ACTIONS(21), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    STATE(11), 4,
-      sym_precondition,
-      sym_trigger,
-      sym_unwanted,
-      aux_sym_ears_statement_repeat1,
-    ACTIONS(29), 6,
+      aux_sym_response_repeat1,
+    ACTIONS(105), 6,
       anon_sym_COMMA,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [56] = 5,
-    ACTIONS(37), 1,
+  [47] = 10,
+    ACTIONS(109), 1,
       ts_builtin_sym_end,
-    ACTIONS(41), 1,
-      anon_sym_COMMA,
-    ACTIONS(43), 1,
-      sym__tag_reference,
-    STATE(5), 2,
-      sym_spec_target,
-      aux_sym_spec_tag_repeat1,
-    ACTIONS(39), 21,
+    ACTIONS(114), 1,
       sym__newline,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
+    ACTIONS(119), 1,
+      sym__shall,
+    STATE(30), 1,
+      sym__should,
+    ACTIONS(122), 2,
+      sym__must,
       anon_sym_SHOULD,
+    ACTIONS(125), 3,
+      sym__not,
+      sym__continue,
+      sym__to,
+    ACTIONS(128), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    ACTIONS(116), 4,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+    STATE(16), 4,
+      sym_modal,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_response_repeat1,
+    ACTIONS(111), 6,
+      anon_sym_COMMA,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
+  [94] = 4,
+    ACTIONS(21), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [93] = 5,
-    ACTIONS(45), 1,
-      ts_builtin_sym_end,
-    ACTIONS(49), 1,
-      anon_sym_COMMA,
-    ACTIONS(52), 1,
-      sym__tag_reference,
-    STATE(5), 2,
-      sym_spec_target,
-      aux_sym_spec_tag_repeat1,
-    ACTIONS(47), 21,
-      sym__newline,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [130] = 5,
-    ACTIONS(41), 1,
-      anon_sym_COMMA,
-    ACTIONS(43), 1,
-      sym__tag_reference,
-    ACTIONS(55), 1,
-      ts_builtin_sym_end,
-    STATE(5), 2,
-      sym_spec_target,
-      aux_sym_spec_tag_repeat1,
-    ACTIONS(57), 21,
-      sym__newline,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [167] = 3,
-    ACTIONS(59), 1,
-      ts_builtin_sym_end,
-    ACTIONS(63), 1,
-      anon_sym_AT,
-    ACTIONS(61), 23,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-      sym__tag_reference,
-  [199] = 4,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    STATE(9), 3,
+    STATE(19), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_condition_repeat1,
-    ACTIONS(65), 5,
+    ACTIONS(131), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-    ACTIONS(67), 13,
+    ACTIONS(133), 13,
       anon_sym_COMMA,
       sym_where,
       sym_while,
       sym_when,
       sym_if,
       sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
-  [232] = 4,
-    ACTIONS(74), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    STATE(9), 3,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_condition_repeat1,
-    ACTIONS(69), 5,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-    ACTIONS(72), 13,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
+      sym__shall,
+      sym__must,
       anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-  [265] = 2,
-    ACTIONS(45), 1,
-      ts_builtin_sym_end,
-    ACTIONS(47), 23,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-      sym__tag_reference,
-  [294] = 5,
-    ACTIONS(82), 1,
-      sym_when,
-    ACTIONS(85), 1,
-      sym_if,
-    ACTIONS(79), 2,
-      sym_where,
-      sym_while,
-    STATE(11), 4,
-      sym_precondition,
-      sym_trigger,
-      sym_unwanted,
-      aux_sym_ears_statement_repeat1,
-    ACTIONS(77), 16,
-      anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [329] = 2,
-    ACTIONS(88), 1,
-      ts_builtin_sym_end,
-    ACTIONS(90), 23,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_then,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-      sym__tag_reference,
-  [358] = 10,
-    ACTIONS(15), 1,
-      aux_sym_modal_token1,
-    ACTIONS(17), 1,
-      aux_sym_modal_token5,
-    ACTIONS(19), 1,
-      anon_sym_SHOULD,
-    ACTIONS(92), 1,
-      ts_builtin_sym_end,
-    ACTIONS(96), 1,
-      sym__newline,
-    STATE(55), 1,
-      sym_response,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(21), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    STATE(17), 4,
-      sym_modal,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_response_repeat1,
-    ACTIONS(94), 6,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-  [402] = 10,
-    ACTIONS(15), 1,
-      aux_sym_modal_token1,
-    ACTIONS(17), 1,
-      aux_sym_modal_token5,
-    ACTIONS(19), 1,
-      anon_sym_SHOULD,
-    ACTIONS(98), 1,
-      ts_builtin_sym_end,
-    ACTIONS(100), 1,
-      sym__newline,
-    STATE(56), 1,
-      sym_response,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(21), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    STATE(17), 4,
-      sym_modal,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_response_repeat1,
-    ACTIONS(94), 6,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-  [446] = 10,
-    ACTIONS(15), 1,
-      aux_sym_modal_token1,
-    ACTIONS(17), 1,
-      aux_sym_modal_token5,
-    ACTIONS(19), 1,
-      anon_sym_SHOULD,
-    ACTIONS(102), 1,
-      ts_builtin_sym_end,
-    ACTIONS(104), 1,
-      sym__newline,
-    STATE(57), 1,
-      sym_response,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(21), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    STATE(17), 4,
-      sym_modal,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_response_repeat1,
-    ACTIONS(94), 6,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-  [490] = 4,
-    ACTIONS(108), 1,
-      anon_sym_COMMA,
-    ACTIONS(110), 1,
-      sym_then,
-    STATE(25), 1,
-      sym__clause_end,
-    ACTIONS(106), 19,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [521] = 9,
-    ACTIONS(15), 1,
-      aux_sym_modal_token1,
-    ACTIONS(17), 1,
-      aux_sym_modal_token5,
-    ACTIONS(19), 1,
-      anon_sym_SHOULD,
-    ACTIONS(112), 1,
-      ts_builtin_sym_end,
-    ACTIONS(116), 1,
-      sym__newline,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(21), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    STATE(19), 4,
-      sym_modal,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_response_repeat1,
-    ACTIONS(114), 6,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-  [562] = 4,
-    ACTIONS(118), 1,
-      ts_builtin_sym_end,
-    ACTIONS(123), 5,
-      sym__newline,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-    ACTIONS(125), 7,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-    ACTIONS(120), 9,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [593] = 9,
-    ACTIONS(127), 1,
-      ts_builtin_sym_end,
-    ACTIONS(132), 1,
-      sym__newline,
-    ACTIONS(134), 1,
-      aux_sym_modal_token1,
-    ACTIONS(137), 1,
-      aux_sym_modal_token5,
+  [127] = 5,
     ACTIONS(140), 1,
-      anon_sym_SHOULD,
-    ACTIONS(146), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(143), 4,
+      sym_when,
+    ACTIONS(143), 1,
+      sym_if,
+    ACTIONS(137), 2,
+      sym_where,
+      sym_while,
+    STATE(18), 4,
+      sym_precondition,
+      sym_trigger,
+      sym_unwanted,
+      aux_sym_ears_statement_repeat1,
+    ACTIONS(135), 16,
+      anon_sym_COMMA,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
-    STATE(19), 4,
-      sym_modal,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [162] = 4,
+    ACTIONS(151), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    STATE(19), 3,
       sym__word,
       sym_spec_tag,
-      aux_sym_response_repeat1,
-    ACTIONS(129), 6,
-      anon_sym_COMMA,
+      aux_sym_condition_repeat1,
+    ACTIONS(146), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [634] = 4,
-    ACTIONS(108), 1,
+    ACTIONS(149), 13,
       anon_sym_COMMA,
-    ACTIONS(151), 1,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
       sym_then,
-    STATE(26), 1,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+  [195] = 4,
+    ACTIONS(156), 1,
+      anon_sym_COMMA,
+    ACTIONS(158), 1,
+      sym_then,
+    STATE(31), 1,
       sym__clause_end,
-    ACTIONS(149), 19,
+    ACTIONS(154), 19,
       sym_where,
       sym_while,
       sym_when,
       sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
@@ -3225,25 +2846,25 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [665] = 4,
-    ACTIONS(108), 1,
+  [226] = 4,
+    ACTIONS(156), 1,
       anon_sym_COMMA,
-    ACTIONS(155), 1,
+    ACTIONS(162), 1,
       sym_then,
-    STATE(24), 1,
+    STATE(32), 1,
       sym__clause_end,
-    ACTIONS(153), 19,
+    ACTIONS(160), 19,
       sym_where,
       sym_while,
       sym_when,
       sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
@@ -3252,22 +2873,25 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [696] = 2,
-    ACTIONS(159), 1,
+  [257] = 4,
+    ACTIONS(156), 1,
+      anon_sym_COMMA,
+    ACTIONS(166), 1,
       sym_then,
-    ACTIONS(157), 20,
-      anon_sym_COMMA,
+    STATE(33), 1,
+      sym__clause_end,
+    ACTIONS(164), 19,
       sym_where,
       sym_while,
       sym_when,
       sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
@@ -3276,23 +2900,49 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [722] = 4,
-    ACTIONS(161), 1,
+  [288] = 4,
+    ACTIONS(168), 1,
       ts_builtin_sym_end,
-    ACTIONS(165), 1,
-      aux_sym_modal_token2,
-    ACTIONS(167), 1,
-      aux_sym_modal_token3,
-    ACTIONS(163), 17,
+    ACTIONS(173), 5,
+      sym__newline,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+    ACTIONS(175), 7,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+    ACTIONS(170), 9,
+      anon_sym_COMMA,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [319] = 2,
+    ACTIONS(177), 1,
+      ts_builtin_sym_end,
+    ACTIONS(179), 20,
       sym__newline,
       anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__not,
+      sym__continue,
+      sym__to,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
@@ -3301,109 +2951,22 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [751] = 1,
-    ACTIONS(169), 20,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [774] = 1,
-    ACTIONS(171), 20,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [797] = 1,
-    ACTIONS(173), 20,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [820] = 1,
-    ACTIONS(175), 20,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [843] = 3,
-    ACTIONS(161), 1,
+  [345] = 2,
+    ACTIONS(181), 1,
       ts_builtin_sym_end,
-    ACTIONS(165), 1,
-      anon_sym_NOT,
-    ACTIONS(163), 17,
+    ACTIONS(183), 20,
       sym__newline,
       anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__not,
+      sym__continue,
+      sym__to,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
@@ -3412,646 +2975,726 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-  [869] = 4,
-    ACTIONS(182), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    STATE(29), 3,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_subject_repeat1,
-    ACTIONS(177), 6,
-      anon_sym_COMMA,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-    ACTIONS(180), 7,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-  [897] = 3,
-    ACTIONS(161), 1,
-      ts_builtin_sym_end,
-    ACTIONS(165), 1,
-      aux_sym_modal_token2,
-    ACTIONS(163), 17,
-      sym__newline,
-      anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [923] = 6,
+  [371] = 2,
     ACTIONS(185), 1,
       ts_builtin_sym_end,
-    ACTIONS(190), 1,
+    ACTIONS(187), 20,
       sym__newline,
-    ACTIONS(195), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(192), 4,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-    STATE(31), 4,
-      sym__clause_keyword_as_text,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_sentence_repeat1,
-    ACTIONS(187), 6,
       anon_sym_COMMA,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__not,
+      sym__continue,
+      sym__to,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [955] = 6,
-    ACTIONS(198), 1,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [397] = 2,
+    ACTIONS(189), 1,
       ts_builtin_sym_end,
-    ACTIONS(202), 1,
+    ACTIONS(191), 20,
       sym__newline,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    ACTIONS(204), 4,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-    STATE(31), 4,
-      sym__clause_keyword_as_text,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_sentence_repeat1,
-    ACTIONS(200), 6,
       anon_sym_COMMA,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__not,
+      sym__continue,
+      sym__to,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [987] = 6,
-    ACTIONS(206), 1,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [423] = 2,
+    ACTIONS(195), 1,
+      sym_then,
+    ACTIONS(193), 20,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [449] = 4,
+    ACTIONS(181), 1,
+      ts_builtin_sym_end,
+    ACTIONS(197), 1,
+      sym__not,
+    ACTIONS(200), 1,
+      sym__continue,
+    ACTIONS(183), 18,
+      sym__newline,
+      anon_sym_COMMA,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__to,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [479] = 3,
+    ACTIONS(181), 1,
+      ts_builtin_sym_end,
+    ACTIONS(197), 1,
+      sym__not,
+    ACTIONS(183), 19,
+      sym__newline,
+      anon_sym_COMMA,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym__continue,
+      sym__to,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [507] = 1,
+    ACTIONS(203), 20,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [530] = 1,
+    ACTIONS(205), 20,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [553] = 1,
+    ACTIONS(207), 20,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [576] = 1,
+    ACTIONS(209), 20,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [599] = 6,
+    ACTIONS(211), 1,
+      ts_builtin_sym_end,
+    STATE(22), 1,
+      sym_condition,
+    ACTIONS(218), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    STATE(17), 3,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_condition_repeat1,
+    ACTIONS(213), 5,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+    ACTIONS(216), 6,
+      sym__newline,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+  [631] = 6,
+    ACTIONS(211), 1,
       ts_builtin_sym_end,
     STATE(20), 1,
       sym_condition,
-    ACTIONS(213), 3,
+    ACTIONS(218), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(8), 3,
+    STATE(17), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_condition_repeat1,
-    ACTIONS(208), 5,
+    ACTIONS(213), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-    ACTIONS(211), 6,
+    ACTIONS(216), 6,
       sym__newline,
       anon_sym_COMMA,
       sym_where,
       sym_while,
       sym_when,
       sym_if,
-  [1019] = 6,
-    ACTIONS(206), 1,
-      ts_builtin_sym_end,
-    STATE(21), 1,
-      sym_condition,
-    ACTIONS(213), 3,
+  [663] = 4,
+    ACTIONS(21), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(8), 3,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_condition_repeat1,
-    ACTIONS(208), 5,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-    ACTIONS(211), 6,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-  [1051] = 4,
-    ACTIONS(23), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    STATE(29), 3,
+    STATE(40), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_subject_repeat1,
-    ACTIONS(216), 6,
+    ACTIONS(221), 6,
       anon_sym_COMMA,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-    ACTIONS(218), 7,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
+    ACTIONS(223), 7,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
-  [1079] = 6,
-    ACTIONS(206), 1,
-      ts_builtin_sym_end,
-    STATE(16), 1,
-      sym_condition,
-    ACTIONS(213), 3,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-    STATE(8), 3,
-      sym__word,
-      sym_spec_tag,
-      aux_sym_condition_repeat1,
-    ACTIONS(208), 5,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-    ACTIONS(211), 6,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-  [1111] = 2,
-    ACTIONS(220), 1,
-      ts_builtin_sym_end,
-    ACTIONS(222), 17,
-      sym__newline,
-      anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
+      sym__shall,
+      sym__must,
       anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [1134] = 2,
-    ACTIONS(224), 1,
+  [691] = 6,
+    ACTIONS(211), 1,
       ts_builtin_sym_end,
-    ACTIONS(226), 17,
-      sym__newline,
-      anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [1157] = 2,
-    ACTIONS(161), 1,
-      ts_builtin_sym_end,
-    ACTIONS(163), 17,
-      sym__newline,
-      anon_sym_COMMA,
-      aux_sym_modal_token1,
-      aux_sym_modal_token5,
-      anon_sym_SHOULD,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [1180] = 2,
-    ACTIONS(206), 1,
-      ts_builtin_sym_end,
-    ACTIONS(211), 14,
-      sym__newline,
-      anon_sym_COMMA,
-      sym_where,
-      sym_while,
-      sym_when,
-      sym_if,
-      sym_requirement_reference,
-      sym_text,
-      sym__punctuation,
-      sym__code_span,
-      sym__group_with_commas,
-      anon_sym_ATspec,
-      anon_sym_ATspec_DASHbegin,
-      anon_sym_ATspec_DASHend,
-  [1200] = 4,
     STATE(21), 1,
       sym_condition,
-    ACTIONS(23), 3,
+    ACTIONS(218), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(8), 3,
+    STATE(17), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_condition_repeat1,
-    ACTIONS(228), 5,
+    ACTIONS(213), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [1221] = 4,
-    STATE(16), 1,
+    ACTIONS(216), 6,
+      sym__newline,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+  [723] = 6,
+    ACTIONS(225), 1,
+      ts_builtin_sym_end,
+    ACTIONS(230), 1,
+      sym__newline,
+    ACTIONS(235), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    ACTIONS(232), 4,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+    STATE(39), 4,
+      sym__clause_keyword_as_text,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_sentence_repeat1,
+    ACTIONS(227), 6,
+      anon_sym_COMMA,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+  [755] = 4,
+    ACTIONS(243), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    STATE(40), 3,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_subject_repeat1,
+    ACTIONS(238), 6,
+      anon_sym_COMMA,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+    ACTIONS(241), 7,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+      sym__shall,
+      sym__must,
+      anon_sym_SHOULD,
+  [783] = 6,
+    ACTIONS(246), 1,
+      ts_builtin_sym_end,
+    ACTIONS(250), 1,
+      sym__newline,
+    ACTIONS(21), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    ACTIONS(252), 4,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+    STATE(39), 4,
+      sym__clause_keyword_as_text,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_sentence_repeat1,
+    ACTIONS(248), 6,
+      anon_sym_COMMA,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+  [815] = 2,
+    ACTIONS(211), 1,
+      ts_builtin_sym_end,
+    ACTIONS(216), 14,
+      sym__newline,
+      anon_sym_COMMA,
+      sym_where,
+      sym_while,
+      sym_when,
+      sym_if,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+  [835] = 4,
+    STATE(21), 1,
       sym_condition,
-    ACTIONS(23), 3,
+    ACTIONS(21), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(8), 3,
+    STATE(17), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_condition_repeat1,
-    ACTIONS(228), 5,
+    ACTIONS(254), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [1242] = 4,
+  [856] = 4,
     STATE(20), 1,
       sym_condition,
-    ACTIONS(23), 3,
+    ACTIONS(21), 3,
       anon_sym_ATspec,
       anon_sym_ATspec_DASHbegin,
       anon_sym_ATspec_DASHend,
-    STATE(8), 3,
+    STATE(17), 3,
       sym__word,
       sym_spec_tag,
       aux_sym_condition_repeat1,
-    ACTIONS(228), 5,
+    ACTIONS(254), 5,
       sym_requirement_reference,
       sym_text,
       sym__punctuation,
       sym__code_span,
       sym__group_with_commas,
-  [1263] = 5,
-    ACTIONS(230), 1,
-      aux_sym_modal_token1,
-    ACTIONS(232), 1,
-      aux_sym_modal_token5,
-    ACTIONS(234), 1,
-      anon_sym_SHOULD,
-    STATE(15), 1,
+  [877] = 4,
+    STATE(22), 1,
+      sym_condition,
+    ACTIONS(21), 3,
+      anon_sym_ATspec,
+      anon_sym_ATspec_DASHbegin,
+      anon_sym_ATspec_DASHend,
+    STATE(17), 3,
+      sym__word,
+      sym_spec_tag,
+      aux_sym_condition_repeat1,
+    ACTIONS(254), 5,
+      sym_requirement_reference,
+      sym_text,
+      sym__punctuation,
+      sym__code_span,
+      sym__group_with_commas,
+  [898] = 5,
+    ACTIONS(258), 1,
+      sym__shall,
+    STATE(12), 1,
       sym_modal,
-    ACTIONS(236), 4,
+    STATE(30), 1,
+      sym__should,
+    ACTIONS(260), 2,
+      sym__must,
+      anon_sym_SHOULD,
+    ACTIONS(256), 4,
       anon_sym_MAY,
       anon_sym_REQUIRED,
       anon_sym_RECOMMENDED,
       anon_sym_OPTIONAL,
-  [1282] = 5,
-    ACTIONS(230), 1,
-      aux_sym_modal_token1,
-    ACTIONS(232), 1,
-      aux_sym_modal_token5,
-    ACTIONS(234), 1,
-      anon_sym_SHOULD,
-    STATE(13), 1,
-      sym_modal,
-    ACTIONS(236), 4,
-      anon_sym_MAY,
-      anon_sym_REQUIRED,
-      anon_sym_RECOMMENDED,
-      anon_sym_OPTIONAL,
-  [1301] = 4,
-    ACTIONS(238), 1,
-      anon_sym_COMMA,
-    ACTIONS(240), 1,
-      anon_sym_LPAREN,
-    ACTIONS(242), 1,
-      sym__tag_reference,
-    STATE(4), 2,
-      sym_spec_target,
-      aux_sym_spec_tag_repeat1,
-  [1315] = 2,
-    STATE(60), 1,
-      sym_role,
-    ACTIONS(244), 3,
-      anon_sym_impl,
-      anon_sym_test,
-      anon_sym_doc,
-  [1324] = 3,
-    ACTIONS(238), 1,
-      anon_sym_COMMA,
-    ACTIONS(242), 1,
-      sym__tag_reference,
-    STATE(6), 2,
-      sym_spec_target,
-      aux_sym_spec_tag_repeat1,
-  [1335] = 3,
-    ACTIONS(246), 1,
-      ts_builtin_sym_end,
-    ACTIONS(248), 1,
-      sym__newline,
-    STATE(51), 1,
-      aux_sym_source_file_repeat1,
-  [1345] = 3,
-    ACTIONS(246), 1,
-      ts_builtin_sym_end,
-    ACTIONS(248), 1,
-      sym__newline,
-    STATE(52), 1,
-      aux_sym_source_file_repeat1,
-  [1355] = 3,
-    ACTIONS(250), 1,
-      ts_builtin_sym_end,
-    ACTIONS(252), 1,
-      sym__newline,
-    STATE(51), 1,
-      aux_sym_source_file_repeat1,
-  [1365] = 3,
-    ACTIONS(248), 1,
-      sym__newline,
-    ACTIONS(255), 1,
-      ts_builtin_sym_end,
-    STATE(51), 1,
-      aux_sym_source_file_repeat1,
-  [1375] = 2,
-    ACTIONS(242), 1,
-      sym__tag_reference,
+  [918] = 5,
+    ACTIONS(258), 1,
+      sym__shall,
     STATE(10), 1,
+      sym_modal,
+    STATE(30), 1,
+      sym__should,
+    ACTIONS(260), 2,
+      sym__must,
+      anon_sym_SHOULD,
+    ACTIONS(256), 4,
+      anon_sym_MAY,
+      anon_sym_REQUIRED,
+      anon_sym_RECOMMENDED,
+      anon_sym_OPTIONAL,
+  [938] = 3,
+    ACTIONS(262), 1,
+      ts_builtin_sym_end,
+    ACTIONS(264), 1,
+      sym__newline,
+    STATE(49), 1,
+      aux_sym_source_file_repeat1,
+  [948] = 3,
+    ACTIONS(266), 1,
+      ts_builtin_sym_end,
+    ACTIONS(268), 1,
+      sym__newline,
+    STATE(49), 1,
+      aux_sym_source_file_repeat1,
+  [958] = 3,
+    ACTIONS(262), 1,
+      ts_builtin_sym_end,
+    ACTIONS(264), 1,
+      sym__newline,
+    STATE(51), 1,
+      aux_sym_source_file_repeat1,
+  [968] = 3,
+    ACTIONS(264), 1,
+      sym__newline,
+    ACTIONS(271), 1,
+      ts_builtin_sym_end,
+    STATE(49), 1,
+      aux_sym_source_file_repeat1,
+  [978] = 1,
+    ACTIONS(83), 2,
+      ts_builtin_sym_end,
+      sym__newline,
+  [983] = 1,
+    ACTIONS(95), 2,
+      ts_builtin_sym_end,
+      sym__newline,
+  [988] = 1,
+    ACTIONS(266), 2,
+      ts_builtin_sym_end,
+      sym__newline,
+  [993] = 2,
+    ACTIONS(273), 1,
+      sym__tag_reference,
+    STATE(13), 1,
       sym_spec_target,
-  [1382] = 1,
-    ACTIONS(250), 2,
+  [1000] = 1,
+    ACTIONS(275), 2,
       ts_builtin_sym_end,
       sym__newline,
-  [1387] = 1,
-    ACTIONS(102), 2,
+  [1005] = 1,
+    ACTIONS(277), 1,
+      sym__to,
+  [1009] = 1,
+    ACTIONS(279), 1,
       ts_builtin_sym_end,
-      sym__newline,
-  [1392] = 1,
-    ACTIONS(92), 2,
-      ts_builtin_sym_end,
-      sym__newline,
-  [1397] = 1,
-    ACTIONS(257), 2,
-      ts_builtin_sym_end,
-      sym__newline,
-  [1402] = 1,
-    ACTIONS(259), 1,
-      aux_sym_modal_token4,
-  [1406] = 1,
-    ACTIONS(261), 1,
-      ts_builtin_sym_end,
-  [1410] = 1,
-    ACTIONS(263), 1,
-      anon_sym_RPAREN,
-  [1414] = 1,
-    ACTIONS(265), 1,
-      sym_fingerprint,
-  [1418] = 1,
-    ACTIONS(267), 1,
-      anon_sym_RPAREN,
 };
 
 static const uint32_t ts_small_parse_table_map[] = {
-  [SMALL_STATE(3)] = 0,
-  [SMALL_STATE(4)] = 56,
-  [SMALL_STATE(5)] = 93,
-  [SMALL_STATE(6)] = 130,
-  [SMALL_STATE(7)] = 167,
-  [SMALL_STATE(8)] = 199,
-  [SMALL_STATE(9)] = 232,
-  [SMALL_STATE(10)] = 265,
-  [SMALL_STATE(11)] = 294,
-  [SMALL_STATE(12)] = 329,
-  [SMALL_STATE(13)] = 358,
-  [SMALL_STATE(14)] = 402,
-  [SMALL_STATE(15)] = 446,
-  [SMALL_STATE(16)] = 490,
-  [SMALL_STATE(17)] = 521,
-  [SMALL_STATE(18)] = 562,
-  [SMALL_STATE(19)] = 593,
-  [SMALL_STATE(20)] = 634,
-  [SMALL_STATE(21)] = 665,
-  [SMALL_STATE(22)] = 696,
-  [SMALL_STATE(23)] = 722,
-  [SMALL_STATE(24)] = 751,
-  [SMALL_STATE(25)] = 774,
-  [SMALL_STATE(26)] = 797,
-  [SMALL_STATE(27)] = 820,
-  [SMALL_STATE(28)] = 843,
-  [SMALL_STATE(29)] = 869,
-  [SMALL_STATE(30)] = 897,
-  [SMALL_STATE(31)] = 923,
-  [SMALL_STATE(32)] = 955,
-  [SMALL_STATE(33)] = 987,
-  [SMALL_STATE(34)] = 1019,
-  [SMALL_STATE(35)] = 1051,
-  [SMALL_STATE(36)] = 1079,
-  [SMALL_STATE(37)] = 1111,
-  [SMALL_STATE(38)] = 1134,
-  [SMALL_STATE(39)] = 1157,
-  [SMALL_STATE(40)] = 1180,
-  [SMALL_STATE(41)] = 1200,
-  [SMALL_STATE(42)] = 1221,
-  [SMALL_STATE(43)] = 1242,
-  [SMALL_STATE(44)] = 1263,
-  [SMALL_STATE(45)] = 1282,
-  [SMALL_STATE(46)] = 1301,
-  [SMALL_STATE(47)] = 1315,
-  [SMALL_STATE(48)] = 1324,
-  [SMALL_STATE(49)] = 1335,
-  [SMALL_STATE(50)] = 1345,
-  [SMALL_STATE(51)] = 1355,
-  [SMALL_STATE(52)] = 1365,
-  [SMALL_STATE(53)] = 1375,
-  [SMALL_STATE(54)] = 1382,
-  [SMALL_STATE(55)] = 1387,
-  [SMALL_STATE(56)] = 1392,
-  [SMALL_STATE(57)] = 1397,
-  [SMALL_STATE(58)] = 1402,
-  [SMALL_STATE(59)] = 1406,
-  [SMALL_STATE(60)] = 1410,
-  [SMALL_STATE(61)] = 1414,
-  [SMALL_STATE(62)] = 1418,
+  [SMALL_STATE(15)] = 0,
+  [SMALL_STATE(16)] = 47,
+  [SMALL_STATE(17)] = 94,
+  [SMALL_STATE(18)] = 127,
+  [SMALL_STATE(19)] = 162,
+  [SMALL_STATE(20)] = 195,
+  [SMALL_STATE(21)] = 226,
+  [SMALL_STATE(22)] = 257,
+  [SMALL_STATE(23)] = 288,
+  [SMALL_STATE(24)] = 319,
+  [SMALL_STATE(25)] = 345,
+  [SMALL_STATE(26)] = 371,
+  [SMALL_STATE(27)] = 397,
+  [SMALL_STATE(28)] = 423,
+  [SMALL_STATE(29)] = 449,
+  [SMALL_STATE(30)] = 479,
+  [SMALL_STATE(31)] = 507,
+  [SMALL_STATE(32)] = 530,
+  [SMALL_STATE(33)] = 553,
+  [SMALL_STATE(34)] = 576,
+  [SMALL_STATE(35)] = 599,
+  [SMALL_STATE(36)] = 631,
+  [SMALL_STATE(37)] = 663,
+  [SMALL_STATE(38)] = 691,
+  [SMALL_STATE(39)] = 723,
+  [SMALL_STATE(40)] = 755,
+  [SMALL_STATE(41)] = 783,
+  [SMALL_STATE(42)] = 815,
+  [SMALL_STATE(43)] = 835,
+  [SMALL_STATE(44)] = 856,
+  [SMALL_STATE(45)] = 877,
+  [SMALL_STATE(46)] = 898,
+  [SMALL_STATE(47)] = 918,
+  [SMALL_STATE(48)] = 938,
+  [SMALL_STATE(49)] = 948,
+  [SMALL_STATE(50)] = 958,
+  [SMALL_STATE(51)] = 968,
+  [SMALL_STATE(52)] = 978,
+  [SMALL_STATE(53)] = 983,
+  [SMALL_STATE(54)] = 988,
+  [SMALL_STATE(55)] = 993,
+  [SMALL_STATE(56)] = 1000,
+  [SMALL_STATE(57)] = 1005,
+  [SMALL_STATE(58)] = 1009,
 };
 
 static const TSParseActionEntry ts_parse_actions[] = {
   [0] = {.entry = {.count = 0, .reusable = false}},
   [1] = {.entry = {.count = 1, .reusable = false}}, RECOVER(),
   [3] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 0, 0, 0),
-  [5] = {.entry = {.count = 1, .reusable = false}}, SHIFT(18),
+  [5] = {.entry = {.count = 1, .reusable = false}}, SHIFT(23),
   [7] = {.entry = {.count = 1, .reusable = false}}, SHIFT(2),
-  [9] = {.entry = {.count = 1, .reusable = false}}, SHIFT(34),
-  [11] = {.entry = {.count = 1, .reusable = false}}, SHIFT(33),
-  [13] = {.entry = {.count = 1, .reusable = false}}, SHIFT(36),
-  [15] = {.entry = {.count = 1, .reusable = false}}, SHIFT(23),
-  [17] = {.entry = {.count = 1, .reusable = false}}, SHIFT(30),
-  [19] = {.entry = {.count = 1, .reusable = false}}, SHIFT(28),
-  [21] = {.entry = {.count = 1, .reusable = false}}, SHIFT(39),
-  [23] = {.entry = {.count = 1, .reusable = false}}, SHIFT(46),
-  [25] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 1, 0, 0),
-  [27] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_source_file_repeat1, 1, 0, 0),
-  [29] = {.entry = {.count = 1, .reusable = false}}, SHIFT(35),
-  [31] = {.entry = {.count = 1, .reusable = false}}, SHIFT(41),
+  [9] = {.entry = {.count = 1, .reusable = false}}, SHIFT(35),
+  [11] = {.entry = {.count = 1, .reusable = false}}, SHIFT(36),
+  [13] = {.entry = {.count = 1, .reusable = false}}, SHIFT(38),
+  [15] = {.entry = {.count = 1, .reusable = false}}, SHIFT(25),
+  [17] = {.entry = {.count = 1, .reusable = false}}, SHIFT(29),
+  [19] = {.entry = {.count = 1, .reusable = false}}, SHIFT(30),
+  [21] = {.entry = {.count = 1, .reusable = false}}, SHIFT(4),
+  [23] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 1, 0, 0),
+  [25] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_source_file_repeat1, 1, 0, 0),
+  [27] = {.entry = {.count = 1, .reusable = false}}, SHIFT(37),
+  [29] = {.entry = {.count = 1, .reusable = false}}, SHIFT(45),
+  [31] = {.entry = {.count = 1, .reusable = false}}, SHIFT(44),
   [33] = {.entry = {.count = 1, .reusable = false}}, SHIFT(43),
-  [35] = {.entry = {.count = 1, .reusable = false}}, SHIFT(42),
-  [37] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 2, 0, 0),
-  [39] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 2, 0, 0),
-  [41] = {.entry = {.count = 1, .reusable = false}}, SHIFT(53),
-  [43] = {.entry = {.count = 1, .reusable = false}}, SHIFT(7),
-  [45] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0),
-  [47] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0),
-  [49] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0), SHIFT_REPEAT(53),
-  [52] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0), SHIFT_REPEAT(7),
-  [55] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 5, 0, 5),
-  [57] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 5, 0, 5),
-  [59] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_target, 1, 0, 3),
-  [61] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_target, 1, 0, 3),
-  [63] = {.entry = {.count = 1, .reusable = true}}, SHIFT(61),
-  [65] = {.entry = {.count = 1, .reusable = false}}, SHIFT(9),
-  [67] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_condition, 1, 0, 0),
-  [69] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0), SHIFT_REPEAT(9),
-  [72] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0),
-  [74] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0), SHIFT_REPEAT(46),
-  [77] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0),
-  [79] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(41),
-  [82] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(43),
-  [85] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(42),
-  [88] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_target, 3, 0, 4),
-  [90] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_target, 3, 0, 4),
-  [92] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 2, 1, 0),
-  [94] = {.entry = {.count = 1, .reusable = false}}, SHIFT(17),
-  [96] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 2, 1, 0),
-  [98] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 1, 1, 0),
-  [100] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 1, 1, 0),
-  [102] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 3, 1, 0),
-  [104] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 3, 1, 0),
-  [106] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_unwanted, 2, 0, 2),
-  [108] = {.entry = {.count = 1, .reusable = false}}, SHIFT(22),
-  [110] = {.entry = {.count = 1, .reusable = false}}, SHIFT(25),
-  [112] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_response, 1, 0, 0),
-  [114] = {.entry = {.count = 1, .reusable = false}}, SHIFT(19),
-  [116] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_response, 1, 0, 0),
-  [118] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0),
-  [120] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0), REDUCE(aux_sym_subject_repeat1, 1, 0, 0),
-  [123] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0),
-  [125] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 1, 0, 0),
-  [127] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0),
-  [129] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(19),
-  [132] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0),
-  [134] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(23),
-  [137] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(30),
-  [140] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(28),
-  [143] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(39),
-  [146] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(46),
-  [149] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_trigger, 2, 0, 2),
-  [151] = {.entry = {.count = 1, .reusable = false}}, SHIFT(26),
-  [153] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_precondition, 2, 0, 2),
-  [155] = {.entry = {.count = 1, .reusable = false}}, SHIFT(24),
-  [157] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_end, 1, 0, 0),
-  [159] = {.entry = {.count = 1, .reusable = false}}, SHIFT(27),
-  [161] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 1, 0, 0),
-  [163] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 1, 0, 0),
-  [165] = {.entry = {.count = 1, .reusable = false}}, SHIFT(38),
-  [167] = {.entry = {.count = 1, .reusable = false}}, SHIFT(58),
-  [169] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_precondition, 3, 0, 2),
-  [171] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_unwanted, 3, 0, 2),
-  [173] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_trigger, 3, 0, 2),
-  [175] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_end, 2, 0, 0),
-  [177] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0), SHIFT_REPEAT(29),
-  [180] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0),
-  [182] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0), SHIFT_REPEAT(46),
-  [185] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0),
-  [187] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(31),
-  [190] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0),
-  [192] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(40),
-  [195] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(46),
-  [198] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sentence, 1, 0, 0),
-  [200] = {.entry = {.count = 1, .reusable = false}}, SHIFT(31),
-  [202] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_sentence, 1, 0, 0),
-  [204] = {.entry = {.count = 1, .reusable = false}}, SHIFT(40),
-  [206] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1),
-  [208] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1), SHIFT(8),
-  [211] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1),
-  [213] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1), SHIFT(46),
-  [216] = {.entry = {.count = 1, .reusable = false}}, SHIFT(29),
-  [218] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_subject, 1, 0, 0),
-  [220] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 3, 0, 0),
-  [222] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 3, 0, 0),
-  [224] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 2, 0, 0),
-  [226] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 2, 0, 0),
-  [228] = {.entry = {.count = 1, .reusable = false}}, SHIFT(8),
-  [230] = {.entry = {.count = 1, .reusable = true}}, SHIFT(23),
-  [232] = {.entry = {.count = 1, .reusable = true}}, SHIFT(30),
-  [234] = {.entry = {.count = 1, .reusable = true}}, SHIFT(28),
-  [236] = {.entry = {.count = 1, .reusable = true}}, SHIFT(39),
-  [238] = {.entry = {.count = 1, .reusable = true}}, SHIFT(53),
-  [240] = {.entry = {.count = 1, .reusable = true}}, SHIFT(47),
-  [242] = {.entry = {.count = 1, .reusable = true}}, SHIFT(7),
-  [244] = {.entry = {.count = 1, .reusable = true}}, SHIFT(62),
-  [246] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
-  [248] = {.entry = {.count = 1, .reusable = true}}, SHIFT(2),
-  [250] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
-  [252] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(2),
-  [255] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 2, 0, 0),
-  [257] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 4, 1, 0),
-  [259] = {.entry = {.count = 1, .reusable = true}}, SHIFT(37),
-  [261] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
-  [263] = {.entry = {.count = 1, .reusable = true}}, SHIFT(48),
-  [265] = {.entry = {.count = 1, .reusable = true}}, SHIFT(12),
-  [267] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_role, 1, 0, 0),
+  [35] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 1, 0, 0),
+  [37] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 1, 0, 0),
+  [39] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_spec_tag, 1, 0, 0), SHIFT(55),
+  [42] = {.entry = {.count = 1, .reusable = true}}, SHIFT(5),
+  [44] = {.entry = {.count = 1, .reusable = false}}, SHIFT(9),
+  [46] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 2, 0, 3),
+  [48] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 2, 0, 3),
+  [50] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_spec_tag, 2, 0, 3), SHIFT(55),
+  [53] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 2, 0, 0),
+  [55] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 2, 0, 0),
+  [57] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_spec_tag, 2, 0, 0), SHIFT(55),
+  [60] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_tag, 3, 0, 3),
+  [62] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_tag, 3, 0, 3),
+  [64] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_spec_tag, 3, 0, 3), SHIFT(55),
+  [67] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0),
+  [69] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0),
+  [71] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0), SHIFT_REPEAT(55),
+  [74] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_spec_tag_repeat1, 2, 0, 0), SHIFT_REPEAT(9),
+  [77] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_target, 1, 0, 4),
+  [79] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_target, 1, 0, 4),
+  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(14),
+  [83] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 3, 1, 0),
+  [85] = {.entry = {.count = 1, .reusable = false}}, SHIFT(15),
+  [87] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 3, 1, 0),
+  [89] = {.entry = {.count = 1, .reusable = false}}, SHIFT(26),
+  [91] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 1, 1, 0),
+  [93] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 1, 1, 0),
+  [95] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 2, 1, 0),
+  [97] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_ears_statement, 2, 1, 0),
+  [99] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_spec_target, 2, 0, 5),
+  [101] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_spec_target, 2, 0, 5),
+  [103] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_response, 1, 0, 0),
+  [105] = {.entry = {.count = 1, .reusable = false}}, SHIFT(16),
+  [107] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_response, 1, 0, 0),
+  [109] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0),
+  [111] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(16),
+  [114] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0),
+  [116] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(25),
+  [119] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(29),
+  [122] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(30),
+  [125] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(26),
+  [128] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 2, 0, 0), SHIFT_REPEAT(4),
+  [131] = {.entry = {.count = 1, .reusable = false}}, SHIFT(19),
+  [133] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_condition, 1, 0, 0),
+  [135] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0),
+  [137] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(45),
+  [140] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(44),
+  [143] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_ears_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(43),
+  [146] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0), SHIFT_REPEAT(19),
+  [149] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0),
+  [151] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_condition_repeat1, 2, 0, 0), SHIFT_REPEAT(4),
+  [154] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_trigger, 2, 0, 2),
+  [156] = {.entry = {.count = 1, .reusable = false}}, SHIFT(28),
+  [158] = {.entry = {.count = 1, .reusable = false}}, SHIFT(31),
+  [160] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_unwanted, 2, 0, 2),
+  [162] = {.entry = {.count = 1, .reusable = false}}, SHIFT(32),
+  [164] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_precondition, 2, 0, 2),
+  [166] = {.entry = {.count = 1, .reusable = false}}, SHIFT(33),
+  [168] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0),
+  [170] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0), REDUCE(aux_sym_subject_repeat1, 1, 0, 0),
+  [173] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 1, 0, 0),
+  [175] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 1, 0, 0),
+  [177] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 2, 1, 0),
+  [179] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 2, 1, 0),
+  [181] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 1, 0, 0),
+  [183] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 1, 0, 0),
+  [185] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_response_repeat1, 1, 0, 1),
+  [187] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_response_repeat1, 1, 0, 1),
+  [189] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_modal, 3, 1, 0),
+  [191] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_modal, 3, 1, 0),
+  [193] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_end, 1, 0, 0),
+  [195] = {.entry = {.count = 1, .reusable = false}}, SHIFT(34),
+  [197] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_modal, 1, 0, 0), SHIFT(24),
+  [200] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym_modal, 1, 0, 0), SHIFT(57),
+  [203] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_trigger, 3, 0, 2),
+  [205] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_unwanted, 3, 0, 2),
+  [207] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_precondition, 3, 0, 2),
+  [209] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_end, 2, 0, 0),
+  [211] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1),
+  [213] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1), SHIFT(17),
+  [216] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1),
+  [218] = {.entry = {.count = 2, .reusable = false}}, REDUCE(sym__clause_keyword_as_text, 1, 0, 1), SHIFT(4),
+  [221] = {.entry = {.count = 1, .reusable = false}}, SHIFT(40),
+  [223] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_subject, 1, 0, 0),
+  [225] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0),
+  [227] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(39),
+  [230] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0),
+  [232] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(42),
+  [235] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_sentence_repeat1, 2, 0, 0), SHIFT_REPEAT(4),
+  [238] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0), SHIFT_REPEAT(40),
+  [241] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0),
+  [243] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_subject_repeat1, 2, 0, 0), SHIFT_REPEAT(4),
+  [246] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sentence, 1, 0, 0),
+  [248] = {.entry = {.count = 1, .reusable = false}}, SHIFT(39),
+  [250] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_sentence, 1, 0, 0),
+  [252] = {.entry = {.count = 1, .reusable = false}}, SHIFT(42),
+  [254] = {.entry = {.count = 1, .reusable = false}}, SHIFT(17),
+  [256] = {.entry = {.count = 1, .reusable = true}}, SHIFT(25),
+  [258] = {.entry = {.count = 1, .reusable = true}}, SHIFT(29),
+  [260] = {.entry = {.count = 1, .reusable = true}}, SHIFT(30),
+  [262] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
+  [264] = {.entry = {.count = 1, .reusable = true}}, SHIFT(2),
+  [266] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
+  [268] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(2),
+  [271] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 2, 0, 0),
+  [273] = {.entry = {.count = 1, .reusable = true}}, SHIFT(9),
+  [275] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_ears_statement, 4, 1, 0),
+  [277] = {.entry = {.count = 1, .reusable = true}}, SHIFT(27),
+  [279] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
 };
 
 #ifdef __cplusplus

@@ -118,14 +118,15 @@ fn clause(node: Node) -> Option<Clause> {
     })
 }
 
-/// The modal is one token whose words may be split by any run of spaces
-/// (`SHALL  NOT`, or a line break before [`parse_statement`] flattened it).
+/// Reads the modal from its words, so spacing and emphasis between them
+/// (`SHALL  **NOT**`) do not matter.
 fn modal_kind(node: Node, source: &[u8]) -> Modal {
     let words: Vec<String> = node
         .utf8_text(source)
         .unwrap_or_default()
         .split_whitespace()
-        .map(str::to_ascii_uppercase)
+        .map(|word| word.trim_matches(['*', '_']).to_ascii_uppercase())
+        .filter(|word| !word.is_empty())
         .collect();
     match words.join(" ").as_str() {
         "SHALL CONTINUE TO" => Modal::ShallContinueTo,
@@ -196,7 +197,7 @@ mod tests {
     #[test]
     fn reads_multi_word_and_lowercase_modals() {
         assert_eq!(
-            parts("THE API SHALL\nNOT leak tokens").modal,
+            parts("THE API SHALL **NOT** leak tokens").modal,
             Modal::ShallNot
         );
         assert_eq!(
@@ -204,6 +205,8 @@ mod tests {
             Modal::ShallContinueTo
         );
         assert_eq!(parts("System MUST NOT leak").modal, Modal::MustNot);
+        assert_eq!(parts("System MUST notify users").modal, Modal::Must);
+        assert_eq!(parts("A shall continue working").modal, Modal::Shall);
         assert_eq!(parts("Clients SHOULD retry").modal, Modal::Should);
         assert_eq!(parts("Clients MAY cache").modal, Modal::May);
     }

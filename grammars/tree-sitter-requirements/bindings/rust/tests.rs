@@ -115,10 +115,10 @@ fn finds_references_and_spec_tags() {
         &[
             "sentence",
             "spec_tag",
-            "role:test",
+            "role:(test)",
             "spec_target",
             "requirement_reference:auth-session#AUTH-003",
-            "fingerprint:1f9c2a7b",
+            "fingerprint:@1f9c2a7b",
             "spec_target",
             "requirement_reference:AUTH-4",
         ],
@@ -190,4 +190,72 @@ fn markdown_injection_targets_paragraphs_and_list_items() {
         }
     }
     assert_eq!(injected, ["THE API SHALL log.", "WHEN x, THE API SHALL y"]);
+}
+
+/// Pieces that stress the grammar's corners: clause keywords, modals, tag heads,
+/// malformed roles and pins, brackets, emphasis, code spans and line breaks.
+const TRICKY_PIECES: &[&str] = &[
+    "WHEN",
+    "when",
+    "IF",
+    "THEN",
+    "WHERE",
+    "While",
+    "SHALL",
+    "shall",
+    "NOT",
+    "MUST",
+    "MAY",
+    "SHOULD",
+    "continue",
+    "to",
+    "REQUIRED",
+    ",",
+    ".",
+    ":",
+    "(",
+    ")",
+    "[",
+    "]",
+    "(a, b)",
+    "`",
+    "`code`",
+    "*",
+    "**",
+    "_",
+    "@spec",
+    "@spec(test)",
+    "@spec(",
+    "@spec-end",
+    "@1f9c2a7b",
+    "@",
+    "REQ-1",
+    "1.2",
+    "a#B-2",
+    "x",
+    "the",
+    "--",
+    "<!--",
+    "\n",
+];
+
+proptest::proptest! {
+    #[test]
+    fn no_sequence_of_tricky_pieces_is_an_error(
+        pieces in proptest::collection::vec(
+            (proptest::sample::select(TRICKY_PIECES), proptest::bool::ANY),
+            0..24,
+        )
+    ) {
+        let text: String = pieces
+            .iter()
+            .map(|(piece, spaced)| if *spaced { format!(" {piece}") } else { piece.to_string() })
+            .collect();
+        let tree = parse(&text);
+        proptest::prop_assert!(
+            !tree.root_node().has_error(),
+            "{text:?} gave {}",
+            tree.root_node().to_sexp()
+        );
+    }
 }
