@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::spec::model::Modal;
+use crate::spec::statement_grammar::{ClauseKind, parse_statement};
 
 /// The EARS pattern a statement follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,15 +52,6 @@ static UPPERCASE_MODAL: LazyLock<Regex> = LazyLock::new(|| {
 static LOWERCASE_MODAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex")
 });
-static EARS_MODAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(shall continue to|shall not|shall|must not|must)\b").expect("static regex")
-});
-static CLAUSE_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:\*\*)?(where|while|when|if)(?:\*\*)?\b").expect("static regex")
-});
-static THEN_KEYWORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:,\s*)?\b(?:\*\*)?then(?:\*\*)?\b").expect("static regex"));
-
 /// The first normative keyword in `text`: uppercase RFC 2119 words, else lowercase
 /// `shall`/`must` (normative in EARS).
 pub fn find_modal(text: &str) -> Option<(Modal, Range<usize>)> {
@@ -81,162 +73,88 @@ pub fn find_modal(text: &str) -> Option<(Modal, Range<usize>)> {
 }
 
 /// Analyzes a statement whose text starts at byte `base` of its file. Returns `None`
-/// when the statement has no EARS modal (SHALL/MUST family) at all.
+/// when the statement has no EARS modal (SHALL/MUST family) at all. The clauses come
+/// from the `requirements` grammar, the one editors highlight statements with.
 pub fn analyze_ears(text: &str, base: usize) -> Option<Ears> {
-    let modal = EARS_MODAL.find(text)?;
-    let prefix = &text[..modal.start()];
-    let mut problems = Vec::new();
+    let parts = parse_statement(text)?;
+    if !matches!(
+        parts.modal,
+        Modal::Shall | Modal::ShallNot | Modal::ShallContinueTo | Modal::Must | Modal::MustNot
+    ) {
+        return None;
+    }
+    let absolute = |range: &Range<usize>| base + range.start..base + range.end;
     let mut ears = Ears {
         pattern: EarsPattern::Ubiquitous,
         where_: None,
         while_: Vec::new(),
         when: None,
         if_: None,
-        subject: None,
-        response: base + modal.end()..base + text.len(),
+        subject: parts.subject.as_ref().map(absolute),
+        response: base + parts.modal_range.end..base + text.len(),
         problems: Vec::new(),
     };
-    let mut kinds: Vec<&'static str> = Vec::new();
     let mut then_terminated_when = false;
-    let mut position = skip_whitespace(prefix, 0);
-    while let Some(keyword) = CLAUSE_KEYWORD.captures(&prefix[position..]) {
-        let keyword_text = keyword[1].to_ascii_lowercase();
-        let condition_start = position + keyword.get(0).map_or(0, |it| it.end());
-        let rest = &prefix[condition_start..];
-        let then = THEN_KEYWORD.find(rest);
-        let comma = find_clause_comma(rest);
-        let (condition_end, next_position, ended_with_then) = match (comma, then) {
-            (Some(comma), Some(then)) if then.start() <= comma => (
-                condition_start + then.start(),
-                condition_start + then.end(),
-                true,
-            ),
-            (Some(comma), _) => {
-                let after_comma = condition_start + comma + 1;
-                match THEN_KEYWORD.find(&prefix[after_comma..]) {
-                    Some(then)
-                        if prefix[after_comma..after_comma + then.start()]
-                            .trim()
-                            .is_empty() =>
-                    {
-                        (condition_start + comma, after_comma + then.end(), true)
-                    }
-                    _ => (condition_start + comma, after_comma, false),
+    let mut previous_rank = None;
+    for clause in &parts.clauses {
+        let condition = absolute(&clause.condition);
+        match clause.kind {
+            ClauseKind::Where => ears.where_ = Some(condition),
+            ClauseKind::While => ears.while_.push(condition),
+            ClauseKind::When => {
+                if text[clause.condition.clone()]
+                    .to_ascii_lowercase()
+                    .contains(" or ")
+                {
+                    ears.problems.push(EarsProblem::MultipleTriggers);
                 }
-            }
-            (None, Some(then)) => (
-                condition_start + then.start(),
-                condition_start + then.end(),
-                true,
-            ),
-            (None, None) => (prefix.len(), prefix.len(), false),
-        };
-        let raw_condition = &prefix[condition_start..condition_end];
-        let condition_text = raw_condition.trim();
-        let trimmed_start =
-            condition_start + (raw_condition.len() - raw_condition.trim_start().len());
-        let condition = base + trimmed_start..base + trimmed_start + condition_text.len();
-        match keyword_text.as_str() {
-            "where" => ears.where_ = Some(condition),
-            "while" => ears.while_.push(condition),
-            "when" => {
-                if condition_text.to_ascii_lowercase().contains(" or ") {
-                    problems.push(EarsProblem::MultipleTriggers);
-                }
-                then_terminated_when = ended_with_then;
+                then_terminated_when = clause.ended_with_then;
                 ears.when = Some(condition);
             }
-            _ => {
-                if !ended_with_then {
-                    problems.push(EarsProblem::IfWithoutThen);
+            ClauseKind::If => {
+                if !clause.ended_with_then {
+                    ears.problems.push(EarsProblem::IfWithoutThen);
                 }
                 ears.if_ = Some(condition);
             }
         }
-        let kind = if keyword_text == "if" {
-            "when"
-        } else {
-            clause_rank_name(&keyword_text)
-        };
-        if kinds
-            .last()
-            .is_some_and(|previous| clause_rank(previous) > clause_rank(kind))
-        {
-            problems.push(EarsProblem::ClauseOrder);
+        let rank = clause_rank(clause.kind);
+        if previous_rank.is_some_and(|previous| previous > rank) {
+            ears.problems.push(EarsProblem::ClauseOrder);
         }
-        kinds.push(kind);
-        position = skip_whitespace(prefix, next_position);
+        previous_rank = Some(rank);
     }
-    let subject_text = prefix[position..].trim();
-    if subject_text.is_empty() {
-        problems.push(EarsProblem::MissingSubject);
-    } else {
-        let subject_start =
-            position + (prefix[position..].len() - prefix[position..].trim_start().len());
-        ears.subject = Some(base + subject_start..base + subject_start + subject_text.len());
+    if ears.subject.is_none() {
+        ears.problems.push(EarsProblem::MissingSubject);
     }
-    let has = |keyword: &str| ears_has_clause(&ears, keyword);
-    let distinct = ["where", "while", "when", "if"]
-        .iter()
-        .filter(|keyword| has(keyword))
-        .count();
+    let distinct = [
+        ears.where_.is_some(),
+        !ears.while_.is_empty(),
+        ears.when.is_some(),
+        ears.if_.is_some(),
+    ]
+    .into_iter()
+    .filter(|present| *present)
+    .count();
     ears.pattern = match distinct {
         0 => EarsPattern::Ubiquitous,
-        1 if has("when") && then_terminated_when => EarsPattern::KiroWhenThen,
-        1 if has("when") => EarsPattern::Event,
-        1 if has("while") => EarsPattern::State,
-        1 if has("if") => EarsPattern::Unwanted,
+        1 if ears.when.is_some() && then_terminated_when => EarsPattern::KiroWhenThen,
+        1 if ears.when.is_some() => EarsPattern::Event,
+        1 if !ears.while_.is_empty() => EarsPattern::State,
+        1 if ears.if_.is_some() => EarsPattern::Unwanted,
         1 => EarsPattern::Optional,
         _ => EarsPattern::Complex,
     };
-    ears.problems = problems;
     Some(ears)
 }
 
-fn ears_has_clause(ears: &Ears, keyword: &str) -> bool {
-    match keyword {
-        "where" => ears.where_.is_some(),
-        "while" => !ears.while_.is_empty(),
-        "when" => ears.when.is_some(),
-        _ => ears.if_.is_some(),
-    }
-}
-
-fn clause_rank_name(keyword: &str) -> &'static str {
-    match keyword {
-        "where" => "where",
-        "while" => "while",
-        _ => "when",
-    }
-}
-
 /// EARS orders clauses WHERE → WHILE → WHEN/IF.
-fn clause_rank(kind: &str) -> u8 {
+fn clause_rank(kind: ClauseKind) -> u8 {
     match kind {
-        "where" => 0,
-        "while" => 1,
-        _ => 2,
+        ClauseKind::Where => 0,
+        ClauseKind::While => 1,
+        ClauseKind::When | ClauseKind::If => 2,
     }
-}
-
-/// The comma that ends a clause: the first one followed by another clause keyword,
-/// THEN, or the subject (anything); commas inside parentheses do not count.
-fn find_clause_comma(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (index, character) in text.char_indices() {
-        match character {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => return Some(index),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn skip_whitespace(text: &str, position: usize) -> usize {
-    let position = position.min(text.len());
-    position + (text[position..].len() - text[position..].trim_start().len())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! - [`front_matter`]: the YAML-ish header some formats carry.
 //! - [`markdown`]: tree-sitter Markdown blocks (fenced code, malformed input).
 //! - [`parse`]: the line recognizers that build the model.
+//! - [`statement_grammar`]: one statement's clauses, read by the tree-sitter grammar.
 //! - [`ears`]: EARS clause analysis of one normative statement.
 //! - [`references`]: requirement reference expressions in tasks.
 //! - [`fingerprint`]: content hashes that make stale trace links detectable.
@@ -28,4 +29,5 @@ pub mod markdown;
 pub mod model;
 pub mod parse;
 pub mod references;
+pub mod statement_grammar;
 pub mod trace;
