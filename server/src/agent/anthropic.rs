@@ -390,3 +390,277 @@ impl WireUsage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use director_e2e::mock_anthropic::{MockAnthropic, Reply, error_body};
+
+    use super::*;
+    use crate::agent::ChatMessage;
+    use crate::agent::http::FIRST_BACKOFF;
+    use crate::config::ConfigOrigin;
+    use crate::config::agent_config::AgentKind;
+
+    fn agent_config(mock: &MockAnthropic) -> AgentConfig {
+        AgentConfig {
+            kind: AgentKind::Anthropic,
+            base_url: Url::parse(&mock.url()).expect("the mock's URL"),
+            model: "claude-mock".to_owned(),
+            api_key_env: None,
+            max_tokens: Some(512),
+            temperature: Some(0.2),
+            timeout: Duration::from_secs(10),
+            max_concurrent: 2,
+            retries: 2,
+            stream: true,
+            context_lines: 20,
+            price: None,
+            origin: ConfigOrigin::User,
+        }
+    }
+
+    fn request() -> ChatRequest {
+        let message = |role, content: &str| ChatMessage {
+            role,
+            content: content.to_owned(),
+        };
+        ChatRequest {
+            messages: vec![
+                message(Role::System, "You rewrite code."),
+                message(Role::User, "Simplify this."),
+                message(Role::Assistant, "```\nx\n```"),
+                message(Role::User, "Shorter."),
+            ],
+        }
+    }
+
+    async fn complete(config: &AgentConfig) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
+        let backend = AnthropicBackend::new("claude", config).expect("a backend");
+        let events = Mutex::new(Vec::new());
+        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
+        let result = backend
+            .complete(&request(), &record, &CancellationToken::new())
+            .await;
+        (result, events.into_inner().expect("unpoisoned"))
+    }
+
+    fn retries(events: &[AgentEvent]) -> Vec<(Duration, String)> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                AgentEvent::Retrying { delay, reason, .. } => Some((*delay, reason.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn host(mock: &MockAnthropic) -> String {
+        mock.url().trim_start_matches("http://").to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_arrives_in_pieces_with_its_usage_and_stop_reason() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::stream(&["```rust\n", "fn f() {}\n", "```"], (42, 7)));
+        let (result, events) = complete(&agent_config(&mock)).await;
+        let usage = TokenUsage {
+            prompt_tokens: 42,
+            completion_tokens: 7,
+            cost_usd: None,
+        };
+        assert_eq!(
+            result.expect("an answer"),
+            Completion {
+                text: "```rust\nfn f() {}\n```".to_owned(),
+                usage: Some(usage),
+                finish_reason: Some("end_turn".to_owned()),
+            }
+        );
+        assert_eq!(
+            events,
+            [
+                AgentEvent::Delta("```rust\n".to_owned()),
+                AgentEvent::Delta("fn f() {}\n".to_owned()),
+                AgentEvent::Delta("```".to_owned()),
+                AgentEvent::Usage(usage),
+            ]
+        );
+
+        let requests = mock.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/v1/messages");
+        assert_eq!(requests[0].headers["anthropic-version"], "2023-06-01");
+        assert!(!requests[0].headers.contains_key("x-api-key"));
+        let body = &requests[0].body;
+        assert_eq!(body["model"], "claude-mock");
+        assert_eq!(body["max_tokens"], 512);
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["system"], "You rewrite code.");
+        let roles: Vec<&str> = body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|message| message["role"].as_str().expect("a role"))
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "user"]);
+        assert_eq!(body["messages"][2]["content"], "Shorter.");
+    }
+
+    #[tokio::test]
+    async fn a_non_streaming_agent_gets_the_message_whole() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::stream(&["```\n", "x\n```"], (5, 3)));
+        let config = AgentConfig {
+            stream: false,
+            ..agent_config(&mock)
+        };
+        let (result, _) = complete(&config).await;
+        let completion = result.expect("an answer");
+        assert_eq!(completion.text, "```\nx\n```");
+        assert_eq!(completion.finish_reason.as_deref(), Some("end_turn"));
+        assert_eq!(
+            completion.usage.map(|usage| usage.completion_tokens),
+            Some(3)
+        );
+        assert_eq!(mock.requests()[0].body["stream"], false);
+    }
+
+    #[tokio::test]
+    async fn overloaded_mid_stream_and_529_are_retried_then_succeed() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::OverloadedMidStream {
+            chunks: vec!["```".to_owned()],
+        });
+        mock.push(Reply::overloaded_status());
+        mock.push(Reply::stream(&["ok"], (1, 1)));
+        let (result, events) = complete(&agent_config(&mock)).await;
+        assert_eq!(result.expect("an answer").text, "ok");
+        assert_eq!(
+            retries(&events),
+            [
+                (
+                    FIRST_BACKOFF,
+                    format!(
+                        "{} sent an answer Director cannot read: the answer reports \
+                         overloaded_error: Overloaded",
+                        host(&mock)
+                    )
+                ),
+                (
+                    FIRST_BACKOFF * 2,
+                    format!("{} answered HTTP 529: Overloaded", host(&mock))
+                ),
+            ]
+        );
+        assert_eq!(mock.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_429_waits_as_the_server_asks() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 429,
+            retry_after: Some("1".to_owned()),
+            body: error_body(
+                "rate_limit_error",
+                "Number of requests has exceeded your rate limit",
+            )
+            .to_string(),
+        });
+        mock.push(Reply::stream(&["ok"], (1, 1)));
+        let (result, events) = complete(&agent_config(&mock)).await;
+        assert_eq!(result.expect("an answer").text, "ok");
+        assert_eq!(
+            retries(&events),
+            [(
+                Duration::from_secs(1),
+                format!(
+                    "{} answered HTTP 429: Number of requests has exceeded your rate limit",
+                    host(&mock)
+                )
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_error_fails_at_once_with_the_apis_message() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::Status {
+            code: 400,
+            retry_after: None,
+            body: error_body("invalid_request_error", "max_tokens: Field required").to_string(),
+        });
+        let (result, events) = complete(&agent_config(&mock)).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} answered HTTP 400: max_tokens: Field required",
+                host(&mock)
+            )
+        );
+        assert!(retries(&events).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_message_stop_is_truncated() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::Truncated {
+            chunks: vec!["```\n".to_owned(), "let é".to_owned()],
+        });
+        let (result, _) = complete(&agent_config(&mock)).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} sent an answer Director cannot read: the stream ended before the answer \
+                 was complete (9 characters received)",
+                host(&mock)
+            )
+        );
+        assert_eq!(mock.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn garbage_is_a_protocol_error_with_a_snippet() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::Garbage("<html>Bad Gateway</html>".to_owned()));
+        let (result, _) = complete(&agent_config(&mock)).await;
+        assert_eq!(
+            result.expect_err("a failure").to_string(),
+            format!(
+                "{} sent an answer Director cannot read: a stream event is not a JSON event: \
+                 \"<html>Bad Gateway</html>\"",
+                host(&mock)
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn the_key_goes_in_x_api_key_and_nowhere_else() {
+        let key = "sk-ant-test-0123456789";
+        let var = "DIRECTOR_TEST_ANTHROPIC_KEY_HEADER";
+        // SAFETY: the variable is unique to this test and read only by it.
+        unsafe { std::env::set_var(var, key) };
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::stream(&["ok"], (1, 1)));
+        mock.push(Reply::Status {
+            code: 401,
+            retry_after: None,
+            body: error_body("authentication_error", &format!("invalid x-api-key {key}"))
+                .to_string(),
+        });
+        let config = AgentConfig {
+            api_key_env: Some(var.to_owned()),
+            ..agent_config(&mock)
+        };
+        complete(&config).await.0.expect("an answer");
+        let headers = &mock.requests()[0].headers;
+        assert_eq!(headers["x-api-key"], key);
+        assert!(!headers.contains_key("authorization"));
+        let error = complete(&config).await.0.expect_err("a failure");
+        assert!(!format!("{error} {error:?}").contains(key), "{error}");
+        assert!(error.to_string().contains("<redacted>"), "{error}");
+    }
+}
