@@ -205,7 +205,8 @@ impl Backend {
     async fn cast_discovered_agents(&self) {
         let discovery = discover(&DiscoveryInputs::from_process()).await;
         let message = discovery.message();
-        tracing::info!("{message}");
+        // Warned, not merely noted: running on guessed agents deserves a trace in the log.
+        tracing::warn!("{message}");
         let found = !discovery.agents.is_empty();
         if let Ok(session) = self.session() {
             // A config saved while discovery ran wins over what it found.
