@@ -17,7 +17,7 @@ use url::Url;
 use crate::agent::api_key::ApiKey;
 use crate::agent::error::AgentError;
 use crate::agent::http::{
-    AnswerBody, AttemptFailure, RequestLimits, answer_body, complete_with_retries, host_of,
+    AnswerBody, AttemptFailure, RequestLimits, answer_body, complete_with_retries, endpoint_below,
     protocol_error, send_attempt, server_sent_events, shared_http_client, snippet,
     truncated_stream, whole_body, wire_error_message,
 };
@@ -48,19 +48,10 @@ pub struct AnthropicBackend {
 impl AnthropicBackend {
     /// A backend for the agent `agent_name`; the key is read at each request.
     pub fn new(agent_name: &str, config: &AgentConfig) -> Result<AnthropicBackend, AgentError> {
-        let mut endpoint = config.base_url.clone();
-        let path = format!(
-            "{}/v1/messages",
-            config.base_url.path().trim_end_matches('/')
-        );
-        endpoint.set_path(&path);
+        let endpoint = endpoint_below(&config.base_url, "v1/messages");
         Ok(AnthropicBackend {
             agent_name: agent_name.to_owned(),
-            limits: RequestLimits {
-                host: host_of(&endpoint),
-                timeout: config.timeout,
-                retries: config.retries,
-            },
+            limits: RequestLimits::of(&endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
@@ -80,10 +71,7 @@ impl AgentBackend for AnthropicBackend {
         events: &(dyn Fn(AgentEvent) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<Completion, AgentError> {
-        let api_key = match &self.api_key_env {
-            Some(var) => Some(ApiKey::from_env(&self.agent_name, var)?),
-            None => None,
-        };
+        let api_key = ApiKey::for_agent(&self.agent_name, self.api_key_env.as_deref())?;
         let system: Vec<&str> = request
             .messages
             .iter()
@@ -393,7 +381,6 @@ impl WireUsage {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use director_e2e::mock_anthropic::{MockAnthropic, Reply, error_body};
@@ -401,25 +388,11 @@ mod tests {
     use super::*;
     use crate::agent::ChatMessage;
     use crate::agent::http::FIRST_BACKOFF;
-    use crate::config::ConfigOrigin;
+    use crate::agent::test_support::{complete_recording, retry_events, test_agent_config};
     use crate::config::agent_config::AgentKind;
 
     fn agent_config(mock: &MockAnthropic) -> AgentConfig {
-        AgentConfig {
-            kind: AgentKind::Anthropic,
-            base_url: Url::parse(&mock.url()).expect("the mock's URL"),
-            model: "claude-mock".to_owned(),
-            api_key_env: None,
-            max_tokens: Some(512),
-            temperature: Some(0.2),
-            timeout: Duration::from_secs(10),
-            max_concurrent: 2,
-            retries: 2,
-            stream: true,
-            context_lines: 20,
-            price: None,
-            origin: ConfigOrigin::User,
-        }
+        test_agent_config(AgentKind::Anthropic, &mock.url(), 512)
     }
 
     fn request() -> ChatRequest {
@@ -439,21 +412,13 @@ mod tests {
 
     async fn complete(config: &AgentConfig) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
         let backend = AnthropicBackend::new("claude", config).expect("a backend");
-        let events = Mutex::new(Vec::new());
-        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
-        let result = backend
-            .complete(&request(), &record, &CancellationToken::new())
-            .await;
-        (result, events.into_inner().expect("unpoisoned"))
+        complete_recording(&backend, &request(), &CancellationToken::new()).await
     }
 
     fn retries(events: &[AgentEvent]) -> Vec<(Duration, String)> {
-        events
-            .iter()
-            .filter_map(|event| match event {
-                AgentEvent::Retrying { delay, reason, .. } => Some((*delay, reason.clone())),
-                _ => None,
-            })
+        retry_events(events)
+            .into_iter()
+            .map(|(_, delay, reason)| (delay, reason))
             .collect()
     }
 
@@ -495,7 +460,7 @@ mod tests {
         assert_eq!(requests[0].headers["anthropic-version"], "2023-06-01");
         assert!(!requests[0].headers.contains_key("x-api-key"));
         let body = &requests[0].body;
-        assert_eq!(body["model"], "claude-mock");
+        assert_eq!(body["model"], "mock-model");
         assert_eq!(body["max_tokens"], 512);
         assert_eq!(body["stream"], true);
         assert_eq!(body["system"], "You rewrite code.");

@@ -22,6 +22,7 @@ use url::Url;
 use crate::agent::api_key::ApiKey;
 use crate::agent::error::AgentError;
 use crate::agent::{AgentEvent, Completion};
+use crate::config::agent_config::AgentConfig;
 
 /// How long connecting may take; the agent's timeout bounds the rest.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +43,25 @@ pub struct RequestLimits {
     pub timeout: Duration,
     /// How many times a retryable failure is tried again.
     pub retries: u32,
+}
+
+impl RequestLimits {
+    /// The limits of the agent `config` for requests to `endpoint`.
+    pub fn of(endpoint: &Url, config: &AgentConfig) -> RequestLimits {
+        RequestLimits {
+            host: host_of(endpoint),
+            timeout: config.timeout,
+            retries: config.retries,
+        }
+    }
+}
+
+/// `path` below the agent's API root, keeping whatever path the root has
+/// (`http://host/v1` and `chat/completions` give `http://host/v1/chat/completions`).
+pub fn endpoint_below(base_url: &Url, path: &str) -> Url {
+    let mut endpoint = base_url.clone();
+    endpoint.set_path(&format!("{}/{path}", base_url.path().trim_end_matches('/')));
+    endpoint
 }
 
 /// How one attempt failed: for good, or in a way worth trying again.

@@ -9,6 +9,8 @@ pub mod api_key;
 pub mod error;
 pub mod http;
 pub mod openai;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use error::AgentError;
 

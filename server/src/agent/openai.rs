@@ -13,7 +13,7 @@ use url::Url;
 use crate::agent::api_key::ApiKey;
 use crate::agent::error::AgentError;
 use crate::agent::http::{
-    AnswerBody, AttemptFailure, RequestLimits, answer_body, complete_with_retries, host_of,
+    AnswerBody, AttemptFailure, RequestLimits, answer_body, complete_with_retries, endpoint_below,
     protocol_error, send_attempt, server_sent_events, shared_http_client, snippet,
     truncated_stream, whole_body, wire_error_message,
 };
@@ -39,19 +39,10 @@ pub struct OpenAiBackend {
 impl OpenAiBackend {
     /// A backend for the agent `agent_name`; the key is read at each request.
     pub fn new(agent_name: &str, config: &AgentConfig) -> Result<OpenAiBackend, AgentError> {
-        let mut endpoint = config.base_url.clone();
-        let path = format!(
-            "{}/chat/completions",
-            config.base_url.path().trim_end_matches('/')
-        );
-        endpoint.set_path(&path);
+        let endpoint = endpoint_below(&config.base_url, "chat/completions");
         Ok(OpenAiBackend {
             agent_name: agent_name.to_owned(),
-            limits: RequestLimits {
-                host: host_of(&endpoint),
-                timeout: config.timeout,
-                retries: config.retries,
-            },
+            limits: RequestLimits::of(&endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
@@ -71,10 +62,7 @@ impl AgentBackend for OpenAiBackend {
         events: &(dyn Fn(AgentEvent) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<Completion, AgentError> {
-        let api_key = match &self.api_key_env {
-            Some(var) => Some(ApiKey::from_env(&self.agent_name, var)?),
-            None => None,
-        };
+        let api_key = ApiKey::for_agent(&self.agent_name, self.api_key_env.as_deref())?;
         let body = WireRequest {
             model: &self.model,
             messages: &request.messages,
@@ -301,25 +289,11 @@ mod tests {
     use super::*;
     use crate::agent::Role;
     use crate::agent::http::FIRST_BACKOFF;
-    use crate::config::ConfigOrigin;
+    use crate::agent::test_support::{complete_recording, retry_events, test_agent_config};
     use crate::config::agent_config::AgentKind;
 
     fn agent_config(mock: &MockOpenAi) -> AgentConfig {
-        AgentConfig {
-            kind: AgentKind::OpenAi,
-            base_url: Url::parse(&mock.url()).expect("the mock's URL"),
-            model: "mock-model".to_owned(),
-            api_key_env: None,
-            max_tokens: Some(256),
-            temperature: Some(0.2),
-            timeout: Duration::from_secs(10),
-            max_concurrent: 2,
-            retries: 2,
-            stream: true,
-            context_lines: 20,
-            price: None,
-            origin: ConfigOrigin::User,
-        }
+        test_agent_config(AgentKind::OpenAi, &mock.url(), 256)
     }
 
     fn request() -> ChatRequest {
@@ -337,30 +311,12 @@ mod tests {
         }
     }
 
-    /// Runs one request and returns its result with every event it reported.
     async fn complete(
         config: &AgentConfig,
         cancel: &CancellationToken,
     ) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
         let backend = OpenAiBackend::new("test", config).expect("a backend");
-        let events = Mutex::new(Vec::new());
-        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
-        let result = backend.complete(&request(), &record, cancel).await;
-        (result, events.into_inner().expect("unpoisoned"))
-    }
-
-    fn retry_events(events: &[AgentEvent]) -> Vec<(u32, Duration, String)> {
-        events
-            .iter()
-            .filter_map(|event| match event {
-                AgentEvent::Retrying {
-                    attempt,
-                    delay,
-                    reason,
-                } => Some((*attempt, *delay, reason.clone())),
-                _ => None,
-            })
-            .collect()
+        complete_recording(&backend, &request(), cancel).await
     }
 
     fn host(mock: &MockOpenAi) -> String {
