@@ -4,6 +4,7 @@
 //! Modules, in reading order:
 //! - [`lsp_client`]: [`LspClient`], a strict editor-like client driving a server over stdio.
 //! - [`mock_openai`]: a loopback OpenAI-compatible server with scripted answers and faults.
+//! - [`mock_anthropic`]: the same for the Anthropic Messages API.
 //! - [`lsp_values`]: `file_uri`, `pos`, `range`, `secs` for short tests.
 //! - [`binary`]: finds or builds the real `director` binary once per test process.
 //! - [`client_documents`]: the client's buffers and how edits apply to them.
@@ -16,6 +17,7 @@ pub mod lsp_client;
 pub mod lsp_framing;
 pub mod lsp_positions;
 pub mod lsp_values;
+pub mod mock_anthropic;
 pub mod mock_openai;
 
 pub use binary::director_binary;

@@ -84,16 +84,11 @@ pub struct MockOpenAi {
 impl MockOpenAi {
     /// Starts a server on a free port of 127.0.0.1.
     pub async fn start() -> anyhow::Result<MockOpenAi> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
         let state = Arc::new(Mutex::new(MockState::default()));
         let router = axum::Router::new()
             .fallback(answer)
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            // The server only stops when the mock is dropped, which aborts this task.
-            let _ = axum::serve(listener, router).await;
-        });
+        let (address, server) = serve_on_loopback(router).await?;
         Ok(MockOpenAi {
             address,
             state,
@@ -123,6 +118,40 @@ impl Drop for MockOpenAi {
     }
 }
 
+/// Serves `router` on a free port of 127.0.0.1 until the returned task is
+/// aborted (mocks abort it when dropped).
+pub(crate) async fn serve_on_loopback(
+    router: axum::Router,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok((address, server))
+}
+
+/// Reads a request whole into what a test inspects.
+pub(crate) async fn receive(request: Request) -> ReceivedRequest {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    ReceivedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    }
+}
+
 #[derive(Default)]
 struct MockState {
     script: VecDeque<Reply>,
@@ -137,24 +166,8 @@ fn lock(state: &Mutex<MockState>) -> std::sync::MutexGuard<'_, MockState> {
 }
 
 async fn answer(State(state): State<Arc<Mutex<MockState>>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let received = ReceivedRequest {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), value)
-            })
-            .collect(),
-        body: body.clone(),
-    };
+    let received = receive(request).await;
+    let body = received.body.clone();
     let is_chat_completion =
         received.method == "POST" && received.path.ends_with("/chat/completions");
     let reply = {
@@ -234,16 +247,7 @@ impl Wire {
                 code,
                 retry_after,
                 body,
-            } => {
-                let mut response = text_response(code, body);
-                if let Some(retry_after) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok())
-                {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, retry_after);
-                }
-                response
-            }
+            } => status_response(code, retry_after, body),
             Reply::Stall => {
                 if self.streaming {
                     let first = self.chunk(json!({"role": "assistant", "content": "Sure"}), None);
@@ -330,7 +334,7 @@ fn usage_json(prompt_tokens: u64, completion_tokens: u64) -> Value {
 
 /// An SSE response sending `events` with `delay` before each, then either
 /// closing or (when `hang`) keeping the connection open until the client leaves.
-fn event_stream(events: Vec<String>, delay: Duration, hang: bool) -> Response {
+pub(crate) fn event_stream(events: Vec<String>, delay: Duration, hang: bool) -> Response {
     let events = futures_util::stream::iter(events).then(move |event| async move {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -352,13 +356,24 @@ fn event_stream(events: Vec<String>, delay: Duration, hang: bool) -> Response {
         .into_response()
 }
 
+/// An error status with `body` and, when given, a `Retry-After` header.
+pub(crate) fn status_response(code: u16, retry_after: Option<String>, body: String) -> Response {
+    let mut response = text_response(code, body);
+    if let Some(retry_after) = retry_after.and_then(|value| HeaderValue::from_str(&value).ok()) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+    }
+    response
+}
+
 fn error_response(code: u16, message: &str) -> Response {
     let body = json!({"error": {"message": message, "type": "mock_error", "code": null}});
     text_response(code, body.to_string())
 }
 
 /// A response with `body`, typed as JSON when it parses as JSON.
-fn text_response(code: u16, body: String) -> Response {
+pub(crate) fn text_response(code: u16, body: String) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if serde_json::from_str::<Value>(&body).is_ok() {
         "application/json"
@@ -368,7 +383,7 @@ fn text_response(code: u16, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-fn json_text_response(body: String) -> Response {
+pub(crate) fn json_text_response(body: String) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

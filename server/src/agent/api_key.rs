@@ -21,6 +21,16 @@ impl ApiKey {
         }
     }
 
+    /// The key of agent `agent_name` when its config names a variable for one.
+    pub fn for_agent(
+        agent_name: &str,
+        api_key_env: Option<&str>,
+    ) -> Result<Option<ApiKey>, AgentError> {
+        api_key_env
+            .map(|var| ApiKey::from_env(agent_name, var))
+            .transpose()
+    }
+
     /// The secret itself, for the one place that sends it.
     pub fn expose(&self) -> &str {
         &self.0

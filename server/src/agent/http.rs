@@ -1,12 +1,28 @@
-//! What every HTTP backend shares: one client, and the reading of error answers
-//! (`Retry-After`, the server's error message) into words a user can act on.
+//! What every HTTP backend shares: one client; the retry loop bounded by the
+//! agent's timeout and cancellation; and the reading of answers and error
+//! answers (`Retry-After`, the server's error message, broken event streams)
+//! into words a user can act on.
+//!
+//! Faults are handled the way a user expects: 429 waits as the server asks
+//! (`Retry-After`), 5xx (and an API's own "overloaded") backs off, both at most
+//! `retries` times and each retry reported; other errors fail at once with the
+//! server's own message. The whole request, retries included, is bounded by the
+//! agent's timeout, and the cancellation token stops it at any point.
 
+use std::future::Future;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use eventsource_stream::{Event, EventStreamError, Eventsource};
+use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::agent::api_key::ApiKey;
 use crate::agent::error::AgentError;
+use crate::agent::{AgentEvent, Completion};
+use crate::config::agent_config::AgentConfig;
 
 /// How long connecting may take; the agent's timeout bounds the rest.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -15,6 +31,274 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// How much of a body that is not the expected JSON goes into a message.
 const SNIPPET_CHARS: usize = 200;
+/// The first wait before retrying a 5xx answer; it doubles on each retry.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The bounds of one agent's requests, from its config.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    /// The endpoint's host and port, for messages.
+    pub host: String,
+    /// Bounds the whole request, retries included.
+    pub timeout: Duration,
+    /// How many times a retryable failure is tried again.
+    pub retries: u32,
+}
+
+impl RequestLimits {
+    /// The limits of the agent `config` for requests to `endpoint`.
+    pub fn of(endpoint: &Url, config: &AgentConfig) -> RequestLimits {
+        RequestLimits {
+            host: host_of(endpoint),
+            timeout: config.timeout,
+            retries: config.retries,
+        }
+    }
+}
+
+/// `path` below the agent's API root, keeping whatever path the root has
+/// (`http://host/v1` and `chat/completions` give `http://host/v1/chat/completions`).
+pub fn endpoint_below(base_url: &Url, path: &str) -> Url {
+    let mut endpoint = base_url.clone();
+    endpoint.set_path(&format!("{}/{path}", base_url.path().trim_end_matches('/')));
+    endpoint
+}
+
+/// How one attempt failed: for good, or in a way worth trying again.
+#[derive(Debug)]
+pub enum AttemptFailure {
+    Final(AgentError),
+    Retryable {
+        error: AgentError,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl From<AgentError> for AttemptFailure {
+    fn from(error: AgentError) -> AttemptFailure {
+        AttemptFailure::Final(error)
+    }
+}
+
+/// Runs `attempt` until it answers, fails for good, or has used up the
+/// retries; the whole is bounded by `limits.timeout` and stopped by `cancel`,
+/// and no error it returns or reports contains `api_key`.
+pub async fn complete_with_retries<Attempt, AttemptFuture>(
+    limits: &RequestLimits,
+    api_key: Option<&ApiKey>,
+    events: &(dyn Fn(AgentEvent) + Send + Sync),
+    cancel: &CancellationToken,
+    attempt: Attempt,
+) -> Result<Completion, AgentError>
+where
+    Attempt: FnMut() -> AttemptFuture,
+    AttemptFuture: Future<Output = Result<Completion, AttemptFailure>>,
+{
+    let deadline = Instant::now() + limits.timeout;
+    let bounded = tokio::time::timeout_at(
+        deadline,
+        retry_until(limits.retries, api_key, events, deadline, attempt),
+    );
+    let result = tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(AgentError::Cancelled),
+        bounded = bounded => bounded.unwrap_or_else(|_elapsed| Err(AgentError::Timeout {
+            host: limits.host.clone(),
+            after: limits.timeout,
+        })),
+    };
+    result.map_err(|error| redact(error, api_key))
+}
+
+async fn retry_until<Attempt, AttemptFuture>(
+    retries: u32,
+    api_key: Option<&ApiKey>,
+    events: &(dyn Fn(AgentEvent) + Send + Sync),
+    deadline: Instant,
+    mut attempt: Attempt,
+) -> Result<Completion, AgentError>
+where
+    Attempt: FnMut() -> AttemptFuture,
+    AttemptFuture: Future<Output = Result<Completion, AttemptFailure>>,
+{
+    let mut retries_done = 0;
+    loop {
+        let (error, retry_after) = match attempt().await {
+            Ok(completion) => return Ok(completion),
+            Err(AttemptFailure::Final(error)) => return Err(error),
+            Err(AttemptFailure::Retryable { error, retry_after }) => (error, retry_after),
+        };
+        if retries_done >= retries {
+            return Err(error);
+        }
+        let delay = retry_after.unwrap_or(FIRST_BACKOFF * 2_u32.pow(retries_done));
+        // Waiting past the timeout would only turn the server's clear answer
+        // into a vaguer timeout.
+        if Instant::now() + delay >= deadline {
+            return Err(error);
+        }
+        retries_done += 1;
+        events(AgentEvent::Retrying {
+            attempt: retries_done,
+            delay,
+            reason: redact(error, api_key).to_string(),
+        });
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Sends one attempt; an error status becomes a failure carrying the server's
+/// message, retryable for 429 and 5xx (529 is Anthropic's "overloaded").
+pub async fn send_attempt(
+    request: reqwest::RequestBuilder,
+    host: &str,
+) -> Result<reqwest::Response, AttemptFailure> {
+    let response = request
+        .send()
+        .await
+        .map_err(|error| AttemptFailure::Final(connection_failure(host, &error)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = retry_after(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    let error = AgentError::Http {
+        host: host.to_owned(),
+        status: status.as_u16(),
+        message: error_message(status, &body),
+    };
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(AttemptFailure::Retryable { error, retry_after });
+    }
+    Err(AttemptFailure::Final(error))
+}
+
+/// A successful answer, by how its body is to be read.
+pub enum AnswerBody {
+    EventStream(reqwest::Response),
+    Json(reqwest::Response),
+}
+
+/// Tells a streamed answer from a whole one by its content type; a server may
+/// ignore `stream: true` and answer in one JSON piece, but an answer that is
+/// neither is refused with a snippet of it.
+pub async fn answer_body(
+    response: reqwest::Response,
+    stream_requested: bool,
+    host: &str,
+) -> Result<AnswerBody, AgentError> {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("text/event-stream") {
+        return Ok(AnswerBody::EventStream(response));
+    }
+    if stream_requested && !content_type.contains("json") {
+        let body = response.text().await.unwrap_or_default();
+        return Err(protocol_error(
+            host,
+            format!(
+                "expected an event stream, got `{content_type}`: {}",
+                snippet(&body)
+            ),
+        ));
+    }
+    Ok(AnswerBody::Json(response))
+}
+
+/// The server-sent events of a streamed answer, with transport and parse
+/// failures worded for the user.
+pub fn server_sent_events(
+    response: reqwest::Response,
+    host: &str,
+) -> impl Stream<Item = Result<Event, AgentError>> + Unpin {
+    let host = host.to_owned();
+    response
+        .bytes_stream()
+        .eventsource()
+        .map(move |event| match event {
+            Ok(event) => Ok(event),
+            Err(EventStreamError::Transport(error)) => Err(connection_failure(&host, &error)),
+            Err(EventStreamError::Utf8(error)) => Err(protocol_error(
+                &host,
+                format!("the event stream is not UTF-8: {error}"),
+            )),
+            Err(EventStreamError::Parser(error)) => Err(protocol_error(
+                &host,
+                format!("the event stream is malformed: {error}"),
+            )),
+        })
+}
+
+/// The whole body of an answer that is not streamed.
+pub async fn whole_body(response: reqwest::Response, host: &str) -> Result<String, AgentError> {
+    response
+        .text()
+        .await
+        .map_err(|error| connection_failure(host, &error))
+}
+
+/// The failure of a stream that stopped before the protocol said it was done.
+pub fn truncated_stream(host: &str, received: &str) -> AgentError {
+    protocol_error(
+        host,
+        format!(
+            "the stream ended before the answer was complete ({} characters received)",
+            received.chars().count()
+        ),
+    )
+}
+
+/// An answer that does not follow the protocol.
+pub fn protocol_error(host: &str, detail: String) -> AgentError {
+    AgentError::Protocol {
+        host: host.to_owned(),
+        detail,
+    }
+}
+
+/// The message of an error object inside an answer (`{"message": …}` or a
+/// bare string), else a snippet of it.
+pub fn wire_error_message(error: &serde_json::Value) -> String {
+    error
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .or_else(|| error.as_str())
+        .map_or_else(|| snippet(&error.to_string()), str::to_owned)
+}
+
+/// `error` with every occurrence of the key replaced, for servers that echo the
+/// key they were sent.
+pub fn redact(error: AgentError, api_key: Option<&ApiKey>) -> AgentError {
+    let Some(key) = api_key.map(ApiKey::expose).filter(|key| !key.is_empty()) else {
+        return error;
+    };
+    let hide = |text: String| text.replace(key, "<redacted>");
+    match error {
+        AgentError::Http {
+            host,
+            status,
+            message,
+        } => AgentError::Http {
+            host,
+            status,
+            message: hide(message),
+        },
+        AgentError::Protocol { host, detail } => AgentError::Protocol {
+            host,
+            detail: hide(detail),
+        },
+        AgentError::Connect { host, reason } => AgentError::Connect {
+            host,
+            reason: hide(reason),
+        },
+        other => other,
+    }
+}
 
 /// The one client every backend uses, so connections are pooled. It follows no
 /// redirect: an API endpoint has no reason to send the key's request elsewhere.

@@ -4,10 +4,13 @@
 //! A new kind of backend (anthropic, command, acp) is one new file implementing
 //! [`AgentBackend`] and one line in [`backend_for`].
 
+pub mod anthropic;
 pub mod api_key;
 pub mod error;
 pub mod http;
 pub mod openai;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use error::AgentError;
 
@@ -17,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::agent_config::{AgentConfig, AgentKind};
+use crate::config::agent_config::{AgentConfig, AgentKind, Price};
 
 /// Something that answers a conversation: an HTTP API, a CLI, an ACP agent.
 #[async_trait::async_trait]
@@ -56,7 +59,7 @@ pub enum Role {
 }
 
 /// Progress of a request, for the editor's progress report and the run's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
     /// The next piece of the answer's text.
     Delta(String),
@@ -72,7 +75,7 @@ pub enum AgentEvent {
 }
 
 /// A whole answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub text: String,
     pub usage: Option<TokenUsage>,
@@ -82,15 +85,61 @@ pub struct Completion {
 }
 
 /// Token counts, kept in the journal for cost accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TokenUsage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What the tokens cost in US dollars at the agent's configured price when
+    /// the run was made; `None` when the agent has no price. Backends leave it
+    /// `None`; the run engine prices the usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl TokenUsage {
+    /// This usage with its cost at `price`, or without a cost when there is no price.
+    pub fn priced(self, price: Option<&Price>) -> TokenUsage {
+        TokenUsage {
+            cost_usd: price.map(|price| price.cost_usd(self.prompt_tokens, self.completion_tokens)),
+            ..self
+        }
+    }
 }
 
 /// The backend that reaches the agent `name` as configured.
 pub fn backend_for(name: &str, config: &AgentConfig) -> Result<Arc<dyn AgentBackend>, AgentError> {
     match config.kind {
         AgentKind::OpenAi => Ok(Arc::new(openai::OpenAiBackend::new(name, config)?)),
+        AgentKind::Anthropic => Ok(Arc::new(anthropic::AnthropicBackend::new(name, config)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_is_priced_only_when_the_agent_has_a_price() {
+        let usage = TokenUsage {
+            prompt_tokens: 2_000,
+            completion_tokens: 500,
+            cost_usd: None,
+        };
+        assert_eq!(usage.priced(None), usage);
+        let price = Price {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+        };
+        let cost = usage.priced(Some(&price)).cost_usd.expect("a cost");
+        assert!((cost - 0.0135).abs() < 1e-12, "{cost}");
+    }
+
+    #[test]
+    fn journals_written_before_prices_still_read() {
+        let usage: TokenUsage =
+            serde_json::from_str(r#"{"prompt_tokens":1,"completion_tokens":2}"#).expect("JSON");
+        assert_eq!(usage.cost_usd, None);
+        let written = serde_json::to_string(&usage).expect("JSON");
+        assert!(!written.contains("cost_usd"), "{written}");
     }
 }

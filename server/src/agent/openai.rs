@@ -1,31 +1,24 @@
 //! The backend for OpenAI-compatible Chat Completions endpoints (OpenAI, Ollama,
 //! vLLM, llama.cpp server, LM Studio, OpenRouter), streamed over SSE or not.
 //!
-//! Faults are handled the way a user expects: 429 waits as the server asks
-//! (`Retry-After`), 5xx backs off, both at most `retries` times and each retry
-//! reported; other errors fail at once with the server's own message. The whole
-//! request, retries included, is bounded by the agent's timeout, and the
-//! cancellation token stops it at any point.
+//! Retries, the timeout, cancellation and error wording are shared with the
+//! other HTTP backends (see [`crate::agent::http`]); this file is the wire
+//! format: the request body, the bearer key, and the reading of chunks.
 
-use std::time::Duration;
-
-use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::agent::api_key::ApiKey;
 use crate::agent::error::AgentError;
 use crate::agent::http::{
-    connection_failure, error_message, host_of, retry_after, shared_http_client, snippet,
+    AnswerBody, AttemptFailure, RequestLimits, answer_body, complete_with_retries, endpoint_below,
+    protocol_error, send_attempt, server_sent_events, shared_http_client, snippet,
+    truncated_stream, whole_body, wire_error_message,
 };
 use crate::agent::{AgentBackend, AgentEvent, ChatMessage, ChatRequest, Completion, TokenUsage};
 use crate::config::agent_config::AgentConfig;
-
-/// The first wait before retrying a 5xx answer; it doubles on each retry.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 /// One configured OpenAI-compatible agent. Holds the name of its key's
 /// environment variable, never the key.
@@ -34,14 +27,11 @@ pub struct OpenAiBackend {
     agent_name: String,
     /// `{base_url}/chat/completions`.
     endpoint: Url,
-    /// The endpoint's host and port, for messages.
-    host: String,
+    limits: RequestLimits,
     model: String,
     api_key_env: Option<String>,
     max_tokens: Option<u32>,
     temperature: Option<f32>,
-    timeout: Duration,
-    retries: u32,
     stream: bool,
     client: reqwest::Client,
 }
@@ -49,22 +39,15 @@ pub struct OpenAiBackend {
 impl OpenAiBackend {
     /// A backend for the agent `agent_name`; the key is read at each request.
     pub fn new(agent_name: &str, config: &AgentConfig) -> Result<OpenAiBackend, AgentError> {
-        let mut endpoint = config.base_url.clone();
-        let path = format!(
-            "{}/chat/completions",
-            config.base_url.path().trim_end_matches('/')
-        );
-        endpoint.set_path(&path);
+        let endpoint = endpoint_below(&config.base_url, "chat/completions");
         Ok(OpenAiBackend {
             agent_name: agent_name.to_owned(),
-            host: host_of(&endpoint),
+            limits: RequestLimits::of(&endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
             max_tokens: config.max_tokens,
             temperature: config.temperature,
-            timeout: config.timeout,
-            retries: config.retries,
             stream: config.stream,
             client: shared_http_client()?,
         })
@@ -79,10 +62,7 @@ impl AgentBackend for OpenAiBackend {
         events: &(dyn Fn(AgentEvent) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<Completion, AgentError> {
-        let api_key = match &self.api_key_env {
-            Some(var) => Some(ApiKey::from_env(&self.agent_name, var)?),
-            None => None,
-        };
+        let api_key = ApiKey::for_agent(&self.agent_name, self.api_key_env.as_deref())?;
         let body = WireRequest {
             model: &self.model,
             messages: &request.messages,
@@ -93,66 +73,15 @@ impl AgentBackend for OpenAiBackend {
             max_tokens: self.max_tokens,
             temperature: self.temperature,
         };
-        let deadline = Instant::now() + self.timeout;
-        let bounded = tokio::time::timeout_at(
-            deadline,
-            self.complete_with_retries(&body, api_key.as_ref(), events, deadline),
-        );
-        let result = tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(AgentError::Cancelled),
-            bounded = bounded => bounded.unwrap_or_else(|_elapsed| Err(AgentError::Timeout {
-                host: self.host.clone(),
-                after: self.timeout,
-            })),
-        };
-        result.map_err(|error| redact(error, api_key.as_ref()))
+        let (body, api_key_ref) = (&body, api_key.as_ref());
+        complete_with_retries(&self.limits, api_key_ref, events, cancel, move || {
+            self.attempt(body, api_key_ref, events)
+        })
+        .await
     }
-}
-
-/// How one attempt failed: for good, or in a way worth trying again.
-enum AttemptFailure {
-    Final(AgentError),
-    Retryable {
-        error: AgentError,
-        retry_after: Option<Duration>,
-    },
 }
 
 impl OpenAiBackend {
-    async fn complete_with_retries(
-        &self,
-        body: &WireRequest<'_>,
-        api_key: Option<&ApiKey>,
-        events: &(dyn Fn(AgentEvent) + Send + Sync),
-        deadline: Instant,
-    ) -> Result<Completion, AgentError> {
-        let mut retries_done = 0;
-        loop {
-            let (error, retry_after) = match self.attempt(body, api_key, events).await {
-                Ok(completion) => return Ok(completion),
-                Err(AttemptFailure::Final(error)) => return Err(error),
-                Err(AttemptFailure::Retryable { error, retry_after }) => (error, retry_after),
-            };
-            if retries_done >= self.retries {
-                return Err(error);
-            }
-            let delay = retry_after.unwrap_or(FIRST_BACKOFF * 2_u32.pow(retries_done));
-            // Waiting past the timeout would only turn the server's clear answer
-            // into a vaguer timeout.
-            if Instant::now() + delay >= deadline {
-                return Err(error);
-            }
-            retries_done += 1;
-            events(AgentEvent::Retrying {
-                attempt: retries_done,
-                delay,
-                reason: redact(error, api_key).to_string(),
-            });
-            tokio::time::sleep(delay).await;
-        }
-    }
-
     async fn attempt(
         &self,
         body: &WireRequest<'_>,
@@ -163,45 +92,12 @@ impl OpenAiBackend {
         if let Some(api_key) = api_key {
             request = request.bearer_auth(api_key.expose());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| AttemptFailure::Final(connection_failure(&self.host, &error)))?;
-
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after(response.headers());
-            let body = response.text().await.unwrap_or_default();
-            let error = AgentError::Http {
-                host: self.host.clone(),
-                status: status.as_u16(),
-                message: error_message(status, &body),
-            };
-            if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                return Err(AttemptFailure::Retryable { error, retry_after });
-            }
-            return Err(AttemptFailure::Final(error));
-        }
-
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let result = if content_type.starts_with("text/event-stream") {
-            self.read_stream(response, events).await
-        } else if self.stream && !content_type.contains("json") {
-            let body = response.text().await.unwrap_or_default();
-            Err(self.protocol_error(format!(
-                "expected an event stream, got `{content_type}`: {}",
-                snippet(&body)
-            )))
-        } else {
-            // A server may ignore `stream: true` and answer in one piece.
-            self.read_json(response, events).await
+        let response = send_attempt(request, &self.limits.host).await?;
+        let completion = match answer_body(response, self.stream, &self.limits.host).await? {
+            AnswerBody::EventStream(response) => self.read_stream(response, events).await,
+            AnswerBody::Json(response) => self.read_json(response, events).await,
         };
-        result.map_err(AttemptFailure::Final)
+        Ok(completion?)
     }
 
     async fn read_stream(
@@ -209,21 +105,14 @@ impl OpenAiBackend {
         response: reqwest::Response,
         events: &(dyn Fn(AgentEvent) + Send + Sync),
     ) -> Result<Completion, AgentError> {
-        let mut stream = response.bytes_stream().eventsource();
+        let host = &self.limits.host;
+        let mut stream = server_sent_events(response, host);
         let mut text = String::new();
         let mut usage = None;
         let mut finish_reason = None;
         let mut saw_done = false;
         while let Some(event) = stream.next().await {
-            let event = event.map_err(|error| match error {
-                EventStreamError::Transport(error) => connection_failure(&self.host, &error),
-                EventStreamError::Utf8(error) => {
-                    self.protocol_error(format!("the event stream is not UTF-8: {error}"))
-                }
-                EventStreamError::Parser(error) => {
-                    self.protocol_error(format!("the event stream is malformed: {error}"))
-                }
-            })?;
+            let event = event?;
             let data = event.data.trim();
             if data.is_empty() {
                 continue;
@@ -233,16 +122,19 @@ impl OpenAiBackend {
                 break;
             }
             let chunk: WireChunk = serde_json::from_str(data).map_err(|_| {
-                self.protocol_error(format!(
-                    "a stream event is not a JSON chunk: {}",
-                    snippet(data)
-                ))
+                protocol_error(
+                    host,
+                    format!("a stream event is not a JSON chunk: {}", snippet(data)),
+                )
             })?;
             if let Some(error) = chunk.error {
-                return Err(self.protocol_error(format!(
-                    "the stream reported an error: {}",
-                    wire_error_message(&error)
-                )));
+                return Err(protocol_error(
+                    host,
+                    format!(
+                        "the stream reported an error: {}",
+                        wire_error_message(&error)
+                    ),
+                ));
             }
             if let Some(choice) = chunk.choices.into_iter().next() {
                 if let Some(content) = choice.delta.and_then(|delta| delta.content) {
@@ -262,10 +154,7 @@ impl OpenAiBackend {
             }
         }
         if !saw_done && finish_reason.is_none() {
-            return Err(self.protocol_error(format!(
-                "the stream ended before the answer was complete ({} characters received)",
-                text.chars().count()
-            )));
+            return Err(truncated_stream(host, &text));
         }
         Ok(Completion {
             text,
@@ -279,24 +168,28 @@ impl OpenAiBackend {
         response: reqwest::Response,
         events: &(dyn Fn(AgentEvent) + Send + Sync),
     ) -> Result<Completion, AgentError> {
-        let body = response
-            .text()
-            .await
-            .map_err(|error| connection_failure(&self.host, &error))?;
+        let host = &self.limits.host;
+        let body = whole_body(response, host).await?;
         let completion: WireCompletion = serde_json::from_str(&body).map_err(|_| {
-            self.protocol_error(format!(
-                "the answer is not a JSON chat completion: {}",
-                snippet(&body)
-            ))
+            protocol_error(
+                host,
+                format!(
+                    "the answer is not a JSON chat completion: {}",
+                    snippet(&body)
+                ),
+            )
         })?;
         if let Some(error) = completion.error {
-            return Err(self.protocol_error(format!(
-                "the answer reports an error: {}",
-                wire_error_message(&error)
-            )));
+            return Err(protocol_error(
+                host,
+                format!(
+                    "the answer reports an error: {}",
+                    wire_error_message(&error)
+                ),
+            ));
         }
         let Some(choice) = completion.choices.into_iter().next() else {
-            return Err(self.protocol_error("the answer has no choices".to_owned()));
+            return Err(protocol_error(host, "the answer has no choices".to_owned()));
         };
         let text = choice
             .message
@@ -315,50 +208,6 @@ impl OpenAiBackend {
             finish_reason: choice.finish_reason,
         })
     }
-
-    fn protocol_error(&self, detail: String) -> AgentError {
-        AgentError::Protocol {
-            host: self.host.clone(),
-            detail,
-        }
-    }
-}
-
-/// `error` with every occurrence of the key replaced, for servers that echo the
-/// key they were sent.
-fn redact(error: AgentError, api_key: Option<&ApiKey>) -> AgentError {
-    let Some(key) = api_key.map(ApiKey::expose).filter(|key| !key.is_empty()) else {
-        return error;
-    };
-    let hide = |text: String| text.replace(key, "<redacted>");
-    match error {
-        AgentError::Http {
-            host,
-            status,
-            message,
-        } => AgentError::Http {
-            host,
-            status,
-            message: hide(message),
-        },
-        AgentError::Protocol { host, detail } => AgentError::Protocol {
-            host,
-            detail: hide(detail),
-        },
-        AgentError::Connect { host, reason } => AgentError::Connect {
-            host,
-            reason: hide(reason),
-        },
-        other => other,
-    }
-}
-
-fn wire_error_message(error: &serde_json::Value) -> String {
-    error
-        .get("message")
-        .and_then(serde_json::Value::as_str)
-        .or_else(|| error.as_str())
-        .map_or_else(|| snippet(&error.to_string()), str::to_owned)
 }
 
 #[derive(Serialize)]
@@ -425,6 +274,7 @@ impl From<WireUsage> for TokenUsage {
         TokenUsage {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
+            cost_usd: None,
         }
     }
 }
@@ -432,29 +282,18 @@ impl From<WireUsage> for TokenUsage {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use director_e2e::mock_openai::{MockOpenAi, Reply};
 
     use super::*;
     use crate::agent::Role;
-    use crate::config::ConfigOrigin;
+    use crate::agent::http::FIRST_BACKOFF;
+    use crate::agent::test_support::{complete_recording, retry_events, test_agent_config};
     use crate::config::agent_config::AgentKind;
 
     fn agent_config(mock: &MockOpenAi) -> AgentConfig {
-        AgentConfig {
-            kind: AgentKind::OpenAi,
-            base_url: Url::parse(&mock.url()).expect("the mock's URL"),
-            model: "mock-model".to_owned(),
-            api_key_env: None,
-            max_tokens: Some(256),
-            temperature: Some(0.2),
-            timeout: Duration::from_secs(10),
-            max_concurrent: 2,
-            retries: 2,
-            stream: true,
-            context_lines: 20,
-            origin: ConfigOrigin::User,
-        }
+        test_agent_config(AgentKind::OpenAi, &mock.url(), 256)
     }
 
     fn request() -> ChatRequest {
@@ -472,30 +311,12 @@ mod tests {
         }
     }
 
-    /// Runs one request and returns its result with every event it reported.
     async fn complete(
         config: &AgentConfig,
         cancel: &CancellationToken,
     ) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
         let backend = OpenAiBackend::new("test", config).expect("a backend");
-        let events = Mutex::new(Vec::new());
-        let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
-        let result = backend.complete(&request(), &record, cancel).await;
-        (result, events.into_inner().expect("unpoisoned"))
-    }
-
-    fn retry_events(events: &[AgentEvent]) -> Vec<(u32, Duration, String)> {
-        events
-            .iter()
-            .filter_map(|event| match event {
-                AgentEvent::Retrying {
-                    attempt,
-                    delay,
-                    reason,
-                } => Some((*attempt, *delay, reason.clone())),
-                _ => None,
-            })
-            .collect()
+        complete_recording(&backend, &request(), cancel).await
     }
 
     fn host(mock: &MockOpenAi) -> String {
@@ -526,6 +347,7 @@ mod tests {
         let usage = TokenUsage {
             prompt_tokens: 42,
             completion_tokens: 7,
+            cost_usd: None,
         };
         assert_eq!(
             result.expect("an answer"),

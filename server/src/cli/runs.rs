@@ -3,7 +3,7 @@
 use super::workspace_root::find_workspace_root;
 use crate::run::journal::read_journal;
 use crate::run::state::now_ms;
-use crate::run::summary::RunSummary;
+use crate::run::summary::{RunList, RunSummary};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,9 +39,8 @@ pub fn run(args: RunsArgs) -> anyhow::Result<()> {
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
-        let total: u64 = runs.iter().map(|run| run.tokens).sum();
-        let value = serde_json::json!({ "runs": runs, "totalTokens": total });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        let list = RunList::new(runs);
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
         return Ok(());
     }
     if runs.is_empty() {
@@ -54,7 +53,7 @@ pub fn run(args: RunsArgs) -> anyhow::Result<()> {
 
 /// The table `director runs` prints, one row a run and a total.
 pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> String {
-    let rows: Vec<[String; 7]> = runs
+    let rows: Vec<[String; 8]> = runs
         .iter()
         .map(|run| {
             let file = url::Url::parse(&run.uri)
@@ -73,11 +72,21 @@ pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> St
                 file,
                 age(now.saturating_sub(run.created_ms)),
                 run.tokens.to_string(),
+                run.cost_usd.map_or_else(|| "-".to_owned(), dollars),
                 proposals(run),
             ]
         })
         .collect();
-    let header = ["ID", "AGENT", "STATE", "FILE", "AGE", "TOKENS", "PROPOSALS"];
+    let header = [
+        "ID",
+        "AGENT",
+        "STATE",
+        "FILE",
+        "AGE",
+        "TOKENS",
+        "COST",
+        "PROPOSALS",
+    ];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -98,9 +107,24 @@ pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> St
     for row in &rows {
         push_row(row.iter().map(String::as_str).collect());
     }
-    let total: u64 = runs.iter().map(|run| run.tokens).sum();
-    table.push_str(&format!("{} runs, {total} tokens in all\n", runs.len()));
+    let list = RunList::new(runs.to_vec());
+    let total_tokens = list.total_tokens;
+    let total = match list.total_cost_usd {
+        Some(cost) => format!("{total_tokens} tokens, {}", dollars(cost)),
+        None => format!("{total_tokens} tokens"),
+    };
+    table.push_str(&format!("{} runs, {total} in all\n", runs.len()));
     table
+}
+
+/// A cost in US dollars: cents once it is a dollar or more, else the four
+/// decimals a single run usually needs to show more than `$0.00`.
+fn dollars(cost: f64) -> String {
+    if cost >= 1.0 {
+        format!("${cost:.2}")
+    } else {
+        format!("${cost:.4}")
+    }
 }
 
 fn proposals(run: &RunSummary) -> String {
@@ -140,6 +164,56 @@ mod tests {
     use crate::run::state::RunState;
     use crate::run::summary::ProposalCounts;
 
+    fn summary(id: u64, tokens: (u64, u64), cost_usd: Option<f64>) -> RunSummary {
+        RunSummary {
+            id,
+            agent: "claude".into(),
+            instruction: "Simplify".into(),
+            state: RunState::Settled,
+            uri: "file:///work/project/src/lib.rs".into(),
+            reason: None,
+            refined_from: None,
+            created_ms: 1_000,
+            finished_ms: Some(2_000),
+            prompt_tokens: tokens.0,
+            completion_tokens: tokens.1,
+            tokens: tokens.0 + tokens.1,
+            cost_usd,
+            proposals: ProposalCounts::default(),
+        }
+    }
+
+    #[test]
+    fn costs_are_shown_per_run_and_summed_over_the_priced_runs() {
+        let runs = [
+            summary(3, (1_000_000, 100_000), Some(4.5)),
+            summary(2, (900, 100), None),
+            summary(1, (2_000, 500), Some(0.0135)),
+        ];
+        let table = format_table(&runs, std::path::Path::new("/work/project"), 61_000);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].contains("TOKENS   COST     PROPOSALS"), "{table}");
+        assert!(lines[1].contains("1100000  $4.50    -"), "{table}");
+        assert!(lines[2].contains("1000     -        -"), "{table}");
+        assert!(lines[3].contains("2500     $0.0135  -"), "{table}");
+        assert_eq!(lines[4], "3 runs, 1103500 tokens, $4.51 in all");
+
+        let json = serde_json::to_value(RunList::new(runs.to_vec())).expect("JSON");
+        assert_eq!(json["totalTokens"], 1_103_500);
+        assert!((json["totalCostUsd"].as_f64().expect("a total") - 4.5135).abs() < 1e-9);
+        assert_eq!(json["runs"][0]["costUsd"], 4.5);
+        assert_eq!(json["runs"][1]["costUsd"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn without_any_price_there_is_no_total_cost() {
+        let runs = [summary(1, (10, 5), None)];
+        let table = format_table(&runs, std::path::Path::new("/work/project"), 61_000);
+        assert_eq!(table.lines().last(), Some("1 runs, 15 tokens in all"));
+        let json = serde_json::to_value(RunList::new(runs.to_vec())).expect("JSON");
+        assert_eq!(json["totalCostUsd"], serde_json::Value::Null);
+    }
+
     #[test]
     fn the_table_shows_one_row_per_run_and_a_total() {
         let run = RunSummary {
@@ -155,6 +229,7 @@ mod tests {
             prompt_tokens: 100,
             completion_tokens: 20,
             tokens: 120,
+            cost_usd: None,
             proposals: ProposalCounts {
                 open: 2,
                 accepted: 1,
@@ -165,8 +240,9 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("ID  AGENT  STATE"));
         assert!(
-            lines[1]
-                .starts_with("7   local  proposed  src/lib.rs  3m   120     2 open, 1 accepted"),
+            lines[1].starts_with(
+                "7   local  proposed  src/lib.rs  3m   120     -     2 open, 1 accepted"
+            ),
             "{table}"
         );
         assert_eq!(lines[2], "1 runs, 120 tokens in all");

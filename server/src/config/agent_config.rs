@@ -21,6 +21,13 @@ pub const MAX_RETRIES: u32 = 3;
 pub const DEFAULT_CONTEXT_LINES: u32 = 20;
 /// The endpoint of an `openai` agent that names none.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// The endpoint of an `anthropic` agent that names none.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// The key variable of an `anthropic` agent that names none.
+pub const DEFAULT_ANTHROPIC_API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+/// The answer length of an `anthropic` agent that names none: the Messages API
+/// requires one.
+pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 4096;
 
 /// A named agent: which backend reaches it, where, and within which limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,9 +50,31 @@ pub struct AgentConfig {
     pub retries: u32,
     pub stream: bool,
     pub context_lines: u32,
+    /// What the agent's tokens cost, for the cost of each run; `None` when the
+    /// config names no price.
+    pub price: Option<Price>,
     /// Which file defined the agent, so that agents from an untrusted workspace
     /// can be held back.
     pub origin: ConfigOrigin,
+}
+
+/// What an agent's tokens cost, in US dollars per million tokens, as
+/// `price = { input_per_mtok = 3.0, output_per_mtok = 15.0 }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    /// Dollars per million prompt (input) tokens; finite and not negative.
+    pub input_per_mtok: f64,
+    /// Dollars per million completion (output) tokens; finite and not negative.
+    pub output_per_mtok: f64,
+}
+
+impl Price {
+    /// What `prompt_tokens` in and `completion_tokens` out cost, in US dollars.
+    pub fn cost_usd(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+        (prompt_tokens as f64 * self.input_per_mtok
+            + completion_tokens as f64 * self.output_per_mtok)
+            / 1_000_000.0
+    }
 }
 
 /// The backends Director can talk to.
@@ -53,16 +82,52 @@ pub struct AgentConfig {
 pub enum AgentKind {
     /// Any OpenAI-compatible Chat Completions endpoint.
     OpenAi,
+    /// The Anthropic Messages API.
+    Anthropic,
 }
 
 impl AgentKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: &[AgentKind] = &[AgentKind::OpenAi];
+    pub const ALL: &[AgentKind] = &[AgentKind::OpenAi, AgentKind::Anthropic];
 
     /// The name used for the kind in config files.
     pub fn name(self) -> &'static str {
         match self {
             AgentKind::OpenAi => "openai",
+            AgentKind::Anthropic => "anthropic",
+        }
+    }
+
+    /// The endpoint of an agent of this kind that names none.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            AgentKind::OpenAi => DEFAULT_OPENAI_BASE_URL,
+            AgentKind::Anthropic => DEFAULT_ANTHROPIC_BASE_URL,
+        }
+    }
+
+    /// The key variable of an agent of this kind that names none; `None` for
+    /// `openai`, whose compatible servers (Ollama, llama.cpp) often need no key.
+    pub fn default_api_key_env(self) -> Option<&'static str> {
+        match self {
+            AgentKind::OpenAi => None,
+            AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_API_KEY_ENV),
+        }
+    }
+
+    /// The answer length of an agent of this kind that names none.
+    pub fn default_max_tokens(self) -> Option<u32> {
+        match self {
+            AgentKind::OpenAi => None,
+            AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_MAX_TOKENS),
+        }
+    }
+
+    /// The highest `temperature` the kind's API accepts.
+    pub fn max_temperature(self) -> f64 {
+        match self {
+            AgentKind::OpenAi => 2.0,
+            AgentKind::Anthropic => 1.0,
         }
     }
 
@@ -85,5 +150,21 @@ mod tests {
             assert_eq!(AgentKind::from_name(kind.name()), Some(*kind));
         }
         assert_eq!(AgentKind::from_name("OpenAI"), None);
+    }
+
+    #[test]
+    fn a_price_per_million_tokens_prices_each_direction() {
+        let price = Price {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+        };
+        assert_eq!(price.cost_usd(0, 0), 0.0);
+        assert_eq!(price.cost_usd(1_000_000, 0), 3.0);
+        assert_eq!(price.cost_usd(0, 1_000_000), 15.0);
+        let cost = price.cost_usd(1_234, 567);
+        assert!(
+            (cost - (1_234.0 * 3.0 + 567.0 * 15.0) / 1e6).abs() < 1e-15,
+            "{cost}"
+        );
     }
 }

@@ -16,8 +16,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
 use crate::config::agent_config::{
-    AgentConfig, AgentKind, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT, DEFAULT_OPENAI_BASE_URL,
-    DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES,
+    AgentConfig, AgentKind, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT, MAX_RETRIES, Price,
 };
 use crate::config::{ConfigOrigin, ConfigProblem};
 
@@ -84,6 +84,16 @@ struct RawAgentConfig {
     retries: Option<Spanned<u32>>,
     stream: Option<bool>,
     context_lines: Option<Spanned<u32>>,
+    price: Option<Spanned<RawPrice>>,
+}
+
+/// `price = { input_per_mtok = 3.0, output_per_mtok = 15.0 }`: US dollars per
+/// million tokens, both required so that a half-written price is not taken for free.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrice {
+    input_per_mtok: f64,
+    output_per_mtok: f64,
 }
 
 fn parse_agents(
@@ -201,7 +211,7 @@ fn validate_agent(
     }
 
     let base_url = match &raw_agent.base_url {
-        None => Url::parse(DEFAULT_OPENAI_BASE_URL).ok(),
+        None => kind.and_then(|kind| Url::parse(kind.default_base_url()).ok()),
         Some(base_url) => parse_base_url(base_url, problems),
     };
 
@@ -225,15 +235,38 @@ fn validate_agent(
         }
     }
 
+    let max_temperature = kind.map_or(2.0, AgentKind::max_temperature);
     let temperature = raw_agent.temperature.as_ref().map(|temperature| {
         let value = *temperature.get_ref();
-        if !(0.0..=2.0).contains(&value) {
+        if !(0.0..=max_temperature).contains(&value) {
             problems.push(
                 Some(temperature.span()),
-                format!("`temperature` is {value}, it must be between 0 and 2"),
+                format!("`temperature` is {value}, it must be between 0 and {max_temperature}"),
             );
         }
         value as f32
+    });
+
+    let price = raw_agent.price.as_ref().map(|price| {
+        let raw_price = price.get_ref();
+        for (field, value) in [
+            ("input_per_mtok", raw_price.input_per_mtok),
+            ("output_per_mtok", raw_price.output_per_mtok),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                problems.push(
+                    Some(price.span()),
+                    format!(
+                        "`price.{field}` is {value}, it must be a number of US dollars per \
+                         million tokens, 0 or more"
+                    ),
+                );
+            }
+        }
+        Price {
+            input_per_mtok: raw_price.input_per_mtok,
+            output_per_mtok: raw_price.output_per_mtok,
+        }
     });
 
     let timeout = match &raw_agent.timeout {
@@ -280,12 +313,19 @@ fn validate_agent(
     if problems.problems.len() > problem_count_before {
         return None;
     }
+    let kind = kind?;
     Some(AgentConfig {
-        kind: kind?,
+        kind,
         base_url: base_url?,
         model: raw_agent.model.into_inner(),
-        api_key_env: raw_agent.api_key_env.map(Spanned::into_inner),
-        max_tokens: raw_agent.max_tokens.map(Spanned::into_inner),
+        api_key_env: raw_agent
+            .api_key_env
+            .map(Spanned::into_inner)
+            .or_else(|| kind.default_api_key_env().map(str::to_owned)),
+        max_tokens: raw_agent
+            .max_tokens
+            .map(Spanned::into_inner)
+            .or_else(|| kind.default_max_tokens()),
         temperature,
         timeout,
         max_concurrent,
@@ -294,6 +334,7 @@ fn validate_agent(
         context_lines: raw_agent
             .context_lines
             .map_or(DEFAULT_CONTEXT_LINES, Spanned::into_inner),
+        price,
         origin,
     })
 }
@@ -408,6 +449,7 @@ context_lines = 10
                 retries: 3,
                 stream: false,
                 context_lines: 10,
+                price: None,
                 origin: ConfigOrigin::Workspace,
             }
         );
@@ -427,6 +469,66 @@ context_lines = 10
         assert_eq!(agent.context_lines, 20);
         assert_eq!(agent.temperature, None);
         assert_eq!(agent.max_tokens, None);
+    }
+
+    #[test]
+    fn an_anthropic_agent_gets_its_own_defaults() {
+        let file = parse("[agents.claude]\nkind = \"anthropic\"\nmodel = \"claude-sonnet-4-5\"\n")
+            .expect("a valid config");
+        let agent = &file.agents["claude"];
+        assert_eq!(agent.kind, AgentKind::Anthropic);
+        assert_eq!(agent.base_url.as_str(), "https://api.anthropic.com/");
+        assert_eq!(agent.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
+        assert_eq!(agent.max_tokens, Some(4096));
+        assert_eq!(agent.retries, 2);
+        assert!(agent.stream);
+    }
+
+    #[test]
+    fn an_anthropic_temperature_above_1_is_refused() {
+        let (located, message) =
+            single_problem("[agents.c]\nkind = \"anthropic\"\nmodel = \"m\"\ntemperature = 1.5\n");
+        assert_eq!(located, "1.5");
+        assert_eq!(
+            message,
+            "agent `c`: `temperature` is 1.5, it must be between 0 and 1"
+        );
+    }
+
+    #[test]
+    fn a_price_is_read_in_dollars_per_million_tokens() {
+        let file = parse(
+            "[agents.c]\nkind = \"anthropic\"\nmodel = \"m\"\nprice = { input_per_mtok = 3.0, output_per_mtok = 15 }\n",
+        )
+        .expect("a valid config");
+        assert_eq!(
+            file.agents["c"].price,
+            Some(Price {
+                input_per_mtok: 3.0,
+                output_per_mtok: 15.0
+            })
+        );
+        let omitted = parse("[agents.c]\nkind = \"openai\"\nmodel = \"m\"\n").expect("valid");
+        assert_eq!(omitted.agents["c"].price, None);
+    }
+
+    #[test]
+    fn a_negative_or_half_written_price_is_refused() {
+        let (located, message) = single_problem(
+            "[agents.c]\nkind = \"openai\"\nmodel = \"m\"\nprice = { input_per_mtok = -1.0, output_per_mtok = 2.0 }\n",
+        );
+        assert!(located.starts_with("{ input_per_mtok"), "{located}");
+        assert!(
+            message.starts_with("agent `c`: `price.input_per_mtok` is -1, it must be"),
+            "{message}"
+        );
+        let (_, message) = single_problem(
+            "[agents.c]\nkind = \"openai\"\nmodel = \"m\"\nprice = { input_per_mtok = 1.0 }\n",
+        );
+        assert!(
+            message.contains("missing field `output_per_mtok`"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -469,7 +571,7 @@ context_lines = 10
         assert_eq!(located, "\"gpt\"");
         assert_eq!(
             message,
-            "agent `x`: unknown kind `gpt`, the known kinds are: openai"
+            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic"
         );
     }
 

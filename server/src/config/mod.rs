@@ -8,6 +8,7 @@
 //! good version (see [`LoadedConfig`] and [`Config::merged`]).
 
 pub mod agent_config;
+pub mod discovery;
 pub mod file;
 
 pub use agent_config::{AgentConfig, AgentKind};

@@ -6,6 +6,7 @@ use super::capabilities::server_capabilities;
 use super::convert::{encoding_kind, range};
 use super::handlers;
 use super::progress;
+use crate::config::discovery::{DiscoveryInputs, discover};
 use crate::config::{self, ConfigProblem};
 use crate::document::{ContentChange, Document, PositionEncoding};
 use crate::run::engine::Engine;
@@ -93,6 +94,15 @@ impl LanguageServer for Backend {
             tokio::spawn(async move { backend.register_file_watcher(dynamic).await });
         }
         let problem_files: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
+        let nothing_configured = problem_files.is_empty()
+            && self
+                .session()
+                .is_ok_and(|session| session.engine.config().agents.is_empty());
+        if nothing_configured {
+            // Probing Ollama takes a moment; the editor is not kept waiting.
+            let backend = self.clone();
+            tokio::spawn(async move { backend.cast_discovered_agents().await });
+        }
         for url in problem_files {
             self.client
                 .show_message(
@@ -293,6 +303,32 @@ impl LanguageServer for Backend {
 }
 
 impl Backend {
+    /// Uses the agents the machine offers when none is configured, and says
+    /// what was found either way.
+    async fn cast_discovered_agents(&self) {
+        let discovery = discover(&DiscoveryInputs::from_process()).await;
+        let message = discovery.message();
+        // Warned, not merely noted: running on guessed agents deserves a trace in the log.
+        tracing::warn!("{message}");
+        let found = !discovery.agents.is_empty();
+        if let Ok(session) = self.session() {
+            // A config saved while discovery ran wins over what it found.
+            if found && session.engine.config().agents.is_empty() {
+                session.engine.set_config(config::Config {
+                    agents: discovery.agents,
+                });
+            }
+        }
+        let kind = if found {
+            MessageType::INFO
+        } else {
+            MessageType::WARNING
+        };
+        self.client
+            .show_message(kind, format!("Director: {message}"))
+            .await;
+    }
+
     fn is_config_file(&self, path: &Path) -> bool {
         let workspace_file = self
             .session()

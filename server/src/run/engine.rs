@@ -513,7 +513,14 @@ impl Engine {
             let _ = events.send(message);
         };
         match backend.complete(&request, &sink, &token).await {
-            Ok(completion) => self.propose(id, &base, messages, completion),
+            Ok(mut completion) => {
+                // Priced now, at the price in force for this run, so a later
+                // price change does not rewrite the journal's history.
+                completion.usage = completion
+                    .usage
+                    .map(|usage| usage.priced(agent.price.as_ref()));
+                self.propose(id, &base, messages, completion)
+            }
             Err(AgentError::Cancelled) => self.finish(
                 id,
                 RunState::Cancelled,

@@ -33,7 +33,37 @@ pub struct RunSummary {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub tokens: u64,
+    /// In US dollars, at the agent's price when the run was made; `None` when
+    /// the agent had no price or the run used no tokens yet.
+    pub cost_usd: Option<f64>,
     pub proposals: ProposalCounts,
+}
+
+/// The answer to `director/runs` and `director runs --json`: the runs, newest
+/// first, with their totals.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunList {
+    pub runs: Vec<RunSummary>,
+    pub total_tokens: u64,
+    /// The sum of the costs that are known; `None` when no run has a cost.
+    pub total_cost_usd: Option<f64>,
+}
+
+impl RunList {
+    /// The runs with their totals.
+    pub fn new(runs: Vec<RunSummary>) -> RunList {
+        let total_tokens = runs.iter().map(|run| run.tokens).sum();
+        let total_cost_usd = runs
+            .iter()
+            .filter_map(|run| run.cost_usd)
+            .reduce(|total, cost| total + cost);
+        RunList {
+            runs,
+            total_tokens,
+            total_cost_usd,
+        }
+    }
 }
 
 impl RunSummary {
@@ -65,6 +95,7 @@ impl RunSummary {
             prompt_tokens,
             completion_tokens,
             tokens: prompt_tokens + completion_tokens,
+            cost_usd: record.usage.and_then(|usage| usage.cost_usd),
             proposals,
         }
     }

@@ -4,7 +4,9 @@
 mod support;
 
 mod anchoring;
+mod anthropic;
 mod arbitration;
+mod casting;
 mod config;
 mod delegate_cli;
 mod encodings;

@@ -3,10 +3,10 @@
 use crate::ids::RunId;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range};
-use crate::run::summary::{RunDetail, RunSummary};
+use crate::run::summary::{RunDetail, RunList, RunSummary};
 use crate::workspace::lock;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower_lsp_server::jsonrpc::Result;
 
 #[derive(Debug, Deserialize)]
@@ -32,8 +32,8 @@ impl Backend {
                 .rev()
                 .map(|record| RunSummary::of(record, &workspace))
                 .collect();
-            let tokens: u64 = runs.iter().map(|run| run.tokens).sum();
-            Ok(json!({ "runs": runs, "totalTokens": tokens }))
+            serde_json::to_value(RunList::new(runs))
+                .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())
         })
         .await
     }

@@ -1,0 +1,58 @@
+//! What the HTTP backends' tests share: an agent config pointing at a mock,
+//! and a request run that records every event the backend reported.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::agent::{AgentBackend, AgentError, AgentEvent, ChatRequest, Completion};
+use crate::config::ConfigOrigin;
+use crate::config::agent_config::{AgentConfig, AgentKind};
+
+/// An agent of `kind` at `base_url` with short limits and no key.
+pub fn test_agent_config(kind: AgentKind, base_url: &str, max_tokens: u32) -> AgentConfig {
+    AgentConfig {
+        kind,
+        base_url: Url::parse(base_url).expect("the mock's URL"),
+        model: "mock-model".to_owned(),
+        api_key_env: None,
+        max_tokens: Some(max_tokens),
+        temperature: Some(0.2),
+        timeout: Duration::from_secs(10),
+        max_concurrent: 2,
+        retries: 2,
+        stream: true,
+        context_lines: 20,
+        price: None,
+        origin: ConfigOrigin::User,
+    }
+}
+
+/// Runs one request and returns its result with every event it reported.
+pub async fn complete_recording(
+    backend: &dyn AgentBackend,
+    request: &ChatRequest,
+    cancel: &CancellationToken,
+) -> (Result<Completion, AgentError>, Vec<AgentEvent>) {
+    let events = Mutex::new(Vec::new());
+    let record = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
+    let result = backend.complete(request, &record, cancel).await;
+    (result, events.into_inner().expect("unpoisoned"))
+}
+
+/// The retries among `events`: attempt, delay and reason.
+pub fn retry_events(events: &[AgentEvent]) -> Vec<(u32, Duration, String)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            AgentEvent::Retrying {
+                attempt,
+                delay,
+                reason,
+            } => Some((*attempt, *delay, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
