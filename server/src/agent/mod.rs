@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod api_key;
+pub mod command;
 pub mod error;
 pub mod http;
 pub mod openai;
@@ -111,6 +112,7 @@ pub fn backend_for(name: &str, config: &AgentConfig) -> Result<Arc<dyn AgentBack
     match config.kind {
         AgentKind::OpenAi => Ok(Arc::new(openai::OpenAiBackend::new(name, config)?)),
         AgentKind::Anthropic => Ok(Arc::new(anthropic::AnthropicBackend::new(name, config)?)),
+        AgentKind::Command => Err(AgentError::NotAChatAgent(name.to_owned())),
     }
 }
 

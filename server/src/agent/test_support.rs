@@ -27,6 +27,7 @@ pub fn test_agent_config(kind: AgentKind, base_url: &str, max_tokens: u32) -> Ag
         context_lines: 20,
         price: None,
         origin: ConfigOrigin::User,
+        command: None,
     }
 }
 

@@ -56,7 +56,55 @@ pub struct AgentConfig {
     /// Which file defined the agent, so that agents from an untrusted workspace
     /// can be held back.
     pub origin: ConfigOrigin,
+    /// How a `command` agent is launched; `None` for the HTTP kinds.
+    pub command: Option<CommandSettings>,
 }
+
+/// A CLI agent's launch: the program and arguments with their placeholders,
+/// which environment variables it may see, and whether its sandbox is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSettings {
+    /// The program then its arguments; `{prompt}` and `{file}` in an argument
+    /// are replaced by the run's prompt and the delegated file's relative path.
+    pub argv: Vec<String>,
+    /// Names of the environment variables passed through to the agent (beside
+    /// `PATH`, `HOME` and the locale); no other variable reaches it.
+    pub env: Vec<String>,
+    /// Leaves the sandbox on disk after the run, for inspection.
+    pub keep_sandbox: bool,
+}
+
+/// The command lines of the well-known agent CLIs, by preset name.
+pub const COMMAND_PRESETS: &[(&str, &[&str])] = &[
+    ("claude", &["claude", "-p", "{prompt}"]),
+    (
+        "codex",
+        &["codex", "exec", "--skip-git-repo-check", "{prompt}"],
+    ),
+    ("gemini", &["gemini", "-p", "{prompt}"]),
+    (
+        "aider",
+        &[
+            "aider",
+            "--yes-always",
+            "--no-git",
+            "--message",
+            "{prompt}",
+            "{file}",
+        ],
+    ),
+];
+
+/// The command line of the preset `name`, if there is one.
+pub fn command_preset(name: &str) -> Option<Vec<String>> {
+    COMMAND_PRESETS
+        .iter()
+        .find(|(preset, _)| *preset == name)
+        .map(|(_, argv)| argv.iter().map(|argument| (*argument).to_owned()).collect())
+}
+
+/// The stand-in endpoint of a `command` agent, which reaches no host.
+pub const COMMAND_BASE_URL: &str = "about:blank";
 
 /// What an agent's tokens cost, in US dollars per million tokens, as
 /// `price = { input_per_mtok = 3.0, output_per_mtok = 15.0 }`.
@@ -84,17 +132,20 @@ pub enum AgentKind {
     OpenAi,
     /// The Anthropic Messages API.
     Anthropic,
+    /// A CLI agent run in a sandbox copy of the workspace.
+    Command,
 }
 
 impl AgentKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: &[AgentKind] = &[AgentKind::OpenAi, AgentKind::Anthropic];
+    pub const ALL: &[AgentKind] = &[AgentKind::OpenAi, AgentKind::Anthropic, AgentKind::Command];
 
     /// The name used for the kind in config files.
     pub fn name(self) -> &'static str {
         match self {
             AgentKind::OpenAi => "openai",
             AgentKind::Anthropic => "anthropic",
+            AgentKind::Command => "command",
         }
     }
 
@@ -103,6 +154,7 @@ impl AgentKind {
         match self {
             AgentKind::OpenAi => DEFAULT_OPENAI_BASE_URL,
             AgentKind::Anthropic => DEFAULT_ANTHROPIC_BASE_URL,
+            AgentKind::Command => COMMAND_BASE_URL,
         }
     }
 
@@ -110,7 +162,7 @@ impl AgentKind {
     /// `openai`, whose compatible servers (Ollama, llama.cpp) often need no key.
     pub fn default_api_key_env(self) -> Option<&'static str> {
         match self {
-            AgentKind::OpenAi => None,
+            AgentKind::OpenAi | AgentKind::Command => None,
             AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_API_KEY_ENV),
         }
     }
@@ -118,7 +170,7 @@ impl AgentKind {
     /// The answer length of an agent of this kind that names none.
     pub fn default_max_tokens(self) -> Option<u32> {
         match self {
-            AgentKind::OpenAi => None,
+            AgentKind::OpenAi | AgentKind::Command => None,
             AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_MAX_TOKENS),
         }
     }
@@ -126,9 +178,15 @@ impl AgentKind {
     /// The highest `temperature` the kind's API accepts.
     pub fn max_temperature(self) -> f64 {
         match self {
-            AgentKind::OpenAi => 2.0,
+            AgentKind::OpenAi | AgentKind::Command => 2.0,
             AgentKind::Anthropic => 1.0,
         }
+    }
+
+    /// Whether the kind runs a program on this machine, which a workspace may
+    /// only ask for when it is trusted.
+    pub fn runs_local_program(self) -> bool {
+        self == AgentKind::Command
     }
 
     /// The kind a config file names, if Director knows it.

@@ -219,6 +219,7 @@ fn discovered_agent(
         context_lines: DEFAULT_CONTEXT_LINES,
         price: None,
         origin: ConfigOrigin::User,
+        command: None,
     }
 }
 

@@ -16,8 +16,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
 use crate::config::agent_config::{
-    AgentConfig, AgentKind, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT, MAX_RETRIES, Price,
+    AgentConfig, AgentKind, COMMAND_PRESETS, CommandSettings, DEFAULT_CONTEXT_LINES,
+    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, Price, command_preset,
 };
 use crate::config::{ConfigOrigin, ConfigProblem};
 
@@ -27,6 +27,9 @@ pub struct ConfigFile {
     pub path: PathBuf,
     pub origin: ConfigOrigin,
     pub agents: BTreeMap<String, AgentConfig>,
+    /// Workspaces whose own `command` agents may run; only the user file may
+    /// name them.
+    pub trusted_roots: Vec<PathBuf>,
 }
 
 /// Parses the text of a config file; any problem rejects the whole file, so the
@@ -42,15 +45,29 @@ pub fn parse_file(
     };
     let mut problems = Vec::new();
     let mut agents = BTreeMap::new();
+    let mut trusted_roots = Vec::new();
     for (key, value) in document.into_inner() {
         match key.get_ref().as_ref() {
             "agents" => parse_agents(path, value, origin, &mut agents, &mut problems),
+            "trusted_roots" if origin == ConfigOrigin::User => {
+                trusted_roots = parse_trusted_roots(path, value, &mut problems);
+            }
+            "trusted_roots" => problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: Some(key.span()),
+                message: "`trusted_roots` can only be set in the user config file: a \
+                          workspace cannot trust itself"
+                    .to_owned(),
+            }),
             // The spec linter's table: it reads and checks it itself (spec::lint::config).
             "lint" => {}
             unknown => problems.push(ConfigProblem {
                 path: path.to_owned(),
                 range: Some(key.span()),
-                message: format!("unknown table or key `{unknown}`, expected `agents` or `lint`"),
+                message: format!(
+                    "unknown table or key `{unknown}`, expected `agents`, `lint` or \
+                     `trusted_roots`"
+                ),
             }),
         }
     }
@@ -59,10 +76,49 @@ pub fn parse_file(
             path: path.to_owned(),
             origin,
             agents,
+            trusted_roots,
         })
     } else {
         Err(problems)
     }
+}
+
+/// `trusted_roots = ["/path", ...]`: absolute folders whose workspaces are trusted.
+fn parse_trusted_roots(
+    path: &Path,
+    value: Spanned<DeValue<'_>>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Vec<PathBuf> {
+    let span = value.span();
+    let roots = Vec::<Spanned<String>>::deserialize(ValueDeserializer::from(value));
+    let roots = match roots {
+        Ok(roots) => roots,
+        Err(error) => {
+            problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: error.span().or(Some(span)),
+                message: "`trusted_roots` must be a list of absolute folder paths".to_owned(),
+            });
+            return Vec::new();
+        }
+    };
+    let mut trusted = Vec::new();
+    for root in roots {
+        let root_path = PathBuf::from(root.get_ref());
+        if root_path.is_absolute() {
+            trusted.push(root_path);
+        } else {
+            problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: Some(root.span()),
+                message: format!(
+                    "`trusted_roots` entry `{}` must be an absolute path",
+                    root.get_ref()
+                ),
+            });
+        }
+    }
+    trusted
 }
 
 /// Keys people use to paste a secret; a key must never live in a file that may
@@ -75,7 +131,7 @@ const SECRET_FIELDS: &[&str] = &["api_key", "key", "token"];
 struct RawAgentConfig {
     kind: Spanned<String>,
     base_url: Option<Spanned<String>>,
-    model: Spanned<String>,
+    model: Option<Spanned<String>>,
     api_key_env: Option<Spanned<String>>,
     max_tokens: Option<Spanned<u32>>,
     temperature: Option<Spanned<f64>>,
@@ -85,6 +141,10 @@ struct RawAgentConfig {
     stream: Option<bool>,
     context_lines: Option<Spanned<u32>>,
     price: Option<Spanned<RawPrice>>,
+    command: Option<Spanned<Vec<String>>>,
+    preset: Option<Spanned<String>>,
+    env: Option<Spanned<Vec<Spanned<String>>>>,
+    keep_sandbox: Option<Spanned<bool>>,
 }
 
 /// `price = { input_per_mtok = 3.0, output_per_mtok = 15.0 }`: US dollars per
@@ -215,8 +275,22 @@ fn validate_agent(
         Some(base_url) => parse_base_url(base_url, problems),
     };
 
-    if raw_agent.model.get_ref().trim().is_empty() {
-        problems.push(Some(raw_agent.model.span()), "`model` must not be empty");
+    let command = match kind {
+        Some(AgentKind::Command) => validate_command(&raw_agent, raw_agent.kind.span(), problems),
+        _ => {
+            refuse_command_fields(&raw_agent, problems);
+            None
+        }
+    };
+
+    match &raw_agent.model {
+        Some(model) if model.get_ref().trim().is_empty() => {
+            problems.push(Some(model.span()), "`model` must not be empty");
+        }
+        None if kind != Some(AgentKind::Command) => {
+            problems.push(Some(raw_agent.kind.span()), "missing field `model`");
+        }
+        _ => {}
     }
 
     if let Some(api_key_env) = &raw_agent.api_key_env {
@@ -317,7 +391,14 @@ fn validate_agent(
     Some(AgentConfig {
         kind,
         base_url: base_url?,
-        model: raw_agent.model.into_inner(),
+        model: match raw_agent.model {
+            Some(model) => model.into_inner(),
+            // A command agent's model is whatever its CLI uses: name the program.
+            None => command
+                .as_ref()
+                .and_then(|command| command.argv.first().cloned())
+                .unwrap_or_default(),
+        },
         api_key_env: raw_agent
             .api_key_env
             .map(Spanned::into_inner)
@@ -336,7 +417,115 @@ fn validate_agent(
             .map_or(DEFAULT_CONTEXT_LINES, Spanned::into_inner),
         price,
         origin,
+        command,
     })
+}
+
+/// The launch of a `command` agent: exactly one of `command` and `preset`, and
+/// none of the HTTP fields.
+fn validate_command(
+    raw_agent: &RawAgentConfig,
+    agent_span: Range<usize>,
+    problems: &mut AgentProblems<'_>,
+) -> Option<CommandSettings> {
+    for (field, span) in [
+        ("base_url", raw_agent.base_url.as_ref().map(Spanned::span)),
+        (
+            "api_key_env",
+            raw_agent.api_key_env.as_ref().map(Spanned::span),
+        ),
+    ] {
+        if let Some(span) = span {
+            problems.push(
+                Some(span),
+                format!("`{field}` does not apply to a command agent: its CLI finds its own endpoint and key"),
+            );
+        }
+    }
+    let argv = match (&raw_agent.command, &raw_agent.preset) {
+        (Some(command), None) => {
+            if command
+                .get_ref()
+                .first()
+                .is_none_or(|program| program.trim().is_empty())
+            {
+                problems.push(
+                    Some(command.span()),
+                    "`command` must start with the program to run, such as [\"claude\", \"-p\", \"{prompt}\"]",
+                );
+                return None;
+            }
+            command.get_ref().clone()
+        }
+        (None, Some(preset)) => match command_preset(preset.get_ref()) {
+            Some(argv) => argv,
+            None => {
+                let known: Vec<&str> = COMMAND_PRESETS.iter().map(|(name, _)| *name).collect();
+                problems.push(
+                    Some(preset.span()),
+                    format!(
+                        "unknown preset `{}`, the known presets are: {}",
+                        preset.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+                return None;
+            }
+        },
+        (Some(command), Some(_)) => {
+            problems.push(
+                Some(command.span()),
+                "set either `command` or `preset`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            problems.push(
+                Some(agent_span),
+                "a command agent needs `command = [\"program\", \"{prompt}\"]` or `preset = \"claude\"` (or codex, gemini, aider)",
+            );
+            return None;
+        }
+    };
+    let mut env = Vec::new();
+    for name in raw_agent.env.iter().flat_map(|env| env.get_ref()) {
+        if is_environment_variable_name(name.get_ref()) {
+            env.push(name.get_ref().clone());
+        } else {
+            problems.push(
+                Some(name.span()),
+                "`env` lists names of environment variables to pass through, not values",
+            );
+        }
+    }
+    Some(CommandSettings {
+        argv,
+        env,
+        keep_sandbox: raw_agent
+            .keep_sandbox
+            .as_ref()
+            .is_some_and(|keep| *keep.get_ref()),
+    })
+}
+
+/// The `command` fields make no sense on an HTTP agent; saying so beats ignoring them.
+fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblems<'_>) {
+    for (field, span) in [
+        ("command", raw_agent.command.as_ref().map(Spanned::span)),
+        ("preset", raw_agent.preset.as_ref().map(Spanned::span)),
+        ("env", raw_agent.env.as_ref().map(Spanned::span)),
+        (
+            "keep_sandbox",
+            raw_agent.keep_sandbox.as_ref().map(Spanned::span),
+        ),
+    ] {
+        if let Some(span) = span {
+            problems.push(
+                Some(span),
+                format!("`{field}` only applies to agents of kind \"command\""),
+            );
+        }
+    }
 }
 
 fn parse_base_url(base_url: &Spanned<String>, problems: &mut AgentProblems<'_>) -> Option<Url> {
@@ -451,6 +640,7 @@ context_lines = 10
                 context_lines: 10,
                 price: None,
                 origin: ConfigOrigin::Workspace,
+                command: None,
             }
         );
     }
@@ -561,7 +751,7 @@ context_lines = 10
         assert_eq!(located, "agent");
         assert_eq!(
             message,
-            "unknown table or key `agent`, expected `agents` or `lint`"
+            "unknown table or key `agent`, expected `agents`, `lint` or `trusted_roots`"
         );
     }
 
@@ -571,7 +761,7 @@ context_lines = 10
         assert_eq!(located, "\"gpt\"");
         assert_eq!(
             message,
-            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic"
+            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic, command"
         );
     }
 
@@ -674,5 +864,90 @@ context_lines = 10
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].starts_with("agent `a`"));
         assert!(messages[1].starts_with("agent `b`"));
+    }
+
+    #[test]
+    fn a_command_agent_takes_its_command_line_and_options() {
+        let file = parse(
+            "[agents.cli]\nkind = \"command\"\ncommand = [\"tool\", \"--edit\", \"{prompt}\"]\ntimeout = 5\nenv = [\"TOOL_TOKEN\"]\nkeep_sandbox = true\n",
+        )
+        .expect("a valid config");
+        let agent = &file.agents["cli"];
+        assert_eq!(agent.kind, AgentKind::Command);
+        assert_eq!(agent.model, "tool");
+        assert_eq!(agent.timeout, Duration::from_secs(5));
+        assert_eq!(
+            agent.command,
+            Some(CommandSettings {
+                argv: vec!["tool".into(), "--edit".into(), "{prompt}".into()],
+                env: vec!["TOOL_TOKEN".into()],
+                keep_sandbox: true,
+            })
+        );
+    }
+
+    #[test]
+    fn presets_expand_to_the_known_command_lines() {
+        let file = parse("[agents.a]\nkind = \"command\"\npreset = \"aider\"\n").expect("valid");
+        let command = file.agents["a"].command.clone().expect("a command");
+        assert_eq!(
+            command.argv,
+            [
+                "aider",
+                "--yes-always",
+                "--no-git",
+                "--message",
+                "{prompt}",
+                "{file}"
+            ]
+        );
+        assert!(!command.keep_sandbox);
+        let (text, message) = single_problem("[agents.a]\nkind = \"command\"\npreset = \"vim\"\n");
+        assert_eq!(text, "\"vim\"");
+        assert!(
+            message.contains("claude, codex, gemini, aider"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn command_fields_are_checked_against_the_kind() {
+        let (text, message) = single_problem("[agents.a]\nkind = \"command\"\n");
+        assert_eq!(text, "\"command\"");
+        assert!(message.contains("needs `command"), "{message}");
+        let (text, _) = single_problem(
+            "[agents.a]\nkind = \"command\"\npreset = \"claude\"\nbase_url = \"http://x\"\n",
+        );
+        assert_eq!(text, "\"http://x\"");
+        let (text, message) =
+            single_problem("[agents.a]\nkind = \"openai\"\nmodel = \"m\"\npreset = \"claude\"\n");
+        assert_eq!(text, "\"claude\"");
+        assert!(
+            message.contains("only applies to agents of kind"),
+            "{message}"
+        );
+        let (text, _) = single_problem("[agents.a]\nkind = \"command\"\ncommand = []\n");
+        assert_eq!(text, "[]");
+    }
+
+    #[test]
+    fn only_the_user_file_names_trusted_roots() {
+        let user = parse_file(
+            Path::new("config.toml"),
+            "trusted_roots = [\"/home/me/work\"]\n",
+            ConfigOrigin::User,
+        )
+        .expect("valid");
+        assert_eq!(user.trusted_roots, [PathBuf::from("/home/me/work")]);
+        let (text, message) = single_problem("trusted_roots = [\"/\"]\n");
+        assert_eq!(text, "trusted_roots");
+        assert!(message.contains("cannot trust itself"), "{message}");
+        let problems = parse_file(
+            Path::new("config.toml"),
+            "trusted_roots = [\"relative\"]\n",
+            ConfigOrigin::User,
+        )
+        .expect_err("a relative root");
+        assert!(problems[0].message.contains("absolute"), "{problems:?}");
     }
 }

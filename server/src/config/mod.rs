@@ -10,6 +10,7 @@
 pub mod agent_config;
 pub mod discovery;
 pub mod file;
+pub mod trust;
 
 pub use agent_config::{AgentConfig, AgentKind};
 
@@ -30,6 +31,9 @@ pub const WORKSPACE_CONFIG_FILE_NAME: &str = "director.toml";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
     pub agents: BTreeMap<String, AgentConfig>,
+    /// Workspaces the user trusts to define their own `command` agents (from
+    /// the user file only).
+    pub trusted_roots: Vec<PathBuf>,
 }
 
 /// Which file a setting came from; the workspace file is shared with whoever
@@ -75,7 +79,12 @@ impl Config {
                     .map(|(name, agent)| (name.clone(), agent.clone())),
             );
         }
-        Config { agents }
+        Config {
+            agents,
+            trusted_roots: user
+                .map(|file| file.trusted_roots.clone())
+                .unwrap_or_default(),
+        }
     }
 }
 

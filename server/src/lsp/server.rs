@@ -316,6 +316,7 @@ impl Backend {
             if found && session.engine.config().agents.is_empty() {
                 session.engine.set_config(config::Config {
                     agents: discovery.agents,
+                    ..config::Config::default()
                 });
             }
         }
