@@ -41,6 +41,20 @@ pub struct Workspace {
     /// Hunks whose decision is already in the journal, so each is written once.
     pub recorded_decisions: HashSet<HunkId>,
     pub next_run: u64,
+    /// The text of files the editor has not opened but that hold proposals
+    /// (from a multi-file run), as read from disk when they were proposed.
+    pub unopened: HashMap<Url, Document>,
+    /// Hunks that create or delete their whole file when accepted.
+    pub file_operations: HashMap<HunkId, FileOperation>,
+}
+
+/// What accepting a whole-file hunk does to the file itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOperation {
+    /// The agent created the file: it is created, then filled.
+    Create,
+    /// The agent deleted the file: it is deleted.
+    Delete,
 }
 
 impl Workspace {
@@ -98,8 +112,15 @@ impl Workspace {
             .into_iter()
             .map(|hunk| self.proposals.restore(hunk, &document.text))
             .collect();
+        self.unopened.remove(&uri);
         self.documents.open(document);
         restored
+    }
+
+    /// The document proposals on `uri` are positioned in: the open one, else
+    /// the disk snapshot of an unopened file.
+    pub fn proposal_document(&self, uri: &Url) -> Option<&Document> {
+        self.documents.get(uri).or_else(|| self.unopened.get(uri))
     }
 
     /// Applies an editor change to a document, its tree, its hunks and the regions

@@ -52,6 +52,11 @@ impl DocumentStore {
     pub fn get(&self, uri: &Url) -> Option<&Document> {
         self.documents.get(uri)
     }
+
+    /// Every open document, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &Document> {
+        self.documents.values()
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub struct ClientSupport {
     pub code_lens_refresh: bool,
     /// Whether `workspace/didChangeWatchedFiles` can be registered at run time.
     pub watched_files_registration: bool,
+    /// Whether a workspace edit may create files (`resourceOperations`).
+    pub create_files: bool,
+    /// Whether a workspace edit may delete files (`resourceOperations`).
+    pub delete_files: bool,
 }
 
 /// Everything fixed at `initialize`.

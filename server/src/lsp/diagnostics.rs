@@ -29,7 +29,7 @@ pub fn proposal_diagnostics(
     url: &Url,
     encoding: PositionEncoding,
 ) -> Vec<Diagnostic> {
-    let Some(document) = workspace.documents.get(url) else {
+    let Some(document) = workspace.proposal_document(url) else {
         return Vec::new();
     };
     workspace

@@ -19,6 +19,27 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use url::Url;
 
+/// Whether the client's workspace edits support the resource operation `kind`.
+fn supports_resource_operation(params: &InitializeParams, kind: ResourceOperationKind) -> bool {
+    params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|workspace| workspace.workspace_edit.as_ref())
+        .and_then(|edit| edit.resource_operations.as_ref())
+        .is_some_and(|operations| operations.contains(&kind))
+}
+
+/// The editor's trust signal: `initializationOptions: { "trusted": true }`.
+fn editor_trusts_workspace(params: &InitializeParams) -> bool {
+    params
+        .initialization_options
+        .as_ref()
+        .and_then(|options| options.get("trusted"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
@@ -43,6 +64,8 @@ impl LanguageServer for Backend {
                 .and_then(|workspace| workspace.did_change_watched_files.as_ref())
                 .and_then(|watched| watched.dynamic_registration)
                 .unwrap_or(false),
+            create_files: supports_resource_operation(&params, ResourceOperationKind::Create),
+            delete_files: supports_resource_operation(&params, ResourceOperationKind::Delete),
         };
         let root = workspace_root(&params);
         let mut workspace = Workspace::new(root.clone());
@@ -67,6 +90,7 @@ impl LanguageServer for Backend {
         let (events, receiver) = mpsc::unbounded_channel();
         *lock(&self.pending_events) = Some(receiver);
         let engine = Engine::new(workspace, journal, loaded.config, events);
+        engine.set_trusted_by_editor(editor_trusts_workspace(&params));
         let _ = self.session.set(Session {
             engine,
             encoding,

@@ -9,15 +9,22 @@ use super::event::RunEvent;
 use super::journal::{Decision, Journal, JournalEntry, Transcript, base_sha256};
 use super::output::{extract_replacement, fit_to_region};
 use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
+use super::sandbox::{FileChange, Sandbox, SandboxOutcome};
 use super::state::{RunRecord, RunState, now_ms};
-use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, Completion, backend_for};
-use crate::config::{AgentConfig, Config};
+use crate::agent::command::{CommandError, CommandLaunch, run_command};
+use crate::agent::{
+    AgentError, AgentEvent, ChatMessage, ChatRequest, Completion, Role, backend_for,
+};
+use crate::config::trust::untrusted_reason;
+use crate::config::{AgentConfig, AgentKind, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{AcceptEdit, HunkState, diff_hunks};
 use crate::syntax::{Language, validate_replacement};
-use crate::workspace::{TrackedRegion, Workspace, lock};
+use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +54,9 @@ pub enum EngineError {
     NothingToAccept,
     #[error("{0}")]
     Proposal(#[from] crate::proposal::ProposalError),
+    /// A workspace-defined agent in a workspace the user has not trusted.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 fn known_agents(known: &[String]) -> String {
@@ -71,7 +81,10 @@ pub struct Delegation {
 #[derive(Debug, Clone)]
 pub struct AcceptPlan {
     pub uri: Url,
-    pub version: i32,
+    /// `None` when the editor has not opened the file: the edit then names no version.
+    pub version: Option<i32>,
+    /// Set when accepting creates or deletes the whole file.
+    pub file_operation: Option<FileOperation>,
     /// The document the edits are computed against (at `version`).
     pub document: crate::document::Document,
     pub hunks: Vec<HunkId>,
@@ -85,6 +98,8 @@ pub struct Engine {
     events: mpsc::UnboundedSender<RunEvent>,
     limits: Mutex<HashMap<String, (usize, Arc<Semaphore>)>>,
     cancels: Mutex<HashMap<RunId, CancellationToken>>,
+    /// The editor said the workspace is trusted (initializationOptions `trusted`).
+    trusted_by_editor: AtomicBool,
 }
 
 impl Engine {
@@ -101,6 +116,7 @@ impl Engine {
             events,
             limits: Mutex::new(HashMap::new()),
             cancels: Mutex::new(HashMap::new()),
+            trusted_by_editor: AtomicBool::new(false),
         })
     }
 
@@ -117,6 +133,27 @@ impl Engine {
             Ok(mut current) => *current = Arc::new(config),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(config),
         }
+    }
+
+    /// Records the editor's trust in the workspace, which lets the workspace's
+    /// own command agents run.
+    pub fn set_trusted_by_editor(&self, trusted: bool) {
+        self.trusted_by_editor.store(trusted, Ordering::Relaxed);
+    }
+
+    /// Why the agent `name` may not run here, with how to trust the workspace;
+    /// `None` when it may (or is not configured).
+    pub fn untrusted_reason(&self, name: &str) -> Option<String> {
+        let config = self.config();
+        let agent = config.agents.get(name)?;
+        let root = lock(&self.workspace).root.clone();
+        untrusted_reason(
+            &config,
+            name,
+            agent,
+            root.as_deref(),
+            self.trusted_by_editor.load(Ordering::Relaxed),
+        )
     }
 
     pub fn journal(&self) -> &Journal {
@@ -311,11 +348,17 @@ impl Engine {
             .ok_or(EngineError::UnknownHunk(first))?
             .uri
             .clone();
-        let document = workspace
+        let version = workspace
             .documents
             .get(&uri)
+            .map(|document| document.version);
+        let document = workspace
+            .proposal_document(&uri)
             .cloned()
             .ok_or_else(|| EngineError::UnknownDocument(uri.clone()))?;
+        let file_operation = hunks
+            .iter()
+            .find_map(|hunk| workspace.file_operations.get(hunk).copied());
         let mut edits = Vec::new();
         let mut accepted = Vec::new();
         let mut refusal = None;
@@ -343,7 +386,8 @@ impl Engine {
         }
         Ok(AcceptPlan {
             uri,
-            version: document.version,
+            version,
+            file_operation,
             document,
             hunks: accepted,
             edits,
@@ -353,7 +397,27 @@ impl Engine {
     /// Records the editor's answer to an accept edit.
     pub fn settle_accept(&self, plan: &AcceptPlan, applied: bool) {
         let mut workspace = lock(&self.workspace);
-        if let Some(document) = workspace.documents.get(&plan.uri).cloned() {
+        if plan.version.is_none() && applied {
+            // No didChange will come for a file the editor has not opened: the
+            // snapshot moves on by the edit itself.
+            let mut text = plan.document.text.clone();
+            let mut edits = plan.edits.clone();
+            edits.sort_by_key(|edit| std::cmp::Reverse(edit.range.start));
+            for edit in edits {
+                let start = text.byte_to_char(edit.range.start.min(text.len_bytes()));
+                let end = text.byte_to_char(edit.range.end.min(text.len_bytes()));
+                text.remove(start..end);
+                text.insert(start, &edit.new_text);
+            }
+            let after = crate::document::Document::new(
+                plan.uri.clone(),
+                plan.document.version,
+                plan.document.language_id.clone(),
+                &text.to_string(),
+            );
+            workspace.unopened.insert(plan.uri.clone(), after);
+        }
+        if let Some(document) = workspace.proposal_document(&plan.uri).cloned() {
             for &id in &plan.hunks {
                 if let Err(error) = workspace
                     .proposals
@@ -422,14 +486,18 @@ impl Engine {
     }
 
     fn agent_config(&self, config: &Config, name: &str) -> Result<AgentConfig, EngineError> {
-        config
+        let agent = config
             .agents
             .get(name)
             .cloned()
             .ok_or_else(|| EngineError::UnknownAgent {
                 name: name.to_owned(),
                 known: config.agents.keys().cloned().collect(),
-            })
+            })?;
+        match self.untrusted_reason(name) {
+            Some(reason) => Err(EngineError::Untrusted(reason)),
+            None => Ok(agent),
+        }
     }
 
     /// Registers a new run and spawns its task.
@@ -487,6 +555,9 @@ impl Engine {
             () = token.cancelled() => return self.finish(id, RunState::Cancelled, Some("cancelled while queued".into())),
         };
         self.enter(id, RunState::Running);
+        if agent.kind == AgentKind::Command {
+            return self.drive_command(id, &name, &agent, &token).await;
+        }
         let backend = match backend_for(&name, &agent) {
             Ok(backend) => backend,
             Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
@@ -528,6 +599,254 @@ impl Engine {
             ),
             Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
         }
+    }
+
+    /// The life of a `command` run once it may start: a sandbox seeded with the
+    /// open buffers, the CLI run in it, and its changes proposed file by file.
+    async fn drive_command(
+        self: &Arc<Self>,
+        id: RunId,
+        name: &str,
+        agent: &AgentConfig,
+        token: &CancellationToken,
+    ) {
+        let Some(settings) = agent.command.clone() else {
+            return self.finish(
+                id,
+                RunState::Failed,
+                Some(format!("agent `{name}` has no command")),
+            );
+        };
+        let Some((root, file, prompt, unsaved)) = self.command_inputs(id) else {
+            return self.finish(
+                id,
+                RunState::Failed,
+                Some("a command agent needs a workspace folder to copy into its sandbox".into()),
+            );
+        };
+        let sandbox_root = root.clone();
+        let created =
+            tokio::task::spawn_blocking(move || Sandbox::create(&sandbox_root, &unsaved)).await;
+        let sandbox = match created {
+            Ok(Ok(sandbox)) => sandbox,
+            Ok(Err(error)) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot create the sandbox: {error}")),
+                );
+            }
+            Err(error) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot create the sandbox: {error}")),
+                );
+            }
+        };
+        let events = self.events.clone();
+        let sink = move |event: AgentEvent| {
+            if let AgentEvent::Delta(text) = event {
+                let _ = events.send(RunEvent::Delta { run: id, text });
+            }
+        };
+        let launch = CommandLaunch {
+            agent: name,
+            settings: &settings,
+            timeout: agent.timeout,
+            prompt: &prompt,
+            file: &file,
+            working_dir: sandbox.workspace_dir(),
+        };
+        let result = run_command(&launch, &sink, token).await;
+        let changes = result.as_ref().ok().map(|_| sandbox.changes());
+        let keep = settings.keep_sandbox;
+        let kept = tokio::task::spawn_blocking(move || {
+            if keep {
+                Some(sandbox.keep())
+            } else {
+                drop(sandbox);
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(path) = kept {
+            tracing::info!("run {id}: the sandbox is kept at {}", path.display());
+        }
+        let output = match result {
+            Ok(output) => output,
+            Err(CommandError::Cancelled) => {
+                return self.finish(
+                    id,
+                    RunState::Cancelled,
+                    Some("cancelled by the user".into()),
+                );
+            }
+            Err(CommandError::Failed(reason)) => {
+                return self.finish(id, RunState::Failed, Some(reason));
+            }
+        };
+        let outcome = match changes {
+            Some(Ok(files)) => SandboxOutcome { files },
+            Some(Err(error)) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot read the sandbox's changes: {error}")),
+                );
+            }
+            None => SandboxOutcome::default(),
+        };
+        let messages = vec![ChatMessage {
+            role: Role::User,
+            content: prompt,
+        }];
+        self.propose_files(id, &root, messages, output, outcome);
+    }
+
+    /// What a command run needs from the workspace: its root, the delegated
+    /// file's relative path, the prompt, and the open buffers to seed.
+    #[allow(clippy::type_complexity)]
+    fn command_inputs(
+        &self,
+        id: RunId,
+    ) -> Option<(PathBuf, String, String, Vec<(PathBuf, String)>)> {
+        let workspace = lock(&self.workspace);
+        let root = workspace.root.clone()?;
+        let record = workspace.runs.get(&id)?;
+        let file = display_path(Some(&root), &record.uri);
+        let region = workspace
+            .regions
+            .get(&id)
+            .map_or(record.region.clone(), |region| region.range.clone());
+        let lines = workspace.documents.get(&record.uri).map(|document| {
+            let len = document.text.len_bytes();
+            (
+                document.text.byte_to_line(region.start.min(len)) + 1,
+                document.text.byte_to_line(region.end.min(len)) + 1,
+            )
+        });
+        let place = match lines {
+            Some((first, last)) => format!("in {file}, lines {first} to {last}"),
+            None => format!("in {file}"),
+        };
+        let prompt = format!(
+            "{}\n\nWork {place}. Edit the files in the current folder directly; \
+             do not ask for confirmation.",
+            record.instruction
+        );
+        let unsaved = workspace
+            .documents
+            .all()
+            .filter_map(|document| {
+                let path = document.uri.to_file_path().ok()?;
+                let relative = path.strip_prefix(&root).ok()?.to_owned();
+                Some((relative, document.text.to_string()))
+            })
+            .collect();
+        Some((root, file, prompt, unsaved))
+    }
+
+    /// Turns a sandbox's changes into hunks, file by file, on each file's text
+    /// as it is now: the open buffer, else the disk.
+    fn propose_files(
+        &self,
+        id: RunId,
+        root: &Path,
+        messages: Vec<ChatMessage>,
+        output: String,
+        outcome: SandboxOutcome,
+    ) {
+        let mut workspace = lock(&self.workspace);
+        let transcript = Transcript {
+            messages,
+            answer: output,
+        };
+        self.journal.append(&JournalEntry::Output {
+            run: id,
+            transcript: transcript.clone(),
+        });
+        workspace.transcripts.insert(id, transcript);
+        let mut hunk_ids = Vec::new();
+        let mut uris = Vec::new();
+        for change in outcome.files {
+            let Some((uri, ids)) = self.propose_file(&mut workspace, id, root, change) else {
+                continue;
+            };
+            hunk_ids.extend(ids);
+            uris.push(uri);
+        }
+        if hunk_ids.is_empty() {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Settled,
+                Some("the agent proposed no change".into()),
+            );
+        }
+        for &hunk in &hunk_ids {
+            if let Some(hunk) = workspace.proposals.get(hunk) {
+                self.journal.append(&JournalEntry::Proposal {
+                    hunk: hunk.clone(),
+                    base_sha256: base_sha256(&hunk.base_text),
+                });
+            }
+        }
+        let superseded = self.supersede_previous(&mut workspace, id);
+        if let Some(record) = workspace.runs.get_mut(&id) {
+            record.hunks = hunk_ids;
+        }
+        self.set_state(&mut workspace, id, RunState::Proposed, None);
+        for uri in uris.into_iter().chain(superseded) {
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri });
+        }
+    }
+
+    /// The hunks of one changed file. The agent's edit is diffed from the seed
+    /// it saw, so a hunk whose text the user changed meanwhile is conflicted
+    /// rather than silently reverting the user's edit.
+    fn propose_file(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        root: &Path,
+        change: FileChange,
+    ) -> Option<(Url, Vec<HunkId>)> {
+        let uri = Url::from_file_path(root.join(&change.path)).ok()?;
+        let operation = match (&change.before, &change.after) {
+            (None, _) => Some(FileOperation::Create),
+            (_, None) => Some(FileOperation::Delete),
+            _ => None,
+        };
+        let before = change.before.unwrap_or_default();
+        let after = change.after.unwrap_or_default();
+        let diffs = diff_hunks(&before, &after);
+        if diffs.is_empty() {
+            return None;
+        }
+        if workspace.documents.get(&uri).is_none() {
+            let disk = std::fs::read_to_string(root.join(&change.path)).unwrap_or_default();
+            let language = change
+                .path
+                .extension()
+                .and_then(|extension| extension.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            workspace.unopened.insert(
+                uri.clone(),
+                crate::document::Document::new(uri.clone(), 0, language, &disk),
+            );
+        }
+        let text = workspace.proposal_document(&uri)?.text.clone();
+        let ids = workspace.proposals.add(id, &uri, 0, diffs, &text);
+        if let Some(operation) = operation {
+            for &hunk in &ids {
+                workspace.file_operations.insert(hunk, operation);
+            }
+        }
+        Some((uri, ids))
     }
 
     /// Turns the agent's answer into hunks on the region as it is now.

@@ -13,7 +13,7 @@ use crate::run::preset::PRESETS;
 use crate::syntax::Language;
 use crate::workspace::lock;
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
@@ -25,6 +25,12 @@ pub async fn code_actions(
     let url = backend.url(&params.text_document.uri)?;
     let config = session.engine.config();
     let mut actions = spec_fixes::lint_actions(backend, &params, &config)?;
+    // Asked before the workspace is locked: the engine locks it to find the root.
+    let untrusted: BTreeMap<&String, String> = config
+        .agents
+        .keys()
+        .filter_map(|agent| Some((agent, session.engine.untrusted_reason(agent)?)))
+        .collect();
     let workspace = lock(&session.engine.workspace);
     let Some(document) = workspace.documents.get(&url) else {
         return Ok(None);
@@ -103,6 +109,10 @@ pub async fn code_actions(
         || Language::from_language_id(&document.language_id).is_some();
     if is_source {
         for agent in config.agents.keys() {
+            if let Some(reason) = untrusted.get(agent) {
+                actions.push(untrusted_agent_action(&params, agent, reason));
+                continue;
+            }
             for preset in PRESETS {
                 let arguments = json!({
                     "uri": params.text_document.uri,
@@ -142,6 +152,36 @@ fn quick_fix(
             title,
             command: command.to_owned(),
             arguments: Some(vec![argument]),
+        }),
+        ..CodeAction::default()
+    })
+}
+
+/// Stands in for the delegate actions of an agent the workspace may not use
+/// yet: disabled with `reason` (which says how to trust the workspace), and
+/// refused with the same reason by clients that run disabled actions anyway.
+fn untrusted_agent_action(
+    params: &CodeActionParams,
+    agent: &str,
+    reason: &str,
+) -> CodeActionOrCommand {
+    let title = format!("Delegate to {agent}: trust this workspace first");
+    let arguments = json!({
+        "uri": params.text_document.uri,
+        "range": params.range,
+        "agent": agent,
+        "instruction": PRESETS.first().map_or("", |preset| preset.instruction),
+    });
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.clone(),
+        kind: Some(CodeActionKind::REFACTOR_REWRITE),
+        command: Some(Command {
+            title,
+            command: DELEGATE.to_owned(),
+            arguments: Some(vec![arguments]),
+        }),
+        disabled: Some(CodeActionDisabled {
+            reason: reason.to_owned(),
         }),
         ..CodeAction::default()
     })

@@ -7,7 +7,7 @@ use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
 use crate::run::engine::{AcceptPlan, Delegation, EngineError};
 use crate::run::prompt::SpecContext;
 use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
-use crate::workspace::lock;
+use crate::workspace::{FileOperation, lock};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -213,6 +213,26 @@ async fn accept(backend: &Backend, hunks: Vec<HunkId>) -> Result<Option<Value>> 
 fn workspace_edit(backend: &Backend, plan: &AcceptPlan) -> Result<WorkspaceEdit> {
     let session = backend.session()?;
     let uri = crate::lsp::convert::uri_from_url(&plan.uri)?;
+    if plan.file_operation == Some(FileOperation::Delete) {
+        if !session.support.delete_files {
+            return Err(request_failed(format!(
+                "the agent deleted {}, but this editor cannot delete files through the \
+                 language server (no `delete` in workspaceEdit.resourceOperations): delete \
+                 it yourself, then reject the proposal",
+                plan.uri
+            )));
+        }
+        return Ok(WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Operations(vec![
+                DocumentChangeOperation::Op(ResourceOp::Delete(DeleteFile {
+                    uri,
+                    options: None,
+                    annotation_id: None,
+                })),
+            ])),
+            ..WorkspaceEdit::default()
+        });
+    }
     let edits = plan
         .edits
         .iter()
@@ -223,14 +243,35 @@ fn workspace_edit(backend: &Backend, plan: &AcceptPlan) -> Result<WorkspaceEdit>
             })
         })
         .collect();
+    let text_edit = TextDocumentEdit {
+        text_document: OptionalVersionedTextDocumentIdentifier {
+            uri: uri.clone(),
+            version: plan.version,
+        },
+        edits,
+    };
+    if plan.file_operation != Some(FileOperation::Create) {
+        return Ok(WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Edits(vec![text_edit])),
+            ..WorkspaceEdit::default()
+        });
+    }
+    if !session.support.create_files {
+        return Err(request_failed(format!(
+            "the agent created {}, but this editor cannot create files through the language \
+             server (no `create` in workspaceEdit.resourceOperations)",
+            plan.uri
+        )));
+    }
     Ok(WorkspaceEdit {
-        document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-            text_document: OptionalVersionedTextDocumentIdentifier {
+        document_changes: Some(DocumentChanges::Operations(vec![
+            DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
                 uri,
-                version: Some(plan.version),
-            },
-            edits,
-        }])),
+                options: None,
+                annotation_id: None,
+            })),
+            DocumentChangeOperation::Edit(text_edit),
+        ])),
         ..WorkspaceEdit::default()
     })
 }
