@@ -57,12 +57,19 @@ pub fn untrusted_reason(
     ))
 }
 
-/// Whether an HTTP agent's endpoint is another host than its kind's default one.
+/// Whether an HTTP agent's endpoint is another host than its kind's default
+/// one and not this machine (a loopback server is the user's own: Ollama, a proxy).
 fn sends_key_elsewhere(agent: &AgentConfig) -> bool {
     let default_host = url::Url::parse(agent.kind.default_base_url())
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned));
-    agent.base_url.host_str().map(str::to_owned) != default_host
+    let is_loopback = match agent.base_url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    };
+    !is_loopback && agent.base_url.host_str().map(str::to_owned) != default_host
 }
 
 #[cfg(test)]
@@ -130,6 +137,10 @@ mod tests {
         assert!(reason.contains("evil.example"), "{reason}");
         let honest = workspace_agent("[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\n");
         assert_eq!(untrusted_reason(&config, "a", &honest, None, false), None);
+        let local = workspace_agent(
+            "[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:8080\"\n",
+        );
+        assert_eq!(untrusted_reason(&config, "a", &local, None, false), None);
         let keyless = workspace_agent(
             "[agents.l]\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n",
         );

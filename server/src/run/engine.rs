@@ -100,6 +100,9 @@ pub struct Engine {
     cancels: Mutex<HashMap<RunId, CancellationToken>>,
     /// The editor said the workspace is trusted (initializationOptions `trusted`).
     trusted_by_editor: AtomicBool,
+    /// The workspace root, fixed at start, for trust checks that must not lock
+    /// the workspace.
+    root: Option<PathBuf>,
 }
 
 impl Engine {
@@ -110,6 +113,7 @@ impl Engine {
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Arc<Engine> {
         Arc::new(Engine {
+            root: workspace.root.clone(),
             workspace: Mutex::new(workspace),
             journal,
             config: RwLock::new(Arc::new(config)),
@@ -146,12 +150,11 @@ impl Engine {
     pub fn untrusted_reason(&self, name: &str) -> Option<String> {
         let config = self.config();
         let agent = config.agents.get(name)?;
-        let root = lock(&self.workspace).root.clone();
         untrusted_reason(
             &config,
             name,
             agent,
-            root.as_deref(),
+            self.root.as_deref(),
             self.trusted_by_editor.load(Ordering::Relaxed),
         )
     }

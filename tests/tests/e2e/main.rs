@@ -7,6 +7,7 @@ mod anchoring;
 mod anthropic;
 mod arbitration;
 mod casting;
+mod command_agent;
 mod config;
 mod delegate_cli;
 mod encodings;

@@ -25,7 +25,6 @@ pub async fn code_actions(
     let url = backend.url(&params.text_document.uri)?;
     let config = session.engine.config();
     let mut actions = spec_fixes::lint_actions(backend, &params, &config)?;
-    // Asked before the workspace is locked: the engine locks it to find the root.
     let untrusted: BTreeMap<&String, String> = config
         .agents
         .keys()
