@@ -339,6 +339,24 @@ impl Engine {
             .collect())
     }
 
+    /// `hunks` grouped by the document they are in, in order of first
+    /// appearance, for runs that proposed edits in several files; unknown hunks
+    /// are left out.
+    pub fn hunks_by_document(&self, hunks: &[HunkId]) -> Vec<Vec<HunkId>> {
+        let workspace = lock(&self.workspace);
+        let mut groups: Vec<(Url, Vec<HunkId>)> = Vec::new();
+        for &id in hunks {
+            let Some(hunk) = workspace.proposals.get(id) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(uri, _)| *uri == hunk.uri) {
+                Some((_, group)) => group.push(id),
+                None => groups.push((hunk.uri.clone(), vec![id])),
+            }
+        }
+        groups.into_iter().map(|(_, group)| group).collect()
+    }
+
     /// Prepares the edit that accepts `hunks` (all in one document). Hunks whose
     /// base text is no longer intact are refused: nothing is ever applied to text
     /// other than the text it was computed from.

@@ -19,7 +19,11 @@ async fn command_fixture(command: &[&str], extra: &str, options: Value) -> Fixtu
     let dir = tempfile::tempdir().expect("temp dir");
     write_files(
         dir.path(),
-        &[("src/lib.rs", ADD_RS), ("src/other.rs", OTHER_RS)],
+        &[
+            ("src/lib.rs", ADD_RS),
+            ("src/other.rs", OTHER_RS),
+            ("src/obsolete.rs", "pub fn obsolete() {}\n"),
+        ],
     );
     let command: Vec<String> = command.iter().map(|part| format!("{part:?}")).collect();
     let config = format!(
@@ -100,6 +104,8 @@ async fn a_cli_agent_s_edits_become_proposals_in_every_file_it_touched() {
     let in_other = fixture.wait_proposals(&other, 1).await;
     let created = fixture.uri("src/created.rs");
     let in_created = fixture.wait_proposals(&created, 1).await;
+    let obsolete = fixture.uri("src/obsolete.rs");
+    let in_obsolete = fixture.wait_proposals(&obsolete, 1).await;
     let record = fixture.wait_run_state(run, "proposed").await;
     assert_eq!(record["agent"], AGENT);
     // The workspace itself is untouched until the user accepts.
@@ -108,6 +114,7 @@ async fn a_cli_agent_s_edits_become_proposals_in_every_file_it_touched() {
         OTHER_RS
     );
     assert!(!fixture.path("src/created.rs").exists());
+    assert!(fixture.path("src/obsolete.rs").exists());
     // The agent's output (which echoes its prompt) streamed as progress.
     let progress = fixture.client.notifications("$/progress");
     assert!(
@@ -149,6 +156,18 @@ async fn a_cli_agent_s_edits_become_proposals_in_every_file_it_touched() {
         .expect_err("the client cannot create files");
     assert!(
         refused.message.contains("cannot create files"),
+        "{}",
+        refused.message
+    );
+
+    // So is a deleted file, with an editor that can delete files.
+    let obsolete_hunk = in_obsolete[0]["data"]["hunk"].as_u64().unwrap();
+    let refused = fixture
+        .execute("director.accept", json!({ "hunk": obsolete_hunk }))
+        .await
+        .expect_err("the client cannot delete files");
+    assert!(
+        refused.message.contains("cannot delete files"),
         "{}",
         refused.message
     );

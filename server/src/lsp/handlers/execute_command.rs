@@ -93,7 +93,14 @@ pub async fn execute_command(
                     arguments.run
                 )));
             }
-            accept(backend, hunks).await
+            // One edit per document: a multi-file run's documents are accepted
+            // one after the other, stopping at the first the editor refuses.
+            let mut accepted = Vec::new();
+            for group in session.engine.hunks_by_document(&hunks) {
+                accept(backend, group.clone()).await?;
+                accepted.extend(group);
+            }
+            Ok(Some(json!({ "applied": true, "hunks": accepted })))
         }
         REJECT_ALL => {
             let arguments: RunArguments = parse(REJECT_ALL, arguments)?;
