@@ -753,8 +753,20 @@ impl Engine {
             Some((first, last)) => format!("in {file}, lines {first} to {last}"),
             None => format!("in {file}"),
         };
+        // A refined run carries on from the prompt of the run it refines.
+        let earlier = record
+            .refined_from
+            .and_then(|previous| workspace.transcripts.get(&previous))
+            .and_then(|transcript| transcript.messages.last())
+            .map(|message| {
+                format!(
+                    "{}\n\nYour earlier attempt needs more work: ",
+                    message.content
+                )
+            })
+            .unwrap_or_default();
         let prompt = format!(
-            "{}\n\nWork {place}. Edit the files in the current folder directly; \
+            "{earlier}{}\n\nWork {place}. Edit the files in the current folder directly; \
              do not ask for confirmation.",
             record.instruction
         );
