@@ -746,7 +746,14 @@ impl Engine {
             let len = document.text.len_bytes();
             (
                 document.text.byte_to_line(region.start.min(len)) + 1,
-                document.text.byte_to_line(region.end.min(len)) + 1,
+                // The region ends after its last line's newline.
+                document.text.byte_to_line(
+                    region
+                        .end
+                        .min(len)
+                        .saturating_sub(1)
+                        .max(region.start.min(len)),
+                ) + 1,
             )
         });
         let place = match lines {

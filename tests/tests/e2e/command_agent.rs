@@ -174,6 +174,43 @@ async fn a_cli_agent_s_edits_become_proposals_in_every_file_it_touched() {
 }
 
 #[tokio::test]
+async fn refining_a_cli_agent_s_run_tells_it_the_earlier_prompt_and_the_feedback() {
+    let record = script("record_prompt.sh");
+    let fixture = command_fixture(&["sh", &record, "{prompt}"], "timeout = 10", trusted()).await;
+    write_files(fixture.dir.path(), &[("notes.txt", "none\n")]);
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    let notes = fixture.open("notes.txt", "plaintext").await;
+    let first = fixture
+        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
+        .await;
+    fixture.wait_run_state(first, "proposed").await;
+
+    let refined = fixture
+        .execute(
+            "director.refine",
+            json!({ "run": first, "feedback": "Shorter please" }),
+        )
+        .await
+        .unwrap()["run"]
+        .as_u64()
+        .unwrap();
+    fixture.wait_run_state(refined, "proposed").await;
+    fixture
+        .execute("director.acceptAll", json!({ "run": refined }))
+        .await
+        .unwrap_or_else(|error| panic!("acceptAll failed: {error}"));
+    let prompt = fixture.client.text(&notes);
+    assert!(prompt.starts_with("Fix the bug"), "{prompt}");
+    assert!(
+        prompt.contains("earlier attempt needs more work: Shorter please"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("src/lib.rs, lines 1 to 3"), "{prompt}");
+    // The refined run replaced the first one's proposals.
+    fixture.wait_run_state(first, "settled").await;
+}
+
+#[tokio::test]
 async fn a_crashing_cli_agent_fails_the_run_with_the_tail_of_its_output() {
     let crash = script("crash.sh");
     let fixture = command_fixture(&["sh", &crash], "timeout = 10", trusted()).await;
