@@ -11,7 +11,6 @@ import {
   LanguageClientOptions,
   ServerOptions,
   State,
-  TransportKind,
 } from "vscode-languageclient/node";
 import { ServerCommand } from "./protocol";
 import { findServerExecutable } from "./serverExecutable";
@@ -83,8 +82,8 @@ export class ServerConnection implements vscode.Disposable {
     this.problem = undefined;
     const serverOptions: ServerOptions = {
       command: lookup.path,
+      // No `transport`: TransportKind.stdio would append `--stdio`.
       args: ["lsp"],
-      transport: TransportKind.stdio,
     };
     const languages = settings.get<string[]>("documentSelector", []);
     const clientOptions: LanguageClientOptions = {
