@@ -27,5 +27,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run --silent typecheck >&2
 npm run --silent bundle >&2
+mkdir -p "$(dirname "$output")"
 "$vsce" package --no-dependencies --skip-license --out "$output" >&2
 echo "$output"

@@ -205,17 +205,13 @@ fn run_session(workspace: &Path, director: &Path) -> Session {
     let user_data = home.join("user-data");
     let extensions = home.join("extensions");
     std::fs::create_dir_all(user_data.join("User")).expect("mkdir user data");
+    // Only settings this VS Code takes as they are: with one it migrates
+    // (`"extensions.autoUpdate": false`) it rewrote the file at startup, and the
+    // extension once started without seeing director.serverPath.
     let settings = json!({
         "director.serverPath": director,
         "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        "extensions.autoCheckUpdates": false,
-        "extensions.autoUpdate": false,
-        "extensions.ignoreRecommendations": true,
-        "workbench.enableExperiments": false,
         "workbench.startupEditor": "none",
-        "security.workspace.trust.enabled": false,
-        "git.enabled": false,
     });
     std::fs::write(user_data.join("User/settings.json"), settings.to_string())
         .expect("write settings");
@@ -357,12 +353,16 @@ impl ProcessGroup {
     /// Stops the whole group and returns its output, named.
     fn stop(mut self) -> Vec<(String, String)> {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", &group]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &group])
+            .status();
         let stopped = wait_until(Duration::from_secs(5), || {
             matches!(self.child.try_wait(), Ok(Some(_)))
         });
         if !stopped {
-            let _ = Command::new("kill").args(["-KILL", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &group])
+                .status();
         }
         let _ = self.child.wait();
         vec![
