@@ -13,4 +13,5 @@ mod encodings;
 mod faults;
 mod malformed;
 mod restart;
+mod review;
 mod spec_features;
