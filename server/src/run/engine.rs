@@ -10,6 +10,7 @@ use super::journal::{Decision, Journal, JournalEntry, Transcript, base_sha256};
 use super::output::{extract_replacement, fit_to_region};
 use super::prompt::{
     RegionContext, SpecContext, refine_messages, region_messages, review_messages,
+    validation_messages,
 };
 use super::review::{FindingId, lines_range, parse_findings};
 use super::state::{RunRecord, RunState, now_ms};
@@ -55,6 +56,10 @@ pub enum EngineError {
     #[error("finding {0} has no fix")]
     FindingHasNoFix(FindingId),
 }
+
+/// How many times an answer that adds syntax errors is sent back to the agent
+/// before it is proposed with a warning.
+const VALIDATION_RETRIES: u32 = 2;
 
 fn known_agents(known: &[String]) -> String {
     if known.is_empty() {
@@ -512,9 +517,8 @@ impl Engine {
             Ok(backend) => backend,
             Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
         };
-        let request = ChatRequest {
-            messages: messages.clone(),
-        };
+        let mut messages = messages;
+        let mut validation_attempt = 0;
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
             let message = match event {
@@ -533,7 +537,30 @@ impl Engine {
             };
             let _ = events.send(message);
         };
-        match backend.complete(&request, &sink, &token).await {
+        let completion = loop {
+            let request = ChatRequest {
+                messages: messages.clone(),
+            };
+            let result = backend.complete(&request, &sink, &token).await;
+            let Ok(completion) = &result else {
+                break result;
+            };
+            if validation_attempt >= VALIDATION_RETRIES {
+                break result;
+            }
+            let Some(problem) = self.validation_problem(id, &base, &completion.text) else {
+                break result;
+            };
+            validation_attempt += 1;
+            let _ = self.events.send(RunEvent::Retrying {
+                run: id,
+                attempt: validation_attempt,
+                delay: std::time::Duration::ZERO,
+                reason: format!("{validation_attempt}/{VALIDATION_RETRIES}: syntax errors"),
+            });
+            messages = validation_messages(&messages, &completion.text, &problem);
+        };
+        match completion {
             Ok(mut completion) => {
                 // Priced now, at the price in force for this run, so a later
                 // price change does not rewrite the journal's history.
@@ -549,6 +576,20 @@ impl Engine {
             ),
             Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
         }
+    }
+
+    /// Why an answer should go back to the agent: it adds syntax errors to the
+    /// file. `None` for reviews, unreadable answers (they fail on their own) and
+    /// answers that parse.
+    fn validation_problem(&self, id: RunId, base: &str, answer: &str) -> Option<String> {
+        let workspace = lock(&self.workspace);
+        if workspace.reviews.contains(&id) {
+            return None;
+        }
+        let region = workspace.regions.get(&id)?;
+        let document = workspace.documents.get(&region.uri)?;
+        let replacement = fit_to_region(&extract_replacement(answer).ok()?, base);
+        syntax_warning(document, &region.range, &replacement)
     }
 
     /// Turns the agent's answer into hunks on the region as it is now.

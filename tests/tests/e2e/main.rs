@@ -15,3 +15,4 @@ mod malformed;
 mod restart;
 mod review;
 mod spec_features;
+mod validation;
