@@ -7,5 +7,6 @@ pub mod journal;
 pub mod output;
 pub mod preset;
 pub mod prompt;
+pub mod review;
 pub mod state;
 pub mod summary;
