@@ -9,6 +9,7 @@ use crate::document::{ContentChange, Document, DocumentError, DocumentStore, Pos
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState, ProposalStore};
 use crate::run::journal::{Replay, Transcript};
+use crate::run::review::FindingStore;
 use crate::run::state::RunRecord;
 use crate::syntax::{Language, SyntaxTree};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -46,6 +47,12 @@ pub struct Workspace {
     pub unopened: HashMap<Url, Document>,
     /// Hunks that create or delete their whole file when accepted.
     pub file_operations: HashMap<HunkId, FileOperation>,
+    /// Review findings on open documents, re-anchored like hunks.
+    pub findings: FindingStore,
+    /// The runs that are reviews: their answers become findings, not proposals.
+    pub reviews: HashSet<RunId>,
+    /// Documents whose findings moved since their diagnostics were last published.
+    pub findings_moved: HashSet<Url>,
 }
 
 /// What accepting a whole-file hunk does to the file itself.
@@ -160,6 +167,9 @@ impl Workspace {
                 region.intact &= !moved.overlapped;
             }
         }
+        if self.findings.apply_edits(uri, &edits) {
+            self.findings_moved.insert(uri.clone());
+        }
         Ok(self.proposals.apply_edits(uri, &edits, &text))
     }
 
@@ -169,6 +179,7 @@ impl Workspace {
             tracing::warn!("closing {uri}, which was not open");
         }
         self.trees.remove(uri);
+        self.findings.take_document(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);
     }

@@ -1,12 +1,14 @@
-//! Proposals, config problems and spec lint findings as LSP diagnostics. A hunk
-//! becomes one diagnostic whose `data` names the hunk, so code actions need no
-//! lookup by range; a lint finding's code is its rule ID.
+//! Proposals, review findings, config problems and spec lint findings as LSP
+//! diagnostics. A hunk (or a review finding) becomes one diagnostic whose `data`
+//! names it, so code actions need no lookup by range; a lint finding's code is
+//! its rule ID.
 
 use super::convert::lsp_range;
 use super::hunk_view::hunk_summary;
 use crate::config::ConfigProblem;
 use crate::document::{Document, PositionEncoding};
 use crate::proposal::{Hunk, HunkState};
+use crate::run::review::{self, FindingSeverity};
 use crate::spec::lint::{Finding, Severity};
 use crate::workspace::Workspace;
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,16 @@ use url::Url;
 pub const SOURCE: &str = "director";
 pub const PROPOSAL_CODE: &str = "proposal";
 pub const CONFIG_CODE: &str = "config";
+pub const FINDING_CODE: &str = "finding";
+
+/// What a review finding's diagnostic carries in `data`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct FindingData {
+    pub finding: u64,
+    pub run: u64,
+    /// Whether the finding carries a fix that can become a proposal.
+    pub fix: bool,
+}
 
 /// What a proposal diagnostic carries in `data`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -24,6 +36,7 @@ pub struct ProposalData {
     pub run: u64,
 }
 
+/// The diagnostics of runs on a document: open hunks, then review findings.
 pub fn proposal_diagnostics(
     workspace: &Workspace,
     url: &Url,
@@ -32,7 +45,7 @@ pub fn proposal_diagnostics(
     let Some(document) = workspace.proposal_document(url) else {
         return Vec::new();
     };
-    workspace
+    let mut diagnostics: Vec<Diagnostic> = workspace
         .proposals
         .open_hunks(url)
         .into_iter()
@@ -43,7 +56,56 @@ pub fn proposal_diagnostics(
                 .map_or("agent", |run| run.agent.as_str());
             hunk_diagnostic(document, hunk, agent, encoding)
         })
-        .collect()
+        .collect();
+    diagnostics.extend(
+        workspace
+            .findings
+            .of_document(url)
+            .into_iter()
+            .map(|finding| {
+                let agent = workspace
+                    .runs
+                    .get(&finding.run)
+                    .map_or("agent", |run| run.agent.as_str());
+                finding_diagnostic(document, finding, agent, encoding)
+            }),
+    );
+    diagnostics
+}
+
+fn finding_diagnostic(
+    document: &Document,
+    finding: &review::Finding,
+    agent: &str,
+    encoding: PositionEncoding,
+) -> Diagnostic {
+    let fix = if finding.fix.is_some() {
+        " (fix available)"
+    } else {
+        ""
+    };
+    Diagnostic {
+        range: lsp_range(document, finding.range.clone(), encoding),
+        severity: Some(match finding.severity {
+            FindingSeverity::Error => DiagnosticSeverity::ERROR,
+            FindingSeverity::Warning => DiagnosticSeverity::WARNING,
+            FindingSeverity::Info => DiagnosticSeverity::INFORMATION,
+            FindingSeverity::Hint => DiagnosticSeverity::HINT,
+        }),
+        code: Some(NumberOrString::String(FINDING_CODE.to_owned())),
+        source: Some(SOURCE.to_owned()),
+        message: format!(
+            "{agent} review (run {}): {}{fix}",
+            finding.run, finding.message
+        ),
+        data: serde_json::to_value(FindingData {
+            finding: finding.id.0,
+            run: finding.run.0,
+            fix: finding.fix.is_some(),
+        })
+        .ok(),
+        ..Diagnostic::default()
+    }
 }
 
 fn hunk_diagnostic(

@@ -8,7 +8,11 @@
 use super::event::RunEvent;
 use super::journal::{Decision, Journal, JournalEntry, Transcript, base_sha256};
 use super::output::{extract_replacement, fit_to_region};
-use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
+use super::prompt::{
+    RegionContext, SpecContext, refine_messages, region_messages, review_messages,
+    validation_messages,
+};
+use super::review::{FindingId, lines_range, parse_findings};
 use super::sandbox::{FileChange, Sandbox, SandboxOutcome};
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
@@ -57,7 +61,17 @@ pub enum EngineError {
     /// A workspace-defined agent in a workspace the user has not trusted.
     #[error("{0}")]
     Untrusted(String),
+    #[error("agent `{0}` is a command agent: it edits files in a sandbox and cannot review yet")]
+    CommandAgentCannotReview(String),
+    #[error("there is no finding {0}")]
+    UnknownFinding(FindingId),
+    #[error("finding {0} has no fix")]
+    FindingHasNoFix(FindingId),
 }
+
+/// How many times an answer that adds syntax errors is sent back to the agent
+/// before it is proposed with a warning.
+const VALIDATION_RETRIES: u32 = 2;
 
 fn known_agents(known: &[String]) -> String {
     if known.is_empty() {
@@ -75,6 +89,14 @@ pub struct Delegation {
     pub range: Range<usize>,
     pub agent: String,
     pub instruction: String,
+}
+
+/// A request to review a region (the whole document when the range is empty).
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub uri: Url,
+    pub range: Range<usize>,
+    pub agent: String,
 }
 
 /// Edits that accept hunks, to be applied by the editor as one versioned edit.
@@ -456,10 +478,16 @@ impl Engine {
 
     /// Called after a document change moved or settled hunks.
     pub fn hunks_changed(&self, uri: &Url, hunks: &[HunkId]) {
+        let mut workspace = lock(&self.workspace);
+        let findings_moved = workspace.findings_moved.remove(uri);
         if hunks.is_empty() {
+            if findings_moved {
+                let _ = self
+                    .events
+                    .send(RunEvent::ProposalsChanged { uri: uri.clone() });
+            }
             return;
         }
-        let mut workspace = lock(&self.workspace);
         self.record_decisions(&mut workspace, hunks);
         let _ = self
             .events
@@ -583,9 +611,8 @@ impl Engine {
             Ok(backend) => backend,
             Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
         };
-        let request = ChatRequest {
-            messages: messages.clone(),
-        };
+        let mut messages = messages;
+        let mut validation_attempt = 0;
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
             let message = match event {
@@ -604,7 +631,30 @@ impl Engine {
             };
             let _ = events.send(message);
         };
-        match backend.complete(&request, &sink, &token).await {
+        let completion = loop {
+            let request = ChatRequest {
+                messages: messages.clone(),
+            };
+            let result = backend.complete(&request, &sink, &token).await;
+            let Ok(completion) = &result else {
+                break result;
+            };
+            if validation_attempt >= VALIDATION_RETRIES {
+                break result;
+            }
+            let Some(problem) = self.validation_problem(id, &base, &completion.text) else {
+                break result;
+            };
+            validation_attempt += 1;
+            let _ = self.events.send(RunEvent::Retrying {
+                run: id,
+                attempt: validation_attempt,
+                delay: std::time::Duration::ZERO,
+                reason: format!("{validation_attempt}/{VALIDATION_RETRIES}: syntax errors"),
+            });
+            messages = validation_messages(&messages, &completion.text, &problem);
+        };
+        match completion {
             Ok(mut completion) => {
                 // Priced now, at the price in force for this run, so a later
                 // price change does not rewrite the journal's history.
@@ -889,8 +939,25 @@ impl Engine {
         Some((uri, ids))
     }
 
+    /// Why an answer should go back to the agent: it adds syntax errors to the
+    /// file. `None` for reviews, unreadable answers (they fail on their own) and
+    /// answers that parse.
+    fn validation_problem(&self, id: RunId, base: &str, answer: &str) -> Option<String> {
+        let workspace = lock(&self.workspace);
+        if workspace.reviews.contains(&id) {
+            return None;
+        }
+        let region = workspace.regions.get(&id)?;
+        let document = workspace.documents.get(&region.uri)?;
+        let replacement = fit_to_region(&extract_replacement(answer).ok()?, base);
+        syntax_warning(document, &region.range, &replacement)
+    }
+
     /// Turns the agent's answer into hunks on the region as it is now.
     fn propose(&self, id: RunId, base: &str, messages: Vec<ChatMessage>, completion: Completion) {
+        if lock(&self.workspace).reviews.contains(&id) {
+            return self.record_findings(id, messages, completion);
+        }
         let mut workspace = lock(&self.workspace);
         let transcript = Transcript {
             messages,
@@ -977,6 +1044,188 @@ impl Engine {
         for uri in superseded {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
+    }
+
+    /// Starts a review of a region and returns its run id at once; its answer
+    /// becomes findings (see [`super::review`]).
+    pub fn review(self: &Arc<Self>, review: Review) -> Result<RunId, EngineError> {
+        let config = self.config();
+        let agent = self.agent_config(&config, &review.agent)?;
+        if agent.kind == AgentKind::Command {
+            return Err(EngineError::CommandAgentCannotReview(review.agent));
+        }
+        let mut workspace = lock(&self.workspace);
+        let document = workspace
+            .documents
+            .get(&review.uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(review.uri.clone()))?;
+        let len = document.text.len_bytes();
+        if review.range.start > review.range.end || review.range.end > len {
+            return Err(EngineError::RangeOutOfDocument {
+                start: review.range.start,
+                end: review.range.end,
+                len,
+            });
+        }
+        let region = if review.range.is_empty() {
+            0..len
+        } else {
+            crate::document::whole_lines(&document.text, review.range.clone())
+        };
+        let context = RegionContext {
+            path: display_path(workspace.root.as_deref(), &review.uri),
+            language: workspace
+                .trees
+                .get(&review.uri)
+                .map(|tree| tree.language().name().to_owned()),
+            region: document.slice(region.clone()),
+            ..RegionContext::default()
+        };
+        let messages = review_messages(&context, document.text.byte_to_line(region.start) + 1);
+        let id = workspace.allocate_run_id();
+        workspace.reviews.insert(id);
+        let record = RunRecord {
+            id,
+            agent: review.agent.clone(),
+            instruction: "Review".to_owned(),
+            uri: review.uri.clone(),
+            region,
+            base_version: document.version,
+            refined_from: None,
+            state: RunState::Queued,
+            reason: None,
+            created_ms: now_ms(),
+            finished_ms: None,
+            usage: None,
+            hunks: Vec::new(),
+        };
+        self.start(
+            &mut workspace,
+            record,
+            context.region,
+            messages,
+            (review.agent, agent),
+        );
+        Ok(id)
+    }
+
+    /// Removes a finding for good.
+    pub fn dismiss(&self, finding: FindingId) -> Result<(), EngineError> {
+        let mut workspace = lock(&self.workspace);
+        let removed = workspace
+            .findings
+            .remove(finding)
+            .ok_or(EngineError::UnknownFinding(finding))?;
+        let _ = self
+            .events
+            .send(RunEvent::ProposalsChanged { uri: removed.uri });
+        Ok(())
+    }
+
+    /// Turns a finding's fix into proposal hunks of the finding's run, on the
+    /// finding's lines as they are now; the finding is then done.
+    pub fn apply_fix(&self, finding: FindingId) -> Result<Vec<HunkId>, EngineError> {
+        let mut workspace = lock(&self.workspace);
+        let found = workspace
+            .findings
+            .get(finding)
+            .cloned()
+            .ok_or(EngineError::UnknownFinding(finding))?;
+        let fix = found
+            .fix
+            .clone()
+            .ok_or(EngineError::FindingHasNoFix(finding))?;
+        let document = workspace
+            .documents
+            .get(&found.uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(found.uri.clone()))?;
+        let base = document.slice(found.range.clone());
+        let diffs = diff_hunks(&base, &fit_to_region(&fix, &base));
+        let hunk_ids = workspace.proposals.add(
+            found.run,
+            &found.uri,
+            found.range.start,
+            diffs,
+            &document.text,
+        );
+        for &hunk in &hunk_ids {
+            if let Some(hunk) = workspace.proposals.get(hunk) {
+                self.journal.append(&JournalEntry::Proposal {
+                    hunk: hunk.clone(),
+                    base_sha256: base_sha256(&hunk.base_text),
+                });
+            }
+        }
+        if let Some(record) = workspace.runs.get_mut(&found.run) {
+            record.hunks.extend(hunk_ids.iter().copied());
+        }
+        workspace.findings.remove(finding);
+        let _ = self
+            .events
+            .send(RunEvent::ProposalsChanged { uri: found.uri });
+        Ok(hunk_ids)
+    }
+
+    /// Turns a review's answer into findings on the document as it is now.
+    fn record_findings(&self, id: RunId, messages: Vec<ChatMessage>, completion: Completion) {
+        let mut workspace = lock(&self.workspace);
+        let transcript = Transcript {
+            messages,
+            answer: completion.text.clone(),
+        };
+        self.journal.append(&JournalEntry::Output {
+            run: id,
+            transcript: transcript.clone(),
+        });
+        workspace.transcripts.insert(id, transcript);
+        if let Some(record) = workspace.runs.get_mut(&id) {
+            record.usage = completion.usage;
+        }
+        let Some(uri) = workspace.runs.get(&id).map(|record| record.uri.clone()) else {
+            return;
+        };
+        let Some(document) = workspace.documents.get(&uri).cloned() else {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Failed,
+                Some("the document was closed before the review arrived".into()),
+            );
+        };
+        let mut review = parse_findings(&completion.text);
+        let mut count = 0;
+        for finding in review.findings {
+            match lines_range(&document.text, finding.first_line, finding.last_line) {
+                Some(range) => {
+                    workspace.findings.add(id, &uri, range, finding);
+                    count += 1;
+                }
+                None => review
+                    .skipped
+                    .push(format!("line {} is not in the document", finding.last_line)),
+            }
+        }
+        let mut reason = match count {
+            0 => "no findings".to_owned(),
+            1 => "1 finding".to_owned(),
+            count => format!("{count} findings"),
+        };
+        if !review.skipped.is_empty() {
+            reason.push_str(&format!(
+                "; skipped {} malformed: {}",
+                review.skipped.len(),
+                review.skipped.join("; ")
+            ));
+        }
+        let state = if count == 0 {
+            RunState::Settled
+        } else {
+            RunState::Proposed
+        };
+        self.set_state(&mut workspace, id, state, Some(reason));
+        let _ = self.events.send(RunEvent::ProposalsChanged { uri });
     }
 
     /// A refined run's proposals replace the undecided ones of the run it refines.

@@ -139,6 +139,67 @@ the region in one fenced code block."
     messages
 }
 
+const REVIEW_SYSTEM_PROMPT: &str = "You are a senior software engineer reviewing code inside the developer's editor. \
+You do not rewrite the code: you report findings, one entry per finding, each on its own line in exactly this form:\n\
+- line N: SEVERITY: message\n\
+- lines N-M: SEVERITY: message\n\
+N and M are the line numbers shown in the code; SEVERITY is one of error, warning, info, hint. \
+When you can fix a finding, put the complete replacement of exactly those lines in a fenced code block \
+right below its entry. Report only real problems. When there are none, answer: No findings.";
+
+/// The messages of a review: the region with its file line numbers, so that
+/// findings can name lines.
+pub fn review_messages(context: &RegionContext, first_line: usize) -> Vec<ChatMessage> {
+    let language = context.language.as_deref().unwrap_or("");
+    let mut user = format!("Review this code.\n\nFile: {}\n", context.path);
+    if !language.is_empty() {
+        user.push_str(&format!("Language: {language}\n"));
+    }
+    let numbered: String = context
+        .region
+        .lines()
+        .enumerate()
+        .map(|(index, line)| format!("{:>5} | {line}\n", first_line + index))
+        .collect();
+    user.push_str(&format!(
+        "\nThe code, each line prefixed with its line number and ` | ` (not part of the code):\n{}\n",
+        fenced(language, &numbered)
+    ));
+    push_spec_context(&mut user, &context.spec);
+    user.push_str("\nReply with your findings, one `- line N: severity: message` entry each.");
+    vec![
+        ChatMessage {
+            role: Role::System,
+            content: REVIEW_SYSTEM_PROMPT.to_owned(),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: user,
+        },
+    ]
+}
+
+/// The follow-up that sends an answer that failed validation back to the agent.
+pub fn validation_messages(
+    messages: &[ChatMessage],
+    answer: &str,
+    problems: &str,
+) -> Vec<ChatMessage> {
+    let mut messages = messages.to_vec();
+    messages.push(ChatMessage {
+        role: Role::Assistant,
+        content: answer.to_owned(),
+    });
+    messages.push(ChatMessage {
+        role: Role::User,
+        content: format!(
+            "Your answer does not pass validation:\n{problems}\n\nFix these problems and reply \
+again with the complete replacement of the region in one fenced code block."
+        ),
+    });
+    messages
+}
+
 /// A fence longer than any run of backticks inside `text`, so code that itself
 /// contains fences survives.
 fn fenced(language: &str, text: &str) -> String {
@@ -200,6 +261,32 @@ mod tests {
         assert!(user.contains("AGENTS.md\n```md\nUse tabs.\n```"));
         let plain = &region_messages("Implement", &RegionContext::default())[1].content;
         assert!(!plain.contains("@spec"));
+    }
+
+    #[test]
+    fn review_prompt_numbers_lines_and_states_the_entry_format() {
+        let context = RegionContext {
+            path: "src/lib.rs".into(),
+            language: Some("rust".into()),
+            region: "fn a() {}\nfn b() {}\n".into(),
+            ..RegionContext::default()
+        };
+        let messages = review_messages(&context, 7);
+        assert!(messages[0].content.contains("- line N: SEVERITY: message"));
+        assert!(
+            messages[1]
+                .content
+                .contains("    7 | fn a() {}\n    8 | fn b() {}")
+        );
+    }
+
+    #[test]
+    fn validation_follow_up_carries_the_answer_and_the_problems() {
+        let first = region_messages("Fix", &RegionContext::default());
+        let messages = validation_messages(&first, "```\nfn (\n```", "line 3: syntax error");
+        assert_eq!(messages.len(), 4);
+        assert_eq!(messages[2].content, "```\nfn (\n```");
+        assert!(messages[3].content.contains("line 3: syntax error"));
     }
 
     #[test]

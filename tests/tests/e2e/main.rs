@@ -14,4 +14,6 @@ mod encodings;
 mod faults;
 mod malformed;
 mod restart;
+mod review;
 mod spec_features;
+mod validation;

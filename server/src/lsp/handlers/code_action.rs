@@ -3,11 +3,14 @@
 //! findings (see [`super::spec_fixes`]). Computing them never waits on an agent:
 //! each action only carries a command or an edit.
 
-use super::execute_command::{ACCEPT, ACCEPT_ALL, DELEGATE, REFINE, REJECT, REJECT_ALL};
+use super::execute_command::{
+    ACCEPT, ACCEPT_ALL, APPLY_FIX, DELEGATE, DISMISS, REFINE, REJECT, REJECT_ALL, REVIEW,
+};
 use super::spec_fixes;
+use crate::config::AgentKind;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::offsets;
-use crate::lsp::diagnostics::{PROPOSAL_CODE, SOURCE};
+use crate::lsp::diagnostics::{FINDING_CODE, PROPOSAL_CODE, SOURCE};
 use crate::proposal::HunkState;
 use crate::run::preset::PRESETS;
 use crate::syntax::Language;
@@ -104,14 +107,80 @@ pub async fn code_actions(
         ));
     }
 
+    for finding in workspace
+        .findings
+        .of_document(&url)
+        .into_iter()
+        .filter(|finding| {
+            finding.range.start <= selection.end && selection.start <= finding.range.end
+        })
+    {
+        let diagnostics: Vec<Diagnostic> = params
+            .context
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| {
+                diagnostic.source.as_deref() == Some(SOURCE)
+                    && diagnostic.code == Some(NumberOrString::String(FINDING_CODE.to_owned()))
+                    && diagnostic
+                        .data
+                        .as_ref()
+                        .and_then(|data| data.get("finding"))
+                        .and_then(|id| id.as_u64())
+                        == Some(finding.id.0)
+            })
+            .cloned()
+            .collect();
+        let argument = json!({ "finding": finding.id.0 });
+        if finding.fix.is_some() {
+            actions.push(quick_fix(
+                format!("Apply fix (run {})", finding.run),
+                APPLY_FIX,
+                argument.clone(),
+                &diagnostics,
+                true,
+            ));
+        }
+        actions.push(quick_fix(
+            format!("Dismiss finding (run {})", finding.run),
+            DISMISS,
+            argument,
+            &diagnostics,
+            false,
+        ));
+    }
+
     let is_source = workspace.trees.contains_key(&url)
         || Language::from_language_id(&document.language_id).is_some();
     if is_source {
-        for agent in config.agents.keys() {
+        for (agent, agent_config) in &config.agents {
             if let Some(reason) = untrusted.get(agent) {
                 actions.push(untrusted_agent_action(&params, agent, reason));
                 continue;
             }
+            let title = if selection.is_empty() {
+                format!("Review file with {agent}")
+            } else {
+                format!("Review with {agent}")
+            };
+            // A command agent edits files; it has no way to answer findings.
+            let can_review = agent_config.kind != AgentKind::Command;
+            actions.extend(can_review.then(|| {
+                CodeActionOrCommand::CodeAction(CodeAction {
+                    title: title.clone(),
+                    kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                    command: Some(Command {
+                        title,
+                        command: REVIEW.to_owned(),
+                        arguments: Some(vec![json!({
+                            "uri": params.text_document.uri,
+                            "range": params.range,
+                            "agent": agent,
+                        })]),
+                    }),
+                    ..CodeAction::default()
+                })
+            }));
             for preset in PRESETS {
                 let arguments = json!({
                     "uri": params.text_document.uri,

@@ -4,8 +4,9 @@
 use crate::ids::{HunkId, RunId};
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
-use crate::run::engine::{AcceptPlan, Delegation, EngineError};
+use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review};
 use crate::run::prompt::SpecContext;
+use crate::run::review::FindingId;
 use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
 use crate::workspace::{FileOperation, lock};
 use serde::Deserialize;
@@ -21,10 +22,28 @@ pub const ACCEPT_ALL: &str = "director.acceptAll";
 pub const REJECT_ALL: &str = "director.rejectAll";
 pub const REFINE: &str = "director.refine";
 pub const CANCEL: &str = "director.cancel";
+pub const REVIEW: &str = "director.review";
+pub const DISMISS: &str = "director.dismiss";
+pub const APPLY_FIX: &str = "director.applyFix";
 
 pub const COMMANDS: &[&str] = &[
-    DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL,
+    DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL, REVIEW, DISMISS, APPLY_FIX,
 ];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewArguments {
+    uri: Uri,
+    /// Left out or empty: the whole document.
+    range: Option<Range>,
+    agent: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingArguments {
+    finding: u64,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +153,25 @@ pub async fn execute_command(
                 .map_err(engine_error)?;
             Ok(Some(json!({ "cancelled": cancelled })))
         }
+        REVIEW => review(backend, parse(REVIEW, arguments)?),
+        DISMISS => {
+            let arguments: FindingArguments = parse(DISMISS, arguments)?;
+            let session = backend.session()?;
+            session
+                .engine
+                .dismiss(FindingId(arguments.finding))
+                .map_err(engine_error)?;
+            Ok(Some(json!({ "dismissed": arguments.finding })))
+        }
+        APPLY_FIX => {
+            let arguments: FindingArguments = parse(APPLY_FIX, arguments)?;
+            let session = backend.session()?;
+            let hunks = session
+                .engine
+                .apply_fix(FindingId(arguments.finding))
+                .map_err(engine_error)?;
+            Ok(Some(json!({ "hunks": hunks })))
+        }
         unknown => Err(invalid_params(format!(
             "unknown command '{unknown}'; Director's commands are {}",
             COMMANDS.join(", ")
@@ -191,6 +229,31 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
             },
             spec,
         )
+        .map_err(engine_error)?;
+    Ok(Some(json!({ "run": run })))
+}
+
+fn review(backend: &Backend, arguments: ReviewArguments) -> Result<Option<Value>> {
+    let session = backend.session()?;
+    let url = backend.url(&arguments.uri)?;
+    let range = match arguments.range {
+        Some(range) => {
+            let workspace = lock(&session.engine.workspace);
+            let document = workspace
+                .documents
+                .get(&url)
+                .ok_or_else(|| invalid_params(format!("the document {url} is not open")))?;
+            offsets(document, range, session.encoding)?
+        }
+        None => 0..0,
+    };
+    let run = session
+        .engine
+        .review(Review {
+            uri: url,
+            range,
+            agent: arguments.agent,
+        })
         .map_err(engine_error)?;
     Ok(Some(json!({ "run": run })))
 }
