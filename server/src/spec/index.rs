@@ -912,7 +912,7 @@ fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
         return None;
     }
     let text = std::str::from_utf8(bytes).ok()?;
-    let traces = scan_code(text);
+    let traces = scan_code(text, crate::syntax::Language::from_path(path));
     if traces.is_empty() {
         return None;
     }

@@ -5,11 +5,15 @@
 //! Scanning is cheap on purpose: a file without any marker bytes costs one `memchr`
 //! pass per marker before any regex runs, so 20,000 source files scan quickly.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use memchr::memmem;
 use regex::Regex;
+use ropey::Rope;
+
+use crate::syntax::{Language, SyntaxTree};
 
 /// What a piece of code does for a requirement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,11 +73,12 @@ static MENTION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Finds every trace in a source file. Mentions are candidates: the index keeps only
 /// those naming a known requirement.
-pub fn scan_code(text: &str) -> Vec<CodeTrace> {
+pub fn scan_code(text: &str, language: Option<Language>) -> Vec<CodeTrace> {
     let bytes = text.as_bytes();
     let mut traces = Vec::new();
+    let scoper = Scoper::new(text, language);
     if memmem::find(bytes, b"@spec").is_some() {
-        scan_spec_tags(text, &mut traces);
+        scan_spec_tags(text, &scoper, &mut traces);
     }
     if memmem::find(bytes, b"->").is_some() {
         for found in OFT_TAG.captures_iter(text) {
@@ -89,12 +94,12 @@ pub fn scan_code(text: &str) -> Vec<CodeTrace> {
                 pin: None,
                 role,
                 source: TraceSource::OpenFastTrace,
-                scope: tag_scope(text, id.start()),
+                scope: scoper.scope(id.start()),
             });
         }
     }
     if memmem::find(bytes, b"@relation").is_some() {
-        scan_strictdoc(text, &mut traces);
+        scan_strictdoc(text, &scoper, &mut traces);
     }
     if has_mention_candidate(bytes) {
         for found in MENTION.find_iter(text) {
@@ -117,12 +122,73 @@ pub fn scan_code(text: &str) -> Vec<CodeTrace> {
     traces
 }
 
-/// The code a tag at `tag_offset` governs. A language-agnostic heuristic for now:
-/// a tag trailing code governs that line; a file-header tag (before any code, followed
-/// by a blank line) governs the file; otherwise the next non-comment line and the lines
-/// indented under it (plus a closing bracket line) are the governed item.
-/// FIXME: swap for the tree-sitter item lookup of the syntax module when it lands,
-/// which also handles tags inside docstrings.
+/// Finds what a tag governs: the item tree-sitter finds for it when the file's
+/// language is known, else the line-based heuristic of [`tag_scope`].
+/// The file is parsed only when its first tag is scoped: most source files have none.
+struct Scoper<'text> {
+    text: &'text str,
+    language: Option<Language>,
+    syntax: OnceCell<Option<(Rope, SyntaxTree)>>,
+}
+
+impl<'text> Scoper<'text> {
+    fn new(text: &'text str, language: Option<Language>) -> Scoper<'text> {
+        Scoper {
+            text,
+            language,
+            syntax: OnceCell::new(),
+        }
+    }
+
+    /// The item a tag at `offset` governs: the innermost item around the tag (a
+    /// tag in an item's leading comments governs the item from the line after the
+    /// tag; one inside its body, a docstring say, governs all of it), else the item
+    /// at the first code line after it. Trailing tags and file-header tags keep
+    /// their line-based meaning.
+    fn scope(&self, offset: usize) -> Range<usize> {
+        let text = self.text;
+        let fallback = tag_scope(text, offset);
+        let syntax = self.syntax.get_or_init(|| {
+            let language = self.language?;
+            let rope = Rope::from_str(self.text);
+            SyntaxTree::parse(language, &rope).map(|tree| (rope, tree))
+        });
+        let Some((rope, tree)) = syntax else {
+            return fallback;
+        };
+        let tag_line = line_range(text, offset);
+        let trailing = !text[tag_line.start..offset].trim().is_empty()
+            && !is_comment_line(&text[tag_line.start..offset]);
+        if trailing || fallback == (0..text.len()) {
+            return fallback;
+        }
+        let after_tag = (tag_line.end + 1).min(text.len());
+        if let Some(item) = tree.enclosing_item(rope, offset..offset) {
+            let leading = &text[item.range.start.min(tag_line.start)..tag_line.start];
+            return if leading
+                .lines()
+                .all(|line| line.trim().is_empty() || is_comment_line(line))
+            {
+                after_tag.min(item.range.end)..item.range.end
+            } else {
+                item.range
+            };
+        }
+        let next_code = fallback.start
+            + (text[fallback.start..].len() - text[fallback.start..].trim_start().len());
+        match tree.enclosing_item(rope, next_code..next_code) {
+            Some(item) if item.range.start >= tag_line.start => {
+                item.range.start.max(after_tag)..item.range.end
+            }
+            _ => fallback,
+        }
+    }
+}
+
+/// The code a tag at `tag_offset` governs when the language is unknown: a tag
+/// trailing code governs that line; a file-header tag (before any code, followed
+/// by a blank line) governs the file; otherwise the next non-comment line and the
+/// lines indented under it (plus a closing bracket line) are the governed item.
 pub fn tag_scope(text: &str, tag_offset: usize) -> Range<usize> {
     let tag_line = line_range(text, tag_offset);
     let before_tag = &text[tag_line.start..tag_offset.min(tag_line.end)];
@@ -191,7 +257,7 @@ pub fn tag_scope(text: &str, tag_offset: usize) -> Range<usize> {
     }
 }
 
-fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
+fn scan_spec_tags(text: &str, scoper: &Scoper<'_>, traces: &mut Vec<CodeTrace>) {
     for found in SPEC_TAG.captures_iter(text) {
         let Some(refs) = found.name("refs") else {
             continue;
@@ -201,7 +267,7 @@ fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
             Some("doc") => TraceRole::Doc,
             _ => TraceRole::Impl,
         };
-        let scope = tag_scope(text, refs.start());
+        let scope = scoper.scope(refs.start());
         let mut offset = refs.start();
         for token in refs
             .as_str()
@@ -273,7 +339,7 @@ fn scan_spec_tags(text: &str, traces: &mut Vec<CodeTrace>) {
     }
 }
 
-fn scan_strictdoc(text: &str, traces: &mut Vec<CodeTrace>) {
+fn scan_strictdoc(text: &str, scoper: &Scoper<'_>, traces: &mut Vec<CodeTrace>) {
     for found in STRICTDOC_RELATION.captures_iter(text) {
         let Some(arguments) = found.name("args") else {
             continue;
@@ -297,7 +363,7 @@ fn scan_strictdoc(text: &str, traces: &mut Vec<CodeTrace>) {
                 None => {}
             }
         }
-        let scope = tag_scope(text, arguments.start());
+        let scope = scoper.scope(arguments.start());
         for (reference, reference_range) in references {
             traces.push(CodeTrace {
                 reference,
@@ -362,7 +428,11 @@ mod tests {
     use super::*;
 
     fn scoped(text: &str, reference: &str) -> String {
-        let trace = scan_code(text)
+        scoped_in(text, reference, None)
+    }
+
+    fn scoped_in(text: &str, reference: &str, language: Option<Language>) -> String {
+        let trace = scan_code(text, language)
             .into_iter()
             .find(|trace| trace.reference == reference)
             .expect("trace");
@@ -372,7 +442,7 @@ mod tests {
     #[test]
     fn spec_tag_roles_pins_and_multiple_refs() {
         let text = "// @spec(test) auth#AUTH-003@1f9c2a7b, AUTH-004 checks expiry\nfn t() {}\n";
-        let traces = scan_code(text);
+        let traces = scan_code(text, None);
         let tags: Vec<_> = traces
             .iter()
             .filter(|it| it.source == TraceSource::SpecTag)
@@ -406,6 +476,27 @@ mod tests {
     }
 
     #[test]
+    fn with_tree_sitter_the_scope_is_the_item() {
+        let rust = "use x;\n\n/// Hashes.\n// @spec AUTH-1\n#[inline]\npub fn hash() {\n    body();\n}\n\nfn other() {}\n";
+        assert_eq!(
+            scoped_in(rust, "AUTH-1", Some(Language::Rust)),
+            "#[inline]\npub fn hash() {\n    body();\n}"
+        );
+        // A tag in a docstring governs the function it documents.
+        let python = "def login(user):\n    \"\"\"Logs in. @spec AUTH-2\"\"\"\n    if user:\n        return 1\n\n    return 0\n\ndef other():\n    pass\n";
+        assert_eq!(
+            scoped_in(python, "AUTH-2", Some(Language::Python)),
+            "def login(user):\n    \"\"\"Logs in. @spec AUTH-2\"\"\"\n    if user:\n        return 1\n\n    return 0"
+        );
+        // A tag above a method inside a class governs the method, blank lines in its body included.
+        let typescript = "class A {\n  // @spec AUTH-3\n  run(): void {\n    a();\n\n    b();\n  }\n  other() {}\n}\n";
+        assert_eq!(
+            scoped_in(typescript, "AUTH-3", Some(Language::TypeScript)),
+            "  run(): void {\n    a();\n\n    b();\n  }"
+        );
+    }
+
+    #[test]
     fn file_header_and_trailing_tags() {
         let header = "# @spec AUTH-1\n\nimport x\ndef f():\n    pass\n";
         assert_eq!(scoped(header, "AUTH-1"), header);
@@ -416,7 +507,7 @@ mod tests {
     #[test]
     fn explicit_ranges_and_foreign_syntaxes() {
         let text = "// @spec-begin AUTH-1\nlet a = 1;\n// @spec-end AUTH-1\n// [utest->req~login~2]\n/// @relation(REQ-7, scope=function, role=Test)\nfn f() {}\n";
-        let traces = scan_code(text);
+        let traces = scan_code(text, None);
         let range = traces
             .iter()
             .find(|it| it.reference == "AUTH-1")
@@ -443,7 +534,7 @@ mod tests {
     #[test]
     fn prose_after_tag_is_not_a_reference_and_mentions_are_found() {
         let text = "# @spec LOGIN-001 hashes passwords\n# see LOGIN-002 too\nx = 1\n";
-        let traces = scan_code(text);
+        let traces = scan_code(text, None);
         let references: Vec<_> = traces
             .iter()
             .map(|it| (it.reference.as_str(), it.role))
