@@ -200,19 +200,7 @@ impl Engine {
         let config = self.config();
         let agent = self.agent_config(&config, &delegation.agent)?;
         let mut workspace = lock(&self.workspace);
-        let document = workspace
-            .documents
-            .get(&delegation.uri)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownDocument(delegation.uri.clone()))?;
-        let len = document.text.len_bytes();
-        if delegation.range.start > delegation.range.end || delegation.range.end > len {
-            return Err(EngineError::RangeOutOfDocument {
-                start: delegation.range.start,
-                end: delegation.range.end,
-                len,
-            });
-        }
+        let document = open_document_with_range(&workspace, &delegation.uri, &delegation.range)?;
         let tree = workspace.trees.get(&delegation.uri);
         let region = match tree {
             Some(tree) => tree.widen_selection(&document.text, delegation.range.clone()),
@@ -876,18 +864,7 @@ impl Engine {
                 Some("the agent proposed no change".into()),
             );
         }
-        for &hunk in &hunk_ids {
-            if let Some(hunk) = workspace.proposals.get(hunk) {
-                self.journal.append(&JournalEntry::Proposal {
-                    hunk: hunk.clone(),
-                    base_sha256: base_sha256(&hunk.base_text),
-                });
-            }
-        }
-        let superseded = self.supersede_previous(&mut workspace, id);
-        if let Some(record) = workspace.runs.get_mut(&id) {
-            record.hunks = hunk_ids;
-        }
+        let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
         self.set_state(&mut workspace, id, RunState::Proposed, None);
         for uri in uris.into_iter().chain(superseded) {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
@@ -959,18 +936,7 @@ impl Engine {
             return self.record_findings(id, messages, completion);
         }
         let mut workspace = lock(&self.workspace);
-        let transcript = Transcript {
-            messages,
-            answer: completion.text.clone(),
-        };
-        self.journal.append(&JournalEntry::Output {
-            run: id,
-            transcript: transcript.clone(),
-        });
-        workspace.transcripts.insert(id, transcript);
-        if let Some(record) = workspace.runs.get_mut(&id) {
-            record.usage = completion.usage;
-        }
+        self.record_output(&mut workspace, id, messages, &completion);
         let region = workspace.regions.get(&id).cloned();
         let replacement = match extract_replacement(&completion.text) {
             Ok(replacement) => fit_to_region(&replacement, base),
@@ -1018,18 +984,7 @@ impl Engine {
                 workspace.proposals.mark_conflicted(hunk);
             }
         }
-        for &hunk in &hunk_ids {
-            if let Some(hunk) = workspace.proposals.get(hunk) {
-                self.journal.append(&JournalEntry::Proposal {
-                    hunk: hunk.clone(),
-                    base_sha256: base_sha256(&hunk.base_text),
-                });
-            }
-        }
-        let superseded = self.supersede_previous(&mut workspace, id);
-        if let Some(record) = workspace.runs.get_mut(&id) {
-            record.hunks = hunk_ids;
-        }
+        let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
         let reason = match (warning, region.intact) {
             (Some(warning), _) => Some(warning),
             (None, false) => Some(
@@ -1055,21 +1010,9 @@ impl Engine {
             return Err(EngineError::CommandAgentCannotReview(review.agent));
         }
         let mut workspace = lock(&self.workspace);
-        let document = workspace
-            .documents
-            .get(&review.uri)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownDocument(review.uri.clone()))?;
-        let len = document.text.len_bytes();
-        if review.range.start > review.range.end || review.range.end > len {
-            return Err(EngineError::RangeOutOfDocument {
-                start: review.range.start,
-                end: review.range.end,
-                len,
-            });
-        }
+        let document = open_document_with_range(&workspace, &review.uri, &review.range)?;
         let region = if review.range.is_empty() {
-            0..len
+            0..document.text.len_bytes()
         } else {
             crate::document::whole_lines(&document.text, review.range.clone())
         };
@@ -1168,9 +1111,37 @@ impl Engine {
         Ok(hunk_ids)
     }
 
-    /// Turns a review's answer into findings on the document as it is now.
-    fn record_findings(&self, id: RunId, messages: Vec<ChatMessage>, completion: Completion) {
-        let mut workspace = lock(&self.workspace);
+    /// Journals a run's new hunks, gives them to the run, and retires the open
+    /// hunks of the run it refines; returns the documents those were on.
+    fn record_proposals(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        hunk_ids: Vec<HunkId>,
+    ) -> Vec<Url> {
+        for &hunk in &hunk_ids {
+            if let Some(hunk) = workspace.proposals.get(hunk) {
+                self.journal.append(&JournalEntry::Proposal {
+                    hunk: hunk.clone(),
+                    base_sha256: base_sha256(&hunk.base_text),
+                });
+            }
+        }
+        let superseded = self.supersede_previous(workspace, id);
+        if let Some(record) = workspace.runs.get_mut(&id) {
+            record.hunks = hunk_ids;
+        }
+        superseded
+    }
+
+    /// Journals what the agent was told and answered, and the tokens it used.
+    fn record_output(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        messages: Vec<ChatMessage>,
+        completion: &Completion,
+    ) {
         let transcript = Transcript {
             messages,
             answer: completion.text.clone(),
@@ -1183,6 +1154,12 @@ impl Engine {
         if let Some(record) = workspace.runs.get_mut(&id) {
             record.usage = completion.usage;
         }
+    }
+
+    /// Turns a review's answer into findings on the document as it is now.
+    fn record_findings(&self, id: RunId, messages: Vec<ChatMessage>, completion: Completion) {
+        let mut workspace = lock(&self.workspace);
+        self.record_output(&mut workspace, id, messages, &completion);
         let Some(uri) = workspace.runs.get(&id).map(|record| record.uri.clone()) else {
             return;
         };
@@ -1326,6 +1303,28 @@ impl Engine {
         }
         entry.1.clone()
     }
+}
+
+/// A snapshot of an open document, after checking that `range` lies in it.
+fn open_document_with_range(
+    workspace: &Workspace,
+    uri: &Url,
+    range: &Range<usize>,
+) -> Result<crate::document::Document, EngineError> {
+    let document = workspace
+        .documents
+        .get(uri)
+        .cloned()
+        .ok_or_else(|| EngineError::UnknownDocument(uri.clone()))?;
+    let len = document.text.len_bytes();
+    if range.start > range.end || range.end > len {
+        return Err(EngineError::RangeOutOfDocument {
+            start: range.start,
+            end: range.end,
+            len,
+        });
+    }
+    Ok(document)
 }
 
 /// Where the region of a run is in the current document: its tracked region

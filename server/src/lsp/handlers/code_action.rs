@@ -47,22 +47,12 @@ pub async fn code_actions(
         .collect();
     let mut runs_offered = BTreeSet::new();
     for hunk in &hunks {
-        let diagnostics: Vec<Diagnostic> = params
-            .context
-            .diagnostics
-            .iter()
-            .filter(|diagnostic| {
-                diagnostic.source.as_deref() == Some(SOURCE)
-                    && diagnostic.code == Some(NumberOrString::String(PROPOSAL_CODE.to_owned()))
-                    && diagnostic
-                        .data
-                        .as_ref()
-                        .and_then(|data| data.get("hunk"))
-                        .and_then(|id| id.as_u64())
-                        == Some(hunk.id.0)
-            })
-            .cloned()
-            .collect();
+        let diagnostics = diagnostics_about(
+            &params.context.diagnostics,
+            PROPOSAL_CODE,
+            "hunk",
+            hunk.id.0,
+        );
         let hunk_argument = json!({ "hunk": hunk.id.0 });
         if hunk.state == HunkState::Open {
             actions.push(quick_fix(
@@ -115,22 +105,12 @@ pub async fn code_actions(
             finding.range.start <= selection.end && selection.start <= finding.range.end
         })
     {
-        let diagnostics: Vec<Diagnostic> = params
-            .context
-            .diagnostics
-            .iter()
-            .filter(|diagnostic| {
-                diagnostic.source.as_deref() == Some(SOURCE)
-                    && diagnostic.code == Some(NumberOrString::String(FINDING_CODE.to_owned()))
-                    && diagnostic
-                        .data
-                        .as_ref()
-                        .and_then(|data| data.get("finding"))
-                        .and_then(|id| id.as_u64())
-                        == Some(finding.id.0)
-            })
-            .cloned()
-            .collect();
+        let diagnostics = diagnostics_about(
+            &params.context.diagnostics,
+            FINDING_CODE,
+            "finding",
+            finding.id.0,
+        );
         let argument = json!({ "finding": finding.id.0 });
         if finding.fix.is_some() {
             actions.push(quick_fix(
@@ -253,4 +233,28 @@ fn untrusted_agent_action(
         }),
         ..CodeAction::default()
     })
+}
+
+/// The client's diagnostics of Director's kind `code` whose `data.<key>` is `id`,
+/// so an action can say which diagnostic it resolves.
+fn diagnostics_about(
+    diagnostics: &[Diagnostic],
+    code: &str,
+    key: &str,
+    id: u64,
+) -> Vec<Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|diagnostic| {
+            diagnostic.source.as_deref() == Some(SOURCE)
+                && diagnostic.code == Some(NumberOrString::String(code.to_owned()))
+                && diagnostic
+                    .data
+                    .as_ref()
+                    .and_then(|data| data.get(key))
+                    .and_then(|value| value.as_u64())
+                    == Some(id)
+        })
+        .cloned()
+        .collect()
 }
