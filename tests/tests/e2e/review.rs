@@ -3,41 +3,10 @@
 
 use crate::support::*;
 use director_e2e::mock_openai::Reply;
-use director_e2e::{range, secs};
-use serde_json::{Value, json};
+use director_e2e::range;
+use serde_json::json;
 
 const SUB_RS: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\npub fn unused() {}\n";
-
-fn findings_in(params: &Value) -> Vec<Value> {
-    params["diagnostics"]
-        .as_array()
-        .map(|diagnostics| {
-            diagnostics
-                .iter()
-                .filter(|diagnostic| {
-                    diagnostic["source"] == "director" && diagnostic["code"] == "finding"
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn wait_findings_where(
-    fixture: &Fixture,
-    uri: &str,
-    predicate: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let params = fixture
-        .client
-        .wait_notification(
-            "textDocument/publishDiagnostics",
-            |params| params["uri"] == uri && predicate(&findings_in(params)),
-            secs(15),
-        )
-        .await;
-    findings_in(&params)
-}
 
 #[tokio::test]
 async fn review_findings_move_with_edits_are_dismissed_and_a_fix_is_accepted() {
@@ -62,7 +31,9 @@ async fn review_findings_move_with_edits_are_dismissed_and_a_fix_is_accepted() {
         .await
         .expect("review");
 
-    let findings = wait_findings_where(&fixture, &uri, |findings| findings.len() == 2).await;
+    let findings = fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| findings.len() == 2)
+        .await;
     assert_eq!(findings[0]["severity"], 1, "{findings:#?}");
     assert_eq!(findings[0]["range"]["start"]["line"], 1);
     assert!(
@@ -91,10 +62,11 @@ async fn review_findings_move_with_edits_are_dismissed_and_a_fix_is_accepted() {
         .client
         .change(&uri, range(0, 0, 0, 0), "// reviewed\n")
         .await;
-    let findings = wait_findings_where(&fixture, &uri, |findings| {
-        findings.len() == 2 && findings[0]["range"]["start"]["line"] == 2
-    })
-    .await;
+    let findings = fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| {
+            findings.len() == 2 && findings[0]["range"]["start"]["line"] == 2
+        })
+        .await;
     assert_eq!(findings[1]["range"]["start"]["line"], 5);
 
     // Dismissing the hint leaves the error.
@@ -106,7 +78,9 @@ async fn review_findings_move_with_edits_are_dismissed_and_a_fix_is_accepted() {
         .run_action(&actions, "Dismiss finding (run 1)")
         .await
         .expect("dismiss");
-    let findings = wait_findings_where(&fixture, &uri, |findings| findings.len() == 1).await;
+    let findings = fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| findings.len() == 1)
+        .await;
     assert_eq!(findings[0]["range"]["start"]["line"], 2);
 
     // The error's fix becomes a proposal, which is accepted.
@@ -123,7 +97,7 @@ async fn review_findings_move_with_edits_are_dismissed_and_a_fix_is_accepted() {
         .client
         .notifications("textDocument/publishDiagnostics")
         .last()
-        .map(findings_in)
+        .map(|params| director_diagnostics_in(params, "finding"))
         .unwrap_or_default();
     assert!(finding_gone.is_empty(), "{finding_gone:#?}");
     let hunk = proposals[0]["data"]["hunk"].as_u64().expect("hunk id");

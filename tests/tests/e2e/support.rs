@@ -78,15 +78,27 @@ impl Fixture {
         uri: &str,
         predicate: impl Fn(&[Value]) -> bool,
     ) -> Vec<Value> {
+        self.wait_diagnostics_where(uri, "proposal", predicate)
+            .await
+    }
+
+    /// Waits for diagnostics of `uri` whose Director diagnostics with `code`
+    /// satisfy `predicate`, and returns those diagnostics.
+    pub async fn wait_diagnostics_where(
+        &self,
+        uri: &str,
+        code: &str,
+        predicate: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let params = self
             .client
             .wait_notification(
                 "textDocument/publishDiagnostics",
-                |params| params["uri"] == uri && predicate(&proposals_in(params)),
-                secs(10),
+                |params| params["uri"] == uri && predicate(&director_diagnostics_in(params, code)),
+                secs(15),
             )
             .await;
-        proposals_in(&params)
+        director_diagnostics_in(&params, code)
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -233,13 +245,18 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
 }
 
 pub fn proposals_in(params: &Value) -> Vec<Value> {
+    director_diagnostics_in(params, "proposal")
+}
+
+/// Director's diagnostics with `code` in a publishDiagnostics notification.
+pub fn director_diagnostics_in(params: &Value, code: &str) -> Vec<Value> {
     params["diagnostics"]
         .as_array()
         .map(|diagnostics| {
             diagnostics
                 .iter()
                 .filter(|diagnostic| {
-                    diagnostic["source"] == "director" && diagnostic["code"] == "proposal"
+                    diagnostic["source"] == "director" && diagnostic["code"] == code
                 })
                 .cloned()
                 .collect()
