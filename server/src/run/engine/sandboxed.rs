@@ -1,0 +1,274 @@
+//! Runs of agents that edit files in a sandbox copy of the workspace: the
+//! sandbox is seeded with the open buffers, and its changes become proposals
+//! file by file.
+
+use super::{Engine, display_path};
+use crate::agent::command::{CommandError, CommandLaunch, run_command};
+use crate::agent::{AgentEvent, ChatMessage, Role};
+use crate::config::AgentConfig;
+use crate::ids::{HunkId, RunId};
+use crate::proposal::diff_hunks;
+use crate::run::event::RunEvent;
+use crate::run::journal::{JournalEntry, Transcript};
+use crate::run::sandbox::{FileChange, Sandbox, SandboxOutcome};
+use crate::run::state::RunState;
+use crate::workspace::{FileOperation, Workspace, lock};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+impl Engine {
+    /// The life of a `command` run once it may start: a sandbox seeded with the
+    /// open buffers, the CLI run in it, and its changes proposed file by file.
+    pub(super) async fn drive_command(
+        self: &Arc<Self>,
+        id: RunId,
+        name: &str,
+        agent: &AgentConfig,
+        token: &CancellationToken,
+    ) {
+        let Some(settings) = agent.command.clone() else {
+            return self.finish(
+                id,
+                RunState::Failed,
+                Some(format!("agent `{name}` has no command")),
+            );
+        };
+        let Some((root, file, prompt, unsaved)) = self.command_inputs(id) else {
+            return self.finish(
+                id,
+                RunState::Failed,
+                Some("a command agent needs a workspace folder to copy into its sandbox".into()),
+            );
+        };
+        let sandbox_root = root.clone();
+        let created =
+            tokio::task::spawn_blocking(move || Sandbox::create(&sandbox_root, &unsaved)).await;
+        let sandbox = match created {
+            Ok(Ok(sandbox)) => sandbox,
+            Ok(Err(error)) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot create the sandbox: {error}")),
+                );
+            }
+            Err(error) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot create the sandbox: {error}")),
+                );
+            }
+        };
+        let events = self.events.clone();
+        let sink = move |event: AgentEvent| {
+            if let AgentEvent::Delta(text) = event {
+                let _ = events.send(RunEvent::Delta { run: id, text });
+            }
+        };
+        let launch = CommandLaunch {
+            agent: name,
+            settings: &settings,
+            timeout: agent.timeout,
+            prompt: &prompt,
+            file: &file,
+            working_dir: sandbox.workspace_dir(),
+        };
+        let result = run_command(&launch, &sink, token).await;
+        let changes = result.as_ref().ok().map(|_| sandbox.changes());
+        let keep = settings.keep_sandbox;
+        let kept = tokio::task::spawn_blocking(move || {
+            if keep {
+                Some(sandbox.keep())
+            } else {
+                drop(sandbox);
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(path) = kept {
+            tracing::info!("run {id}: the sandbox is kept at {}", path.display());
+        }
+        let output = match result {
+            Ok(output) => output,
+            Err(CommandError::Cancelled) => {
+                return self.finish(
+                    id,
+                    RunState::Cancelled,
+                    Some("cancelled by the user".into()),
+                );
+            }
+            Err(CommandError::Failed(reason)) => {
+                return self.finish(id, RunState::Failed, Some(reason));
+            }
+        };
+        let outcome = match changes {
+            Some(Ok(files)) => SandboxOutcome { files },
+            Some(Err(error)) => {
+                return self.finish(
+                    id,
+                    RunState::Failed,
+                    Some(format!("cannot read the sandbox's changes: {error}")),
+                );
+            }
+            None => SandboxOutcome::default(),
+        };
+        let messages = vec![ChatMessage {
+            role: Role::User,
+            content: prompt,
+        }];
+        self.propose_files(id, &root, messages, output, outcome);
+    }
+    /// What a command run needs from the workspace: its root, the delegated
+    /// file's relative path, the prompt, and the open buffers to seed.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn command_inputs(
+        &self,
+        id: RunId,
+    ) -> Option<(PathBuf, String, String, Vec<(PathBuf, String)>)> {
+        let workspace = lock(&self.workspace);
+        let root = workspace.root.clone()?;
+        let record = workspace.runs.get(&id)?;
+        let file = display_path(Some(&root), &record.uri);
+        let region = workspace
+            .regions
+            .get(&id)
+            .map_or(record.region.clone(), |region| region.range.clone());
+        let lines = workspace.documents.get(&record.uri).map(|document| {
+            let len = document.text.len_bytes();
+            (
+                document.text.byte_to_line(region.start.min(len)) + 1,
+                // The region ends after its last line's newline.
+                document.text.byte_to_line(
+                    region
+                        .end
+                        .min(len)
+                        .saturating_sub(1)
+                        .max(region.start.min(len)),
+                ) + 1,
+            )
+        });
+        let place = match lines {
+            Some((first, last)) => format!("in {file}, lines {first} to {last}"),
+            None => format!("in {file}"),
+        };
+        // A refined run carries on from the prompt of the run it refines.
+        let earlier = record
+            .refined_from
+            .and_then(|previous| workspace.transcripts.get(&previous))
+            .and_then(|transcript| transcript.messages.last())
+            .map(|message| {
+                format!(
+                    "{}\n\nYour earlier attempt needs more work: ",
+                    message.content
+                )
+            })
+            .unwrap_or_default();
+        let prompt = format!(
+            "{earlier}{}\n\nWork {place}. Edit the files in the current folder directly; \
+             do not ask for confirmation.",
+            record.instruction
+        );
+        let unsaved = workspace
+            .documents
+            .all()
+            .filter_map(|document| {
+                let path = document.uri.to_file_path().ok()?;
+                let relative = path.strip_prefix(&root).ok()?.to_owned();
+                Some((relative, document.text.to_string()))
+            })
+            .collect();
+        Some((root, file, prompt, unsaved))
+    }
+    /// Turns a sandbox's changes into hunks, file by file, on each file's text
+    /// as it is now: the open buffer, else the disk.
+    pub(super) fn propose_files(
+        &self,
+        id: RunId,
+        root: &Path,
+        messages: Vec<ChatMessage>,
+        output: String,
+        outcome: SandboxOutcome,
+    ) {
+        let mut workspace = lock(&self.workspace);
+        let transcript = Transcript {
+            messages,
+            answer: output,
+        };
+        self.journal.append(&JournalEntry::Output {
+            run: id,
+            transcript: transcript.clone(),
+        });
+        workspace.transcripts.insert(id, transcript);
+        let mut hunk_ids = Vec::new();
+        let mut uris = Vec::new();
+        for change in outcome.files {
+            let Some((uri, ids)) = self.propose_file(&mut workspace, id, root, change) else {
+                continue;
+            };
+            hunk_ids.extend(ids);
+            uris.push(uri);
+        }
+        if hunk_ids.is_empty() {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Settled,
+                Some("the agent proposed no change".into()),
+            );
+        }
+        let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
+        self.set_state(&mut workspace, id, RunState::Proposed, None);
+        for uri in uris.into_iter().chain(superseded) {
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri });
+        }
+    }
+    /// The hunks of one changed file. The agent's edit is diffed from the seed
+    /// it saw, so a hunk whose text the user changed meanwhile is conflicted
+    /// rather than silently reverting the user's edit.
+    pub(super) fn propose_file(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        root: &Path,
+        change: FileChange,
+    ) -> Option<(Url, Vec<HunkId>)> {
+        let uri = Url::from_file_path(root.join(&change.path)).ok()?;
+        let operation = match (&change.before, &change.after) {
+            (None, _) => Some(FileOperation::Create),
+            (_, None) => Some(FileOperation::Delete),
+            _ => None,
+        };
+        let before = change.before.unwrap_or_default();
+        let after = change.after.unwrap_or_default();
+        let diffs = diff_hunks(&before, &after);
+        if diffs.is_empty() {
+            return None;
+        }
+        if workspace.documents.get(&uri).is_none() {
+            let disk = std::fs::read_to_string(root.join(&change.path)).unwrap_or_default();
+            let language = change
+                .path
+                .extension()
+                .and_then(|extension| extension.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            workspace.unopened.insert(
+                uri.clone(),
+                crate::document::Document::new(uri.clone(), 0, language, &disk),
+            );
+        }
+        let text = workspace.proposal_document(&uri)?.text.clone();
+        let ids = workspace.proposals.add(id, &uri, 0, diffs, &text);
+        if let Some(operation) = operation {
+            for &hunk in &ids {
+                workspace.file_operations.insert(hunk, operation);
+            }
+        }
+        Some((uri, ids))
+    }
+}
