@@ -1,42 +1,20 @@
 //! The `command` kind: a CLI agent (`claude -p`, `codex exec`, …) run as a
 //! child process in a sandbox folder, its output streamed as progress.
 //!
-//! The agent runs in its own process group so that a timeout or a cancel kills
-//! everything it started, not only the first process. Its edits are not read
-//! from its output: the caller diffs the sandbox once it exits.
+//! The process handling (own group, timeout, cancel) is [`super::process`]'s.
+//! The agent's edits are not read from its output: the caller diffs the sandbox
+//! once it exits.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentEvent;
+use crate::agent::process::{
+    ProcessError, ProcessLaunch, describe_failure, run_process, with_tail,
+};
 use crate::config::agent_config::CommandSettings;
-
-/// Variables every agent sees beside the ones its config names: enough to find
-/// programs, its own settings and credentials, and the locale.
-const PASSED_ENVIRONMENT: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "XDG_CACHE_HOME",
-];
-
-/// How many of the last output lines a failure quotes.
-const TAIL_LINES: usize = 20;
-
-/// How long the output is still read after the agent exited and its group was killed.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One launch of a CLI agent.
 #[derive(Debug, Clone)]
@@ -80,160 +58,49 @@ pub async fn run_command(
                 .replace("{file}", launch.file)
         })
         .collect();
-    let Some((program, arguments)) = argv.split_first() else {
+    let Some(program) = argv.first() else {
         return Err(CommandError::Failed(format!(
             "agent `{}` has an empty command",
             launch.agent
         )));
     };
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(launch.working_dir)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for name in PASSED_ENVIRONMENT
-        .iter()
-        .copied()
-        .chain(launch.settings.env.iter().map(String::as_str))
-    {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
-    let mut child = command.spawn().map_err(|error| {
-        CommandError::Failed(format!(
+    let process = ProcessLaunch {
+        argv: &argv,
+        working_dir: launch.working_dir,
+        env: &launch.settings.env,
+        timeout: launch.timeout,
+    };
+    let on_output = |text: &str| events(AgentEvent::Delta(text.to_owned()));
+    match run_process(&process, &on_output, cancel).await {
+        Ok(exit) if exit.status.success() => Ok(exit.output),
+        Ok(exit) => Err(CommandError::Failed(with_tail(
+            format!("agent `{}` {}", launch.agent, describe_failure(exit.status)),
+            &exit.output,
+        ))),
+        Err(ProcessError::Cancelled) => Err(CommandError::Cancelled),
+        Err(ProcessError::Spawn(error)) => Err(CommandError::Failed(format!(
             "cannot start agent `{}` ({program}): {error}",
             launch.agent
-        ))
-    })?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let kill_group = || {
-        if let Some(group) = group {
-            // The group may already be gone; there is nothing else to do then.
-            let _ = killpg(group, Signal::SIGKILL);
-        }
-    };
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(forward_output(stdout, sender.clone()));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward_output(stderr, sender.clone()));
-    }
-    drop(sender);
-
-    let mut output = Vec::new();
-    let mut record = |chunk: Vec<u8>| {
-        events(AgentEvent::Delta(
-            String::from_utf8_lossy(&chunk).into_owned(),
-        ));
-        output.extend_from_slice(&chunk);
-    };
-    let deadline = tokio::time::sleep(launch.timeout);
-    tokio::pin!(deadline);
-    let mut output_open = true;
-    let exit = loop {
-        tokio::select! {
-            chunk = receiver.recv(), if output_open => match chunk {
-                Some(chunk) => record(chunk),
-                None => output_open = false,
-            },
-            status = child.wait() => break Ok(status),
-            () = &mut deadline => break Err(false),
-            () = cancel.cancelled() => break Err(true),
-        }
-    };
-    // Whatever the end, nothing the agent started outlives its run.
-    kill_group();
-    let status = match exit {
-        Ok(status) => status,
-        Err(cancelled) => {
-            let _ = child.wait().await;
-            if cancelled {
-                return Err(CommandError::Cancelled);
-            }
-            drain(&mut receiver, &mut record).await;
-            return Err(CommandError::Failed(with_tail(
-                format!(
-                    "agent `{}` did not finish within {} s (its timeout) and was killed",
-                    launch.agent,
-                    launch.timeout.as_secs()
-                ),
-                &output,
-            )));
-        }
-    };
-    drain(&mut receiver, &mut record).await;
-    let status = status.map_err(|error| {
-        CommandError::Failed(format!("waiting for agent `{}`: {error}", launch.agent))
-    })?;
-    if status.success() {
-        return Ok(String::from_utf8_lossy(&output).into_owned());
-    }
-    let how = match (
-        status.code(),
-        std::os::unix::process::ExitStatusExt::signal(&status),
-    ) {
-        (Some(code), _) => format!("exited with status {code}"),
-        (None, Some(signal)) => format!("was killed by signal {signal}"),
-        (None, None) => "failed".to_owned(),
-    };
-    Err(CommandError::Failed(with_tail(
-        format!("agent `{}` {how}", launch.agent),
-        &output,
-    )))
-}
-
-/// Sends what `pipe` yields, chunk by chunk, until it closes.
-async fn forward_output(
-    mut pipe: impl AsyncRead + Unpin,
-    sender: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
-) {
-    let mut buffer = vec![0u8; 8192];
-    while let Ok(read) = pipe.read(&mut buffer).await {
-        if read == 0 || sender.send(buffer[..read].to_vec()).is_err() {
-            break;
-        }
-    }
-}
-
-/// Reads what is left of the output, for a bounded time: a process that left
-/// the group could keep a pipe open forever.
-async fn drain(
-    receiver: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
-    record: &mut impl FnMut(Vec<u8>),
-) {
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while let Some(chunk) = receiver.recv().await {
-            record(chunk);
-        }
-    })
-    .await;
-}
-
-/// `reason`, then the last [`TAIL_LINES`] lines of `output` when there is any.
-fn with_tail(reason: String, output: &[u8]) -> String {
-    let text = String::from_utf8_lossy(output);
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
-    if tail.trim().is_empty() {
-        format!("{reason}; it printed nothing")
-    } else {
-        format!("{reason}; the end of its output:\n{tail}")
+        ))),
+        Err(ProcessError::TimedOut { output }) => Err(CommandError::Failed(with_tail(
+            format!(
+                "agent `{}` did not finish within {} s (its timeout) and was killed",
+                launch.agent,
+                launch.timeout.as_secs()
+            ),
+            &output,
+        ))),
+        Err(ProcessError::Wait(error)) => Err(CommandError::Failed(format!(
+            "waiting for agent `{}`: {error}",
+            launch.agent
+        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::unistd::Pid;
     use std::sync::Mutex;
 
     fn settings(script: &str) -> CommandSettings {

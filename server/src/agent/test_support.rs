@@ -28,6 +28,8 @@ pub fn test_agent_config(kind: AgentKind, base_url: &str, max_tokens: u32) -> Ag
         price: None,
         origin: ConfigOrigin::User,
         command: None,
+        check: None,
+        validation_retries: 2,
     }
 }
 

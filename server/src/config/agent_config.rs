@@ -17,6 +17,12 @@ pub const DEFAULT_MAX_CONCURRENT: u32 = 2;
 pub const DEFAULT_RETRIES: u32 = 2;
 /// The most retries a config may ask for: more only delays a clear failure.
 pub const MAX_RETRIES: u32 = 3;
+/// How many times an answer that fails validation goes back to the agent when
+/// the config says nothing.
+pub const DEFAULT_VALIDATION_RETRIES: u32 = 2;
+/// The most validation retries a config may ask for: an agent that cannot fix
+/// its answer in three tries rarely does in more.
+pub const MAX_VALIDATION_RETRIES: u32 = 3;
 /// Lines of context around the region in the prompt when the config says nothing.
 pub const DEFAULT_CONTEXT_LINES: u32 = 20;
 /// The endpoint of an `openai` agent that names none.
@@ -58,6 +64,12 @@ pub struct AgentConfig {
     pub origin: ConfigOrigin,
     /// How a `command` agent is launched; `None` for the HTTP kinds.
     pub command: Option<CommandSettings>,
+    /// The program and arguments that check a proposed edit (`["cargo",
+    /// "check"]`), run in a sandbox copy of the workspace; `None` checks syntax only.
+    pub check: Option<Vec<String>>,
+    /// How many times an answer that fails validation goes back to the agent
+    /// before it is proposed with a warning; at most [`MAX_VALIDATION_RETRIES`].
+    pub validation_retries: u32,
 }
 
 /// A CLI agent's launch: the program and arguments with their placeholders,

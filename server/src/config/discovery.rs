@@ -19,7 +19,7 @@ use url::Url;
 use crate::config::ConfigOrigin;
 use crate::config::agent_config::{
     AgentConfig, AgentKind, DEFAULT_ANTHROPIC_API_KEY_ENV, DEFAULT_CONTEXT_LINES,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES,
 };
 
 /// Overrides where Ollama is looked for (tests, or an Ollama on another port).
@@ -220,6 +220,8 @@ fn discovered_agent(
         price: None,
         origin: ConfigOrigin::User,
         command: None,
+        check: None,
+        validation_retries: DEFAULT_VALIDATION_RETRIES,
     }
 }
 

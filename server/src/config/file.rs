@@ -17,8 +17,10 @@ use url::Url;
 
 use crate::config::agent_config::{
     AgentConfig, AgentKind, COMMAND_PRESETS, CommandSettings, DEFAULT_CONTEXT_LINES,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, Price, command_preset,
+    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES,
+    MAX_RETRIES, MAX_VALIDATION_RETRIES, Price, command_preset,
 };
+use crate::config::workflow::{WorkflowAgentReference, WorkflowConfig, parse_workflows};
 use crate::config::{ConfigOrigin, ConfigProblem};
 
 /// The agents one valid config file defines.
@@ -30,6 +32,10 @@ pub struct ConfigFile {
     /// Workspaces whose own `command` agents may run; only the user file may
     /// name them.
     pub trusted_roots: Vec<PathBuf>,
+    pub workflows: BTreeMap<String, WorkflowConfig>,
+    /// The agents the workflows name, checked once both files are read (an
+    /// agent may come from the other file).
+    pub workflow_agents: Vec<WorkflowAgentReference>,
 }
 
 /// Parses the text of a config file; any problem rejects the whole file, so the
@@ -46,9 +52,18 @@ pub fn parse_file(
     let mut problems = Vec::new();
     let mut agents = BTreeMap::new();
     let mut trusted_roots = Vec::new();
+    let mut workflows = BTreeMap::new();
+    let mut workflow_agents = Vec::new();
     for (key, value) in document.into_inner() {
         match key.get_ref().as_ref() {
             "agents" => parse_agents(path, value, origin, &mut agents, &mut problems),
+            "workflows" => parse_workflows(
+                path,
+                value,
+                &mut workflows,
+                &mut workflow_agents,
+                &mut problems,
+            ),
             "trusted_roots" if origin == ConfigOrigin::User => {
                 trusted_roots = parse_trusted_roots(path, value, &mut problems);
             }
@@ -65,8 +80,8 @@ pub fn parse_file(
                 path: path.to_owned(),
                 range: Some(key.span()),
                 message: format!(
-                    "unknown table or key `{unknown}`, expected `agents`, `lint` or \
-                     `trusted_roots`"
+                    "unknown table or key `{unknown}`, expected `agents`, `lint`, \
+                     `trusted_roots` or `workflows`"
                 ),
             }),
         }
@@ -77,6 +92,8 @@ pub fn parse_file(
             origin,
             agents,
             trusted_roots,
+            workflows,
+            workflow_agents,
         })
     } else {
         Err(problems)
@@ -145,6 +162,8 @@ struct RawAgentConfig {
     preset: Option<Spanned<String>>,
     env: Option<Spanned<Vec<Spanned<String>>>>,
     keep_sandbox: Option<Spanned<bool>>,
+    check: Option<Spanned<Vec<String>>>,
+    validation_retries: Option<Spanned<u32>>,
 }
 
 /// `price = { input_per_mtok = 3.0, output_per_mtok = 15.0 }`: US dollars per
@@ -384,6 +403,35 @@ fn validate_agent(
         }
     };
 
+    if let Some(check) = &raw_agent.check {
+        if check
+            .get_ref()
+            .first()
+            .is_none_or(|program| program.trim().is_empty())
+        {
+            problems.push(
+                Some(check.span()),
+                "`check` must start with the program to run, such as [\"cargo\", \"check\"]",
+            );
+        }
+    }
+
+    let validation_retries = match &raw_agent.validation_retries {
+        None => DEFAULT_VALIDATION_RETRIES,
+        Some(validation_retries) => {
+            if *validation_retries.get_ref() > MAX_VALIDATION_RETRIES {
+                problems.push(
+                    Some(validation_retries.span()),
+                    format!(
+                        "`validation_retries` is {}, it can be at most {MAX_VALIDATION_RETRIES}",
+                        validation_retries.get_ref()
+                    ),
+                );
+            }
+            *validation_retries.get_ref()
+        }
+    };
+
     if problems.problems.len() > problem_count_before {
         return None;
     }
@@ -418,6 +466,8 @@ fn validate_agent(
         price,
         origin,
         command,
+        check: raw_agent.check.map(Spanned::into_inner),
+        validation_retries,
     })
 }
 
@@ -641,6 +691,8 @@ context_lines = 10
                 price: None,
                 origin: ConfigOrigin::Workspace,
                 command: None,
+                check: None,
+                validation_retries: 2,
             }
         );
     }
@@ -751,7 +803,7 @@ context_lines = 10
         assert_eq!(located, "agent");
         assert_eq!(
             message,
-            "unknown table or key `agent`, expected `agents`, `lint` or `trusted_roots`"
+            "unknown table or key `agent`, expected `agents`, `lint`, `trusted_roots` or `workflows`"
         );
     }
 
@@ -816,6 +868,50 @@ context_lines = 10
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_check_command_and_validation_retries_are_read_for_every_kind() {
+        let file = parse(
+            "[agents.a]\nkind = \"openai\"\nmodel = \"m\"\ncheck = [\"cargo\", \"check\"]\nvalidation_retries = 3\n\n[agents.b]\nkind = \"command\"\npreset = \"claude\"\ncheck = [\"make\", \"test\"]\nvalidation_retries = 0\n",
+        )
+        .expect("a valid config");
+        assert_eq!(
+            file.agents["a"].check,
+            Some(vec!["cargo".to_owned(), "check".to_owned()])
+        );
+        assert_eq!(file.agents["a"].validation_retries, 3);
+        assert_eq!(
+            file.agents["b"].check,
+            Some(vec!["make".to_owned(), "test".to_owned()])
+        );
+        assert_eq!(file.agents["b"].validation_retries, 0);
+        let plain = parse("[agents.c]\nkind = \"openai\"\nmodel = \"m\"\n").expect("valid");
+        assert_eq!(plain.agents["c"].check, None);
+        assert_eq!(plain.agents["c"].validation_retries, 2);
+    }
+
+    #[test]
+    fn too_many_validation_retries_or_an_empty_check_are_refused() {
+        let (located, message) = single_problem(
+            "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\nvalidation_retries = 4\n",
+        );
+        assert_eq!(located, "4");
+        assert_eq!(
+            message,
+            "agent `x`: `validation_retries` is 4, it can be at most 3"
+        );
+        let (located, message) =
+            single_problem("[agents.x]\nkind = \"openai\"\nmodel = \"m\"\ncheck = []\n");
+        assert_eq!(located, "[]");
+        assert!(
+            message.contains("`check` must start with the program"),
+            "{message}"
+        );
+        let (located, _) = single_problem(
+            "[agents.x]\nkind = \"openai\"\nmodel = \"m\"\ncheck = \"cargo check\"\n",
+        );
+        assert_eq!(located, "\"cargo check\"");
     }
 
     #[test]

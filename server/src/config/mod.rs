@@ -11,8 +11,10 @@ pub mod agent_config;
 pub mod discovery;
 pub mod file;
 pub mod trust;
+pub mod workflow;
 
 pub use agent_config::{AgentConfig, AgentKind};
+pub use workflow::{WorkflowConfig, WorkflowStep};
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -34,6 +36,8 @@ pub struct Config {
     /// Workspaces the user trusts to define their own `command` agents (from
     /// the user file only).
     pub trusted_roots: Vec<PathBuf>,
+    /// Every configured workflow, by name; their agents are all in `agents`.
+    pub workflows: BTreeMap<String, WorkflowConfig>,
 }
 
 /// Which file a setting came from; the workspace file is shared with whoever
@@ -68,19 +72,26 @@ pub struct LoadedConfig {
 }
 
 impl Config {
-    /// The agents of both files; the workspace file's agent wins over the user
-    /// file's agent of the same name.
+    /// The agents and workflows of both files; the workspace file's wins over
+    /// the user file's of the same name.
     pub fn merged(user: Option<&ConfigFile>, workspace: Option<&ConfigFile>) -> Config {
         let mut agents = BTreeMap::new();
+        let mut workflows = BTreeMap::new();
         for file in [user, workspace].into_iter().flatten() {
             agents.extend(
                 file.agents
                     .iter()
                     .map(|(name, agent)| (name.clone(), agent.clone())),
             );
+            workflows.extend(
+                file.workflows
+                    .iter()
+                    .map(|(name, workflow)| (name.clone(), workflow.clone())),
+            );
         }
         Config {
             agents,
+            workflows,
             trusted_roots: user
                 .map(|file| file.trusted_roots.clone())
                 .unwrap_or_default(),
@@ -116,6 +127,21 @@ pub fn load_files(user_path: Option<&Path>, workspace_path: Option<&Path>) -> Lo
     let user = user_path.and_then(|path| read_file(path, ConfigOrigin::User, &mut problems));
     let workspace =
         workspace_path.and_then(|path| read_file(path, ConfigOrigin::Workspace, &mut problems));
+    // A workflow may name an agent of the other file: its agents are checked
+    // against both, and a file naming an unknown one is left out like any
+    // other file with a problem.
+    let known_agents = Config::merged(user.as_ref(), workspace.as_ref()).agents;
+    let [user, workspace] = [user, workspace].map(|file| {
+        let file = file?;
+        let reference_problems =
+            workflow::agent_reference_problems(&file.path, &file.workflow_agents, &known_agents);
+        if reference_problems.is_empty() {
+            Some(file)
+        } else {
+            problems.extend(reference_problems);
+            None
+        }
+    });
     LoadedConfig {
         config: Config::merged(user.as_ref(), workspace.as_ref()),
         problems,
@@ -181,6 +207,48 @@ mod tests {
         assert_eq!(agents["local"].origin, ConfigOrigin::Workspace);
         assert_eq!(agents["mine"].model, "mine");
         assert_eq!(agents["mine"].origin, ConfigOrigin::User);
+    }
+
+    #[test]
+    fn a_workspace_workflow_may_name_a_user_agent_but_not_an_unknown_one() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let user = write(
+            dir.path(),
+            "user.toml",
+            "[agents.mine]\nkind = \"openai\"\nmodel = \"mine\"\n",
+        );
+        let workspace = write(
+            dir.path(),
+            "director.toml",
+            "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\n\n[workflows.ship]\nsteps = [{ agent = \"local\", preset = \"implement\" }, { check = true }, { agent = \"mine\", review = true }]\n",
+        );
+        let loaded = load_files(Some(&user), Some(&workspace));
+        assert_eq!(loaded.problems, []);
+        let ship = &loaded.config.workflows["ship"];
+        assert_eq!(ship.steps.len(), 3);
+        assert_eq!(ship.steps[1], WorkflowStep::Validate);
+        assert_eq!(
+            ship.steps[2],
+            WorkflowStep::Review {
+                agent: "mine".to_owned()
+            }
+        );
+
+        let text = "[agents.local]\nkind = \"openai\"\nmodel = \"m\"\n\n[workflows.ship]\nsteps = [{ agent = \"ghost\", instruction = \"Do it\" }]\n";
+        let workspace = write(dir.path(), "director.toml", text);
+        let loaded = load_files(Some(&user), Some(&workspace));
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let problem = &loaded.problems[0];
+        assert_eq!(&text[problem.range.clone().expect("located")], "\"ghost\"");
+        assert!(
+            problem
+                .message
+                .starts_with("workflow `ship`: no agent named `ghost` is configured"),
+            "{problem:?}"
+        );
+        // The file is left out as a whole, like any file with a problem.
+        assert!(loaded.config.workflows.is_empty());
+        assert!(!loaded.config.agents.contains_key("local"));
     }
 
     #[test]

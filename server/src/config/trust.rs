@@ -32,6 +32,8 @@ pub fn untrusted_reason(
     }
     let what = if agent.kind.runs_local_program() {
         "runs a program on this machine".to_owned()
+    } else if let Some(check) = &agent.check {
+        format!("runs its check `{}` on this machine", check.join(" "))
     } else if agent.api_key_env.is_some() && sends_key_elsewhere(agent) {
         format!(
             "would send your API key from {} to {}, a host the workspace chose",
@@ -114,6 +116,20 @@ mod tests {
             ..Config::default()
         };
         assert!(untrusted_reason(&elsewhere, "cli", &agent, Some(root), false).is_some());
+    }
+
+    #[test]
+    fn a_workspace_http_agent_with_a_check_needs_trust() {
+        let agent = workspace_agent(
+            "[agents.a]\nkind = \"openai\"\nmodel = \"m\"\ncheck = [\"cargo\", \"check\"]\n",
+        );
+        let reason =
+            untrusted_reason(&Config::default(), "a", &agent, None, false).expect("refused");
+        assert!(reason.contains("runs its check `cargo check`"), "{reason}");
+        assert_eq!(
+            untrusted_reason(&Config::default(), "a", &agent, None, true),
+            None
+        );
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                     );
                     report(&backend, progress, message).await;
                 }
+                RunEvent::Step { run, step } => {
+                    let progress = runs.entry(run).or_default();
+                    report(&backend, progress, format!("run {run} · {step}")).await;
+                }
                 RunEvent::ProposalsChanged { uri } => backend.publish(&uri).await,
             }
         }

@@ -19,6 +19,9 @@ pub enum RunEvent {
         delay: Duration,
         reason: String,
     },
+    /// The run moved on to a step of its own (validating, a workflow's next
+    /// step); `step` says which, for progress.
+    Step { run: RunId, step: String },
     /// The hunks shown on a document changed (new, decided, moved or conflicted).
     ProposalsChanged { uri: Url },
 }

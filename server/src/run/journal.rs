@@ -51,6 +51,9 @@ pub enum JournalEntry {
 pub struct Transcript {
     pub messages: Vec<ChatMessage>,
     pub answer: String,
+    /// What each step of a workflow run did, in order; empty for other runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -200,6 +200,16 @@ again with the complete replacement of the region in one fenced code block."
     messages
 }
 
+/// The prompt that runs a CLI agent again in its sandbox when its changes fail
+/// validation: the original task, then what fails.
+pub fn command_validation_prompt(original: &str, problems: &str) -> String {
+    format!(
+        "{original}\n\nYou already worked on this in the current folder, but your changes do not \
+pass validation:\n{problems}\n\nFix these problems by editing the files again; do not ask for \
+confirmation."
+    )
+}
+
 /// A fence longer than any run of backticks inside `text`, so code that itself
 /// contains fences survives.
 fn fenced(language: &str, text: &str) -> String {
@@ -290,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn a_command_agent_is_told_the_task_again_with_what_fails() {
+        let prompt = command_validation_prompt("Fix the bug", "src/lib.rs line 2: expected `}`");
+        assert!(prompt.starts_with("Fix the bug\n\n"), "{prompt}");
+        assert!(
+            prompt.contains("do not pass validation:\nsrc/lib.rs line 2"),
+            "{prompt}"
+        );
+    }
+
+    #[test]
     fn fences_outgrow_backticks_in_the_region() {
         let fence = fenced("md", "```\ncode\n```\n");
         assert!(fence.starts_with("````md\n"));
@@ -301,6 +321,7 @@ mod tests {
         let previous = Transcript {
             messages: region_messages("Simplify", &RegionContext::default()),
             answer: "```\nx\n```".into(),
+            steps: Vec::new(),
         };
         let messages = refine_messages(&previous, "keep the loop");
         assert_eq!(messages.len(), 4);

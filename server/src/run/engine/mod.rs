@@ -9,21 +9,20 @@ mod decisions;
 mod proposing;
 mod reviewing;
 mod sandboxed;
+mod validating;
+mod workflow;
 
 use super::event::RunEvent;
 use super::journal::{Journal, JournalEntry};
-use super::prompt::{
-    RegionContext, SpecContext, refine_messages, region_messages, validation_messages,
-};
+use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
 use super::review::FindingId;
 use super::state::{RunRecord, RunState, now_ms};
-use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, backend_for};
+use crate::agent::{AgentError, AgentEvent, ChatMessage, backend_for};
 use crate::config::trust::untrusted_reason;
 use crate::config::{AgentConfig, AgentKind, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
 use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
-use proposing::VALIDATION_RETRIES;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -64,6 +63,8 @@ pub enum EngineError {
     CommandAgentCannotReview(String),
     #[error("there is no finding {0}")]
     UnknownFinding(FindingId),
+    #[error("no workflow named '{name}' is configured{}", known_workflows(.known))]
+    UnknownWorkflow { name: String, known: Vec<String> },
     #[error("finding {0} has no fix")]
     FindingHasNoFix(FindingId),
 }
@@ -73,6 +74,14 @@ fn known_agents(known: &[String]) -> String {
         "; no agent is configured (add one under [agents] in director.toml)".to_owned()
     } else {
         format!("; configured agents: {}", known.join(", "))
+    }
+}
+
+fn known_workflows(known: &[String]) -> String {
+    if known.is_empty() {
+        "; no workflow is configured (add one under [workflows] in director.toml)".to_owned()
+    } else {
+        format!("; configured workflows: {}", known.join(", "))
     }
 }
 
@@ -101,6 +110,7 @@ pub struct AcceptPlan {
 }
 
 pub use reviewing::Review;
+pub use workflow::WorkflowRun;
 
 pub struct Engine {
     pub workspace: Mutex<Workspace>,
@@ -190,24 +200,13 @@ impl Engine {
         let agent = self.agent_config(&config, &delegation.agent)?;
         let mut workspace = lock(&self.workspace);
         let document = open_document_with_range(&workspace, &delegation.uri, &delegation.range)?;
-        let tree = workspace.trees.get(&delegation.uri);
-        let region = match tree {
-            Some(tree) => tree.widen_selection(&document.text, delegation.range.clone()),
-            None => crate::document::whole_lines(&document.text, delegation.range.clone()),
-        };
-        let signature = tree
-            .and_then(|tree| tree.enclosing_item(&document.text, region.clone()))
-            .map(|item| item.signature);
-        let language = tree.map(|tree| tree.language().name().to_owned());
-        let context = RegionContext {
-            path: display_path(workspace.root.as_deref(), &delegation.uri),
-            language,
-            enclosing_signature: signature,
-            before: context_before(&document.text, region.start, agent.context_lines as usize),
-            region: document.slice(region.clone()),
-            after: context_after(&document.text, region.end, agent.context_lines as usize),
+        let (region, context) = region_context(
+            &workspace,
+            &document,
+            delegation.range.clone(),
+            agent.context_lines as usize,
             spec,
-        };
+        );
         let messages = region_messages(&delegation.instruction, &context);
         let id = workspace.allocate_run_id();
         let record = RunRecord {
@@ -327,6 +326,20 @@ impl Engine {
         agent: (String, AgentConfig),
     ) {
         let id = record.id;
+        let token = self.register(workspace, record);
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            Arc::clone(&engine)
+                .drive(id, base, messages, agent, token)
+                .await;
+            lock(&engine.cancels).remove(&id);
+        });
+    }
+
+    /// Makes a queued run known: its tracked region, its journal record and
+    /// its cancel token, which is returned for the task that drives it.
+    fn register(&self, workspace: &mut Workspace, record: RunRecord) -> CancellationToken {
+        let id = record.id;
         workspace.regions.insert(
             id,
             TrackedRegion {
@@ -345,13 +358,7 @@ impl Engine {
             run: id,
             state: RunState::Queued,
         });
-        let engine = Arc::clone(self);
-        tokio::spawn(async move {
-            Arc::clone(&engine)
-                .drive(id, base, messages, agent, token)
-                .await;
-            lock(&engine.cancels).remove(&id);
-        });
+        token
     }
 
     /// The life of one run after it was queued.
@@ -379,10 +386,41 @@ impl Engine {
             Ok(backend) => backend,
             Err(error) => return self.finish(id, RunState::Failed, Some(error.to_string())),
         };
-        let mut messages = messages;
-        let mut validation_attempt = 0;
+        let sink = self.event_sink(id);
+        let call = validating::AgentCall {
+            backend: backend.as_ref(),
+            agent: &agent,
+            sink: &sink,
+            token: &token,
+        };
+        let validating::ValidatedAnswer {
+            completion,
+            messages,
+            warning,
+        } = self.complete_validated(id, &base, messages, &call).await;
+        match completion {
+            Ok(mut completion) => {
+                // Priced now, at the price in force for this run, so a later
+                // price change does not rewrite the journal's history.
+                completion.usage = completion
+                    .usage
+                    .map(|usage| usage.priced(agent.price.as_ref()));
+                self.propose(id, &base, messages, completion, warning)
+            }
+            Err(AgentError::Cancelled) => self.finish(
+                id,
+                RunState::Cancelled,
+                Some("cancelled by the user".into()),
+            ),
+            Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
+        }
+    }
+
+    /// Where an agent's progress goes: answer pieces and endpoint retries
+    /// become the run's events.
+    fn event_sink(&self, id: RunId) -> impl Fn(AgentEvent) + Send + Sync + 'static {
         let events = self.events.clone();
-        let sink = move |event: AgentEvent| {
+        move |event: AgentEvent| {
             let message = match event {
                 AgentEvent::Delta(text) => RunEvent::Delta { run: id, text },
                 AgentEvent::Retrying {
@@ -398,45 +436,6 @@ impl Engine {
                 AgentEvent::Usage(_) => return,
             };
             let _ = events.send(message);
-        };
-        let completion = loop {
-            let request = ChatRequest {
-                messages: messages.clone(),
-            };
-            let result = backend.complete(&request, &sink, &token).await;
-            let Ok(completion) = &result else {
-                break result;
-            };
-            if validation_attempt >= VALIDATION_RETRIES {
-                break result;
-            }
-            let Some(problem) = self.validation_problem(id, &base, &completion.text) else {
-                break result;
-            };
-            validation_attempt += 1;
-            let _ = self.events.send(RunEvent::Retrying {
-                run: id,
-                attempt: validation_attempt,
-                delay: std::time::Duration::ZERO,
-                reason: format!("{validation_attempt}/{VALIDATION_RETRIES}: syntax errors"),
-            });
-            messages = validation_messages(&messages, &completion.text, &problem);
-        };
-        match completion {
-            Ok(mut completion) => {
-                // Priced now, at the price in force for this run, so a later
-                // price change does not rewrite the journal's history.
-                completion.usage = completion
-                    .usage
-                    .map(|usage| usage.priced(agent.price.as_ref()));
-                self.propose(id, &base, messages, completion)
-            }
-            Err(AgentError::Cancelled) => self.finish(
-                id,
-                RunState::Cancelled,
-                Some("cancelled by the user".into()),
-            ),
-            Err(error) => self.finish(id, RunState::Failed, Some(error.to_string())),
         }
     }
 
@@ -515,6 +514,35 @@ fn open_document_with_range(
         });
     }
     Ok(document)
+}
+
+/// The region a selection widens to (the enclosing item, else whole lines)
+/// and what the agent is told about it.
+fn region_context(
+    workspace: &Workspace,
+    document: &crate::document::Document,
+    selection: Range<usize>,
+    context_lines: usize,
+    spec: SpecContext,
+) -> (Range<usize>, RegionContext) {
+    let tree = workspace.trees.get(&document.uri);
+    let region = match tree {
+        Some(tree) => tree.widen_selection(&document.text, selection),
+        None => crate::document::whole_lines(&document.text, selection),
+    };
+    let signature = tree
+        .and_then(|tree| tree.enclosing_item(&document.text, region.clone()))
+        .map(|item| item.signature);
+    let context = RegionContext {
+        path: display_path(workspace.root.as_deref(), &document.uri),
+        language: tree.map(|tree| tree.language().name().to_owned()),
+        enclosing_signature: signature,
+        before: context_before(&document.text, region.start, context_lines),
+        region: document.slice(region.clone()),
+        after: context_after(&document.text, region.end, context_lines),
+        spec,
+    };
+    (region, context)
 }
 
 /// Where the region of a run is in the current document: its tracked region

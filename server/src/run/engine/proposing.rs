@@ -1,5 +1,5 @@
-//! Turning an HTTP agent's answer into proposals on the run's region, after
-//! checking that it does not add syntax errors.
+//! Turning an HTTP agent's answer into proposals on the run's region, with the
+//! warning of a validation it did not pass (see [`super::validating`]).
 
 use super::Engine;
 use crate::agent::{ChatMessage, Completion};
@@ -13,31 +13,16 @@ use crate::syntax::{Language, validate_replacement};
 use crate::workspace::{Workspace, lock};
 use std::ops::Range;
 
-/// How many times an answer that adds syntax errors is sent back to the agent
-/// before it is proposed with a warning.
-pub(super) const VALIDATION_RETRIES: u32 = 2;
-
 impl Engine {
-    /// Why an answer should go back to the agent: it adds syntax errors to the
-    /// file. `None` for reviews, unreadable answers (they fail on their own) and
-    /// answers that parse.
-    pub(super) fn validation_problem(&self, id: RunId, base: &str, answer: &str) -> Option<String> {
-        let workspace = lock(&self.workspace);
-        if workspace.reviews.contains(&id) {
-            return None;
-        }
-        let region = workspace.regions.get(&id)?;
-        let document = workspace.documents.get(&region.uri)?;
-        let replacement = fit_to_region(&extract_replacement(answer).ok()?, base);
-        syntax_warning(document, &region.range, &replacement)
-    }
-    /// Turns the agent's answer into hunks on the region as it is now.
+    /// Turns the agent's answer into hunks on the region as it is now;
+    /// `warning` says why it failed validation, if it did.
     pub(super) fn propose(
         &self,
         id: RunId,
         base: &str,
         messages: Vec<ChatMessage>,
         completion: Completion,
+        warning: Option<String>,
     ) {
         if lock(&self.workspace).reviews.contains(&id) {
             return self.record_findings(id, messages, completion);
@@ -81,7 +66,6 @@ impl Engine {
                 Some("the document was closed before the answer arrived".into()),
             );
         };
-        let warning = syntax_warning(&document, &region.range, &replacement);
         let hunk_ids =
             workspace
                 .proposals
@@ -107,7 +91,8 @@ impl Engine {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
     }
-    /// Journals what the agent was told and answered, and the tokens it used.
+    /// Journals what the agent was told and answered (with the steps of a
+    /// workflow run), and the tokens it used.
     pub(super) fn record_output(
         &self,
         workspace: &mut Workspace,
@@ -115,9 +100,16 @@ impl Engine {
         messages: Vec<ChatMessage>,
         completion: &Completion,
     ) {
+        // A workflow logs its steps in the transcript as they run; they stay.
+        let steps = workspace
+            .transcripts
+            .remove(&id)
+            .map(|transcript| transcript.steps)
+            .unwrap_or_default();
         let transcript = Transcript {
             messages,
             answer: completion.text.clone(),
+            steps,
         };
         self.journal.append(&JournalEntry::Output {
             run: id,

@@ -1,6 +1,7 @@
 //! Runs of agents that edit files in a sandbox copy of the workspace: the
 //! sandbox is seeded with the open buffers, and its changes become proposals
-//! file by file.
+//! file by file, once they pass validation (see [`super::validating`]) or
+//! the agent's validation retries are spent.
 
 use super::{Engine, display_path};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
@@ -8,8 +9,10 @@ use crate::agent::{AgentEvent, ChatMessage, Role};
 use crate::config::AgentConfig;
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
+use crate::run::check::CheckCancelled;
 use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
+use crate::run::prompt::command_validation_prompt;
 use crate::run::sandbox::{FileChange, Sandbox, SandboxOutcome};
 use crate::run::state::RunState;
 use crate::workspace::{FileOperation, Workspace, lock};
@@ -68,15 +71,46 @@ impl Engine {
                 let _ = events.send(RunEvent::Delta { run: id, text });
             }
         };
-        let launch = CommandLaunch {
-            agent: name,
-            settings: &settings,
-            timeout: agent.timeout,
-            prompt: &prompt,
-            file: &file,
-            working_dir: sandbox.workspace_dir(),
+        // The CLI runs again in the same sandbox while its work fails
+        // validation, told what fails, within the agent's validation retries.
+        let mut messages = Vec::new();
+        let mut current_prompt = prompt.clone();
+        let mut attempt = 0;
+        let (result, warning) = loop {
+            messages.push(ChatMessage {
+                role: Role::User,
+                content: current_prompt.clone(),
+            });
+            let launch = CommandLaunch {
+                agent: name,
+                settings: &settings,
+                timeout: agent.timeout,
+                prompt: &current_prompt,
+                file: &file,
+                working_dir: sandbox.workspace_dir(),
+            };
+            let output = match run_command(&launch, &sink, token).await {
+                Ok(output) => output,
+                Err(error) => break (Err(error), None),
+            };
+            let problem = match self.sandbox_problem(id, &sandbox, agent, token).await {
+                Ok(problem) => problem,
+                Err(CheckCancelled) => break (Err(CommandError::Cancelled), None),
+            };
+            let Some(problem) = problem else {
+                break (Ok(output), None);
+            };
+            if !problem.retryable || attempt >= agent.validation_retries {
+                break (Ok(output), Some(problem.message));
+            }
+            attempt += 1;
+            self.report_validation_retry(id, attempt, agent.validation_retries, &problem);
+            messages.push(ChatMessage {
+                role: Role::Assistant,
+                content: output,
+            });
+            current_prompt = command_validation_prompt(&prompt, &problem.message);
         };
-        let result = run_command(&launch, &sink, token).await;
         let changes = result.as_ref().ok().map(|_| sandbox.changes());
         let keep = settings.keep_sandbox;
         let kept = tokio::task::spawn_blocking(move || {
@@ -117,11 +151,7 @@ impl Engine {
             }
             None => SandboxOutcome::default(),
         };
-        let messages = vec![ChatMessage {
-            role: Role::User,
-            content: prompt,
-        }];
-        self.propose_files(id, &root, messages, output, outcome);
+        self.propose_files(id, &root, messages, output, outcome, warning);
     }
     /// What a command run needs from the workspace: its root, the delegated
     /// file's relative path, the prompt, and the open buffers to seed.
@@ -185,7 +215,8 @@ impl Engine {
         Some((root, file, prompt, unsaved))
     }
     /// Turns a sandbox's changes into hunks, file by file, on each file's text
-    /// as it is now: the open buffer, else the disk.
+    /// as it is now: the open buffer, else the disk; `warning` says why they
+    /// failed validation, if they did.
     pub(super) fn propose_files(
         &self,
         id: RunId,
@@ -193,11 +224,13 @@ impl Engine {
         messages: Vec<ChatMessage>,
         output: String,
         outcome: SandboxOutcome,
+        warning: Option<String>,
     ) {
         let mut workspace = lock(&self.workspace);
         let transcript = Transcript {
             messages,
             answer: output,
+            steps: Vec::new(),
         };
         self.journal.append(&JournalEntry::Output {
             run: id,
@@ -222,7 +255,7 @@ impl Engine {
             );
         }
         let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
-        self.set_state(&mut workspace, id, RunState::Proposed, None);
+        self.set_state(&mut workspace, id, RunState::Proposed, warning);
         for uri in uris.into_iter().chain(superseded) {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
