@@ -440,8 +440,14 @@ mod tests {
             "[workflows.w]\nsteps = [{ agent = \"coder\", instruction = \"x\" }, { agent = \"coder\", review = true, preset = \"Simplify\" }]\n",
         );
         assert!(message.contains("takes no instruction"), "{message}");
-        let (located, _) = single_problem("workflows = 3\n");
-        assert_eq!(located, "3");
+        let problems = parse_file(
+            Path::new("director.toml"),
+            "workflows = 3\n",
+            ConfigOrigin::Workspace,
+        )
+        .expect_err("a problem");
+        assert_eq!(problems[0].range, Some(12..13));
+        assert!(problems[0].message.contains("table of named workflows"));
     }
 
     #[test]

@@ -17,3 +17,4 @@ mod restart;
 mod review;
 mod spec_features;
 mod validation;
+mod workflows;

@@ -1,10 +1,12 @@
 //! Code actions: decisions on the hunks under the cursor, delegation of the
-//! selection to every configured agent with every preset, and fixes for spec lint
+//! selection to every configured agent with every preset and to every configured
+//! workflow, and fixes for spec lint
 //! findings (see [`super::spec_fixes`]). Computing them never waits on an agent:
 //! each action only carries a command or an edit.
 
 use super::execute_command::{
     ACCEPT, ACCEPT_ALL, APPLY_FIX, DELEGATE, DISMISS, REFINE, REJECT, REJECT_ALL, REVIEW,
+    RUN_WORKFLOW,
 };
 use super::spec_fixes;
 use crate::config::AgentKind;
@@ -133,6 +135,32 @@ pub async fn code_actions(
     let is_source = workspace.trees.contains_key(&url)
         || Language::from_language_id(&document.language_id).is_some();
     if is_source {
+        for (name, workflow) in &config.workflows {
+            // A workflow runs only when all its agents may run here.
+            let untrusted_reason = workflow
+                .steps
+                .iter()
+                .filter_map(|step| step.agent())
+                .find_map(|agent| untrusted.get(&agent.to_owned()));
+            let title = format!("Run workflow {name}");
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: title.clone(),
+                kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                command: Some(Command {
+                    title,
+                    command: RUN_WORKFLOW.to_owned(),
+                    arguments: Some(vec![json!({
+                        "uri": params.text_document.uri,
+                        "range": params.range,
+                        "workflow": name,
+                    })]),
+                }),
+                disabled: untrusted_reason.map(|reason| CodeActionDisabled {
+                    reason: reason.clone(),
+                }),
+                ..CodeAction::default()
+            }));
+        }
         for (agent, agent_config) in &config.agents {
             if let Some(reason) = untrusted.get(agent) {
                 actions.push(untrusted_agent_action(&params, agent, reason));

@@ -4,7 +4,7 @@
 use crate::ids::{HunkId, RunId};
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
-use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review};
+use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review, WorkflowRun};
 use crate::run::prompt::SpecContext;
 use crate::run::review::FindingId;
 use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
@@ -25,10 +25,29 @@ pub const CANCEL: &str = "director.cancel";
 pub const REVIEW: &str = "director.review";
 pub const DISMISS: &str = "director.dismiss";
 pub const APPLY_FIX: &str = "director.applyFix";
+pub const RUN_WORKFLOW: &str = "director.runWorkflow";
 
 pub const COMMANDS: &[&str] = &[
-    DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL, REVIEW, DISMISS, APPLY_FIX,
+    DELEGATE,
+    ACCEPT,
+    REJECT,
+    ACCEPT_ALL,
+    REJECT_ALL,
+    REFINE,
+    CANCEL,
+    REVIEW,
+    DISMISS,
+    APPLY_FIX,
+    RUN_WORKFLOW,
 ];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkflowArguments {
+    uri: Uri,
+    range: Range,
+    workflow: String,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +191,7 @@ pub async fn execute_command(
                 .map_err(engine_error)?;
             Ok(Some(json!({ "hunks": hunks })))
         }
+        RUN_WORKFLOW => run_workflow(backend, parse(RUN_WORKFLOW, arguments)?),
         unknown => Err(invalid_params(format!(
             "unknown command '{unknown}'; Director's commands are {}",
             COMMANDS.join(", ")
@@ -226,6 +246,40 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
                 range,
                 agent,
                 instruction: arguments.instruction,
+            },
+            spec,
+        )
+        .map_err(engine_error)?;
+    Ok(Some(json!({ "run": run })))
+}
+
+fn run_workflow(backend: &Backend, arguments: WorkflowArguments) -> Result<Option<Value>> {
+    let session = backend.session()?;
+    let url = backend.url(&arguments.uri)?;
+    let range = {
+        let workspace = lock(&session.engine.workspace);
+        let document = workspace
+            .documents
+            .get(&url)
+            .ok_or_else(|| invalid_params(format!("the document {url} is not open")))?;
+        offsets(document, arguments.range, session.encoding)?
+    };
+    let spec = match (&session.root, url.to_file_path()) {
+        (Some(_), Ok(path)) => agent_context::gather(
+            &backend.spec.index(),
+            &path,
+            range.clone(),
+            DEFAULT_BUDGET_CHARS,
+        ),
+        _ => SpecContext::default(),
+    };
+    let run = session
+        .engine
+        .run_workflow(
+            WorkflowRun {
+                uri: url,
+                range,
+                workflow: arguments.workflow,
             },
             spec,
         )
