@@ -90,7 +90,7 @@ async fn a_workflow_implements_validates_and_reviews_in_one_run() {
     ));
     let uri = fixture.open("src/lib.rs", "rust").await;
     let actions = fixture
-        .code_actions(&uri, range(1, 4, 1, 9), Vec::new())
+        .code_actions(&uri, range(1, 4, 1, 4), Vec::new())
         .await;
     let result = fixture
         .run_action(&actions, "Run workflow ship")
@@ -186,7 +186,7 @@ async fn an_unknown_workflow_is_refused_with_the_configured_ones() {
     let error = fixture
         .execute(
             "director.runWorkflow",
-            json!({ "uri": uri, "range": range(1, 4, 1, 9), "workflow": "deploy" }),
+            json!({ "uri": uri, "range": range(1, 4, 1, 4), "workflow": "deploy" }),
         )
         .await
         .expect_err("an unknown workflow");
