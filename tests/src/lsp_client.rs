@@ -167,6 +167,12 @@ impl LspClient {
         }
     }
 
+    /// The server's process id, for measuring its memory and CPU; `None` once
+    /// it has exited.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The private directory holding the server's `HOME` (`home/`) and XDG
     /// directories (`config/`, `data/`, `state/`, `cache/`).
     pub fn home_dir(&self) -> &Path {

@@ -157,7 +157,7 @@ impl LanguageServer for Backend {
             &params.text_document.text,
         );
         let restored = lock(&session.engine.workspace).open_document(document);
-        self.spec_buffer_changed(&url);
+        self.spec_buffer_opened(&url);
         if !restored.is_empty() || lock(&self.config_problems).contains_key(&url) {
             self.publish(&url).await;
         }
