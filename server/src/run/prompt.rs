@@ -202,7 +202,8 @@ again with the complete replacement of the region in one fenced code block."
 
 /// A fence longer than any run of backticks inside `text`, so code that itself
 /// contains fences survives.
-fn fenced(language: &str, text: &str) -> String {
+/// `text` in a fenced block whose fence is longer than any backtick run inside it.
+pub fn fenced(language: &str, text: &str) -> String {
     let longest_run = text
         .split(|character| character != '`')
         .map(str::len)
