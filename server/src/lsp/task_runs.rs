@@ -49,8 +49,8 @@ impl Backend {
                 .spec(&path)
                 .filter(|spec| spec.document.role == FileRole::Tasks)
                 .ok_or_else(|| invalid_params(format!("{url} is not a tasks file")))?;
-            let task_index = task_on_line(&spec.document, &spec.text, line as usize)
-                .ok_or_else(|| {
+            let task_index =
+                task_on_line(&spec.document, &spec.text, line as usize).ok_or_else(|| {
                     invalid_params(format!(
                         "line {} is not a task line (see the SPEC013 diagnostics for lines that \
                          look like tasks)",
@@ -202,15 +202,19 @@ impl Backend {
 
     /// Writes the one character into a tasks file no editor buffer holds, when its
     /// line on disk is still the task line.
-    fn set_closed_box(&self, task_run: &TaskRun, mark: TaskMark) -> std::result::Result<(), String> {
+    fn set_closed_box(
+        &self,
+        task_run: &TaskRun,
+        mark: TaskMark,
+    ) -> std::result::Result<(), String> {
         let path = task_run
             .url
             .to_file_path()
             .map_err(|()| format!("{} is not a file", task_run.url))?;
         let mut text = std::fs::read_to_string(&path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        let Some(edit) =
-            plan_box_edit(&task_run.task, &text, None, mark).map_err(|refusal| refusal.to_string())?
+        let Some(edit) = plan_box_edit(&task_run.task, &text, None, mark)
+            .map_err(|refusal| refusal.to_string())?
         else {
             return Ok(());
         };

@@ -277,7 +277,6 @@ part matching the files as they are now.",
 
 /// A fence longer than any run of backticks inside `text`, so code that itself
 /// contains fences survives.
-/// `text` in a fenced block whose fence is longer than any backtick run inside it.
 pub fn fenced(language: &str, text: &str) -> String {
     let longest_run = text
         .split(|character| character != '`')

@@ -757,7 +757,8 @@ impl<'a> LineParser<'a> {
         });
         let index = self.document.tasks.len() - 1;
         self.task = Some(index);
-        self.section_task_indent = Some(self.section_task_indent.map_or(indent, |it| it.min(indent)));
+        self.section_task_indent =
+            Some(self.section_task_indent.map_or(indent, |it| it.min(indent)));
         self.task_indents
             .retain(|(open_indent, _)| *open_indent < indent);
         self.task_indents.push((indent, index));

@@ -163,16 +163,15 @@ fn line_at(text: &str, start: usize) -> &str {
         .position(|byte| *byte == b'\n')
         .map_or(text.len(), |position| start + position);
     // `start` follows a line break (or is 0) and `end` is one: both are boundaries.
-    text.get(start..end)
-        .unwrap_or("")
-        .trim_end_matches('\r')
+    text.get(start..end).unwrap_or("").trim_end_matches('\r')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TEXT: &str = "# Tasks\n- [ ] 1. Parse the config\n  - _Requirements: 1.1_\n- [ ] 2. Render ünïcode\n";
+    const TEXT: &str =
+        "# Tasks\n- [ ] 1. Parse the config\n  - _Requirements: 1.1_\n- [ ] 2. Render ünïcode\n";
 
     fn started(line: &str) -> StartedTask {
         let line_start = TEXT.find(line).expect("line in text");
@@ -193,8 +192,14 @@ mod tests {
     #[test]
     fn marks_follow_the_run() {
         use HunkState::{Accepted, Open, Rejected};
-        assert_eq!(mark_for_run(RunState::Queued, &[]), Some(TaskMark::InProgress));
-        assert_eq!(mark_for_run(RunState::Proposed, &[Open]), Some(TaskMark::InProgress));
+        assert_eq!(
+            mark_for_run(RunState::Queued, &[]),
+            Some(TaskMark::InProgress)
+        );
+        assert_eq!(
+            mark_for_run(RunState::Proposed, &[Open]),
+            Some(TaskMark::InProgress)
+        );
         assert_eq!(
             mark_for_run(RunState::Settled, &[Accepted, Accepted]),
             Some(TaskMark::Done)
@@ -206,7 +211,10 @@ mod tests {
         assert_eq!(mark_for_run(RunState::Settled, &[]), Some(TaskMark::Todo));
         assert_eq!(mark_for_run(RunState::Settled, &[Accepted, Rejected]), None);
         assert_eq!(mark_for_run(RunState::Failed, &[]), Some(TaskMark::Todo));
-        assert_eq!(mark_for_run(RunState::Cancelled, &[Open]), Some(TaskMark::Todo));
+        assert_eq!(
+            mark_for_run(RunState::Cancelled, &[Open]),
+            Some(TaskMark::Todo)
+        );
     }
 
     #[test]
@@ -233,7 +241,10 @@ mod tests {
     #[test]
     fn finds_the_line_by_its_text_when_it_moved() {
         let task = started("- [ ] 1. Parse the config");
-        let moved = format!("# Title\n\nIntro.\n{}", TEXT.replace("- [ ] 1.", "- [-] 1."));
+        let moved = format!(
+            "# Title\n\nIntro.\n{}",
+            TEXT.replace("- [ ] 1.", "- [-] 1.")
+        );
         let edit = plan_box_edit(&task, &moved, None, TaskMark::Done)
             .expect("allowed")
             .expect("an edit");

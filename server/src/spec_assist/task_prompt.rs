@@ -31,7 +31,7 @@ static MENTIONED_PATH: LazyLock<Regex> = LazyLock::new(|| {
 pub struct TaskPrompt {
     /// The whole instruction for the agent, in Markdown.
     pub instruction: String,
-    /// Absolute paths of the code files to show the agent.
+    /// Workspace-relative paths of the code files to show the agent.
     pub files: Vec<PathBuf>,
     /// The task line: the run's anchor in the tasks file.
     pub anchor: Range<usize>,
@@ -75,8 +75,7 @@ pub fn assemble(
     files.truncate(MAX_FILES);
 
     let mut steering: Vec<ContextEntry> = Vec::new();
-    let file_paths = files.iter().map(|file| file.strip_prefix(root).unwrap_or(file));
-    for relative_file in std::iter::once(relative).chain(file_paths) {
+    for relative_file in std::iter::once(relative).chain(files.iter().map(PathBuf::as_path)) {
         for entry in steering_files(root, relative_file) {
             if !steering.iter().any(|kept| kept.title == entry.title) {
                 steering.push(entry);
@@ -118,7 +117,11 @@ pub fn assemble(
              it, keeping the tags already there.\n"
         ));
     }
-    push_section(&mut instruction, "Design notes of this spec:", design_entries);
+    push_section(
+        &mut instruction,
+        "Design notes of this spec:",
+        design_entries,
+    );
     push_section(&mut instruction, "Project guidance to follow:", &steering);
     Some(TaskPrompt {
         instruction,
@@ -160,7 +163,11 @@ fn task_block(text: &str, document: &SpecDocument, task_index: usize) -> Range<u
             continue;
         }
         let content = line.trim_end_matches(['\n', '\r']);
-        match document.tasks.iter().position(|other| other.range.start == start) {
+        match document
+            .tasks
+            .iter()
+            .position(|other| other.range.start == start)
+        {
             Some(other) if !is_descendant(document, other, task_index) => break,
             Some(_) => end = offset,
             None if content.trim().is_empty() => {}
@@ -288,12 +295,21 @@ fn design_notes(index: &SpecIndex, tasks_path: &Path) -> Vec<ContextEntry> {
 }
 
 /// Code files that trace to the requirements: `@spec` tags and other code traces,
-/// then spec-side links (`[@impl](../src/x.rs)`) that name existing files.
+/// then spec-side links (`[@impl](../src/x.rs)`) that name existing files; by
+/// their paths relative to the workspace.
 fn traced_files(index: &SpecIndex, requirements: &[LinkedRequirement]) -> Vec<PathBuf> {
+    let root = index.root();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut files: Vec<PathBuf> = Vec::new();
     let mut add = |path: PathBuf| {
-        if !files.contains(&path) {
-            files.push(path);
+        let relative = path
+            .strip_prefix(root)
+            .or_else(|_| path.strip_prefix(&canonical_root))
+            .map(Path::to_path_buf);
+        if let Ok(relative) = relative {
+            if !files.contains(&relative) {
+                files.push(relative);
+            }
         }
     };
     for requirement in requirements {
@@ -303,10 +319,9 @@ fn traced_files(index: &SpecIndex, requirements: &[LinkedRequirement]) -> Vec<Pa
             match &link.kind {
                 LinkKind::Code { .. } => add(link.path),
                 LinkKind::SpecSideLink { target, .. } => {
-                    let folder = link.path.parent().unwrap_or(index.root());
-                    let joined = folder.join(target);
-                    if let Ok(path) = joined.canonicalize() {
-                        if path.is_file() && path.starts_with(index.root()) {
+                    let folder = link.path.parent().unwrap_or(root);
+                    if let Ok(path) = folder.join(target).canonicalize() {
+                        if path.is_file() {
                             add(path);
                         }
                     }
@@ -318,7 +333,7 @@ fn traced_files(index: &SpecIndex, requirements: &[LinkedRequirement]) -> Vec<Pa
     files
 }
 
-/// Existing files under `root` that the task text names by relative path.
+/// Existing files under `root` that the task text names by relative path, as named.
 fn mentioned_files(root: &Path, task_text: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for captures in MENTIONED_PATH.captures_iter(task_text) {
@@ -330,9 +345,8 @@ fn mentioned_files(root: &Path, task_text: &str) -> Vec<PathBuf> {
         {
             continue;
         }
-        let path = root.join(relative);
-        if path.is_file() && !files.contains(&path) {
-            files.push(path);
+        if root.join(relative).is_file() && !files.iter().any(|known| known == relative) {
+            files.push(relative.to_path_buf());
         }
     }
     files
@@ -344,7 +358,11 @@ fn push_section(instruction: &mut String, heading: &str, entries: &[ContextEntry
     }
     instruction.push_str(&format!("\n{heading}\n"));
     for entry in entries {
-        instruction.push_str(&format!("\n{}\n{}\n", entry.title, fenced("md", &entry.text)));
+        instruction.push_str(&format!(
+            "\n{}\n{}\n",
+            entry.title,
+            fenced("md", &entry.text)
+        ));
     }
 }
 
@@ -364,7 +382,8 @@ mod tests {
     use super::*;
 
     const REQUIREMENTS: &str = "# Requirements Document\n## Introduction\nSessions.\n## Requirements\n### Requirement 1: Idle timeout\n**User Story:** As a user, I want idle sessions to end, so that nobody borrows mine.\n#### Acceptance Criteria\n1. WHEN a session is idle for 30 minutes, THE Session service SHALL end it.\n2. IF a request carries an ended session, THEN THE API SHALL answer 401.\n### Requirement 2: Audit\n**User Story:** As an admin, I want a log.\n#### Acceptance Criteria\n1. WHEN a session ends, THE Session service SHALL log it.\n";
-    const DESIGN: &str = "# Design\n## Overview\nA sweeper task runs every minute over the session table.\n";
+    const DESIGN: &str =
+        "# Design\n## Overview\nA sweeper task runs every minute over the session table.\n";
     const TASKS: &str = "# Implementation Plan\n- [ ] 1. Expire idle sessions in `src/expiry.rs`\n  - Add the sweeper\n  - _Requirements: 1.1_\n- [ ] 1.1 Answer 401 for ended sessions\n  - _Requirements: 1.2_\n\n- [ ] 2. Log ended sessions\n  - _Requirements: 2.1_\n## Later\n- [ ] 3. Nothing yet\n";
     const CODE: &str = "// @spec 1.1\nfn sweep() {}\n";
 
@@ -407,8 +426,7 @@ mod tests {
     #[test]
     fn a_parent_task_brings_its_sub_tasks_requirements_design_and_steering() {
         let (_dir, index) = workspace();
-        let prompt =
-            assemble(&index, &tasks_path(&index), 0, TASK_BUDGET_CHARS).expect("a prompt");
+        let prompt = assemble(&index, &tasks_path(&index), 0, TASK_BUDGET_CHARS).expect("a prompt");
         let instruction = &prompt.instruction;
         assert!(instruction.starts_with("Carry out task 1 of the spec `auth`"));
         assert!(instruction.contains("  - Add the sweeper\n"));
@@ -420,10 +438,9 @@ mod tests {
         assert!(instruction.contains("A sweeper task runs every minute"));
         assert!(instruction.contains("Run cargo test before answering."));
         assert!(instruction.contains("`@spec R1`"), "{instruction}");
-        let root = index.root();
         assert_eq!(
             prompt.files,
-            [root.join("src/sweep.rs"), root.join("src/expiry.rs")]
+            [Path::new("src/sweep.rs"), Path::new("src/expiry.rs")]
         );
         let spec = index.spec(&tasks_path(&index)).expect("indexed");
         assert_eq!(
@@ -440,10 +457,12 @@ mod tests {
         let leaf = assemble(&index, &path, 1, TASK_BUDGET_CHARS).expect("a prompt");
         assert!(leaf.instruction.contains("_Requirements: 1.2_"));
         assert!(!leaf.instruction.contains("Add the sweeper"));
-        assert!(leaf.files.is_empty(), "{:?}", leaf.files);
+        // The code traces to requirement 1, whichever of its criteria a task cites.
+        assert_eq!(leaf.files, [Path::new("src/sweep.rs")]);
         let last = assemble(&index, &path, 2, TASK_BUDGET_CHARS).expect("a prompt");
         assert!(!last.instruction.contains("Nothing yet"));
         assert!(last.instruction.contains("SHALL log it"));
+        assert!(last.files.is_empty(), "{:?}", last.files);
     }
 
     #[test]

@@ -287,8 +287,10 @@ async fn a_started_task_is_marked_in_progress_then_done_when_everything_is_accep
     // A done task offers no Start task lens any more.
     let lenses = fixture.lenses().await;
     assert!(
-        !lenses.iter().any(|lens| lens["range"]["start"]["line"] == TASK_LINE
-            && lens["command"]["command"] == "director.startTask"),
+        !lenses
+            .iter()
+            .any(|lens| lens["range"]["start"]["line"] == TASK_LINE
+                && lens["command"]["command"] == "director.startTask"),
         "{lenses:#?}"
     );
 }
@@ -350,7 +352,10 @@ async fn a_task_line_edited_during_its_run_is_left_as_the_user_wrote_it() {
         fixture.task_line(),
         "- [-] 1. End idle sessions in `src/session.rs` today"
     );
-    let requests = fixture.fixture.client.server_requests("workspace/applyEdit");
+    let requests = fixture
+        .fixture
+        .client
+        .server_requests("workspace/applyEdit");
     assert_eq!(requests.len(), 1, "only the [-] edit was asked for");
 }
 

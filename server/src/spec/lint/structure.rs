@@ -767,7 +767,7 @@ mod tests {
 
     #[test]
     fn task_like_lines_that_would_lose_their_lens_are_flagged_with_a_fix() {
-        let text = "# Tasks\n- [ ] 1. Setup\n  - Create folders\n  - _Requirements: 1.1_\n-[ ] 2. No space after the bullet\n- [ ]3. No space after the box\n* [ ]* 3.1 Optional, no space\n[ ] 4. No bullet\n- [ ] \n- 5. Numbered, no box\n6. Ordered, no box\n- [ ] 7. Fine\n  1. a numbered detail stays a detail\n## Strategy\n1. Finish the setup first\n";
+        let text = "# Tasks\n- [ ] 1. Setup\n  - Create folders\n  - _Requirements: 1.1_\n-[ ] 2. No space after the bullet\n- [ ]3. No space after the box\n* [ ]*3.1 Optional, no space\n[ ] 4. No bullet\n- [ ] \n- 5. Numbered, no box\n6. Ordered, no box\n- [ ] 7. Fine\n  1. a numbered detail stays a detail\n## Strategy\n1. Finish the setup first\n";
         let path = ".kiro/specs/f/tasks.md";
         let findings: Vec<_> = lint_files(&[(path, text)], path)
             .into_iter()
@@ -782,7 +782,7 @@ mod tests {
             [
                 "-[ ] 2. No space after the bullet",
                 "- [ ]3. No space after the box",
-                "* [ ]* 3.1 Optional, no space",
+                "* [ ]*3.1 Optional, no space",
                 "[ ] 4. No bullet",
                 "- [ ] ",
                 "- 5. Numbered, no box",
