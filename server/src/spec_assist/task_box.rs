@@ -80,14 +80,11 @@ pub struct BoxEdit {
     pub new_text: String,
 }
 
-/// Why a box was not set.
+/// Why a box was not set: the task line (named by its label) was edited or
+/// removed since the run started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BoxRefusal {
-    #[error("the line of task {0} changed since its run started")]
-    LineChanged(String),
-    #[error("the line of task {0} is no longer in the file")]
-    LineGone(String),
-}
+#[error("the line of task {0} changed since its run started")]
+pub struct LineChanged(pub String);
 
 /// The edit that sets `task`'s box to `mark` in `text`, `None` when the box shows
 /// it already. `tracked_offset` is where the run's anchor is now, when the engine
@@ -98,17 +95,16 @@ pub fn plan_box_edit(
     text: &str,
     tracked_offset: Option<usize>,
     mark: TaskMark,
-) -> Result<Option<BoxEdit>, BoxRefusal> {
+) -> Result<Option<BoxEdit>, LineChanged> {
     let line_start = match tracked_offset {
         Some(offset) => {
             let start = line_start_at(text, offset.min(text.len()));
             if !is_same_task_line(task, line_at(text, start)) {
-                return Err(BoxRefusal::LineChanged(task.label.clone()));
+                return Err(LineChanged(task.label.clone()));
             }
             start
         }
-        None => nearest_matching_line(task, text)
-            .ok_or_else(|| BoxRefusal::LineGone(task.label.clone()))?,
+        None => nearest_matching_line(task, text).ok_or_else(|| LineChanged(task.label.clone()))?,
     };
     let box_offset = line_start + task.box_column;
     let current = text.as_bytes()[box_offset];
@@ -252,17 +248,17 @@ mod tests {
     }
 
     #[test]
-    fn refuses_when_the_line_changed_or_is_gone() {
+    fn refuses_when_the_line_changed_wherever_it_is_looked_for() {
         let task = started("- [ ] 1. Parse the config");
         let edited = TEXT.replace("Parse the config", "Parse the config file");
         let tracked = Some(task.line_start);
         assert_eq!(
             plan_box_edit(&task, &edited, tracked, TaskMark::Done),
-            Err(BoxRefusal::LineChanged("T".to_owned()))
+            Err(LineChanged("T".to_owned()))
         );
         assert_eq!(
             plan_box_edit(&task, &edited, None, TaskMark::Done),
-            Err(BoxRefusal::LineGone("T".to_owned()))
+            Err(LineChanged("T".to_owned()))
         );
         let unboxed = TEXT.replace("- [ ] 1.", "- [?] 1.");
         assert!(plan_box_edit(&task, &unboxed, tracked, TaskMark::Done).is_err());

@@ -267,7 +267,7 @@ async fn a_started_task_is_marked_in_progress_then_done_when_everything_is_accep
         prompt.contains("THE Session service SHALL end it"),
         "{prompt}"
     );
-    assert!(!prompt.contains("SHALL answer 401"), "{prompt}");
+    assert!(!prompt.contains("2. Answer 401"), "{prompt}");
     assert!(prompt.contains("A sweeper wakes every minute"), "{prompt}");
     fixture.signal("go");
 
