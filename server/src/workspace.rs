@@ -51,6 +51,9 @@ pub struct Workspace {
     pub findings: FindingStore,
     /// The runs that are reviews: their answers become findings, not proposals.
     pub reviews: HashSet<RunId>,
+    /// The runs that work on a whole task: their agent may edit any file of the
+    /// workspace, and their anchor is tracked in `regions` like a region.
+    pub task_runs: HashSet<RunId>,
     /// Documents whose findings moved since their diagnostics were last published.
     pub findings_moved: HashSet<Url>,
 }

@@ -1,6 +1,7 @@
 //! Run events forwarded to the editor: `$/progress` for every run (begin, reports
 //! with tokens so far and the tail of the text, end), diagnostics when proposals
-//! change, and one message when a run finishes.
+//! change, one message when a run finishes, and the box of the task a run was
+//! started from.
 
 use super::backend::Backend;
 use super::hunk_view::plural;
@@ -34,7 +35,10 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
         let mut runs: HashMap<RunId, RunProgress> = HashMap::new();
         while let Some(event) = receiver.recv().await {
             match event {
-                RunEvent::State { run, state } => on_state(&backend, &mut runs, run, state).await,
+                RunEvent::State { run, state } => {
+                    on_state(&backend, &mut runs, run, state).await;
+                    backend.update_task_box(run).await;
+                }
                 RunEvent::Delta { run, text } => {
                     let progress = runs.entry(run).or_default();
                     progress.tokens += 1;

@@ -248,7 +248,8 @@ impl Backend {
         }
     }
 
-    fn reindex_from_disk(&self, path: &Path) {
+    /// Reads a file the editor has not opened into the index again.
+    pub(super) fn reindex_from_disk(&self, path: &Path) {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.spec.index_mut().update_file(path, &text),

@@ -25,9 +25,11 @@ pub const CANCEL: &str = "director.cancel";
 pub const REVIEW: &str = "director.review";
 pub const DISMISS: &str = "director.dismiss";
 pub const APPLY_FIX: &str = "director.applyFix";
+pub const START_TASK: &str = "director.startTask";
 
 pub const COMMANDS: &[&str] = &[
     DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL, REVIEW, DISMISS, APPLY_FIX,
+    START_TASK,
 ];
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +55,16 @@ struct DelegateArguments {
     /// May be left out when exactly one agent is configured.
     agent: Option<String>,
     instruction: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartTaskArguments {
+    uri: Uri,
+    /// The task's line, 0-based.
+    line: u32,
+    /// Left out: the first configured agent.
+    agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +183,14 @@ pub async fn execute_command(
                 .apply_fix(FindingId(arguments.finding))
                 .map_err(engine_error)?;
             Ok(Some(json!({ "hunks": hunks })))
+        }
+        START_TASK => {
+            let arguments: StartTaskArguments = parse(START_TASK, arguments)?;
+            let url = backend.url(&arguments.uri)?;
+            let run = backend
+                .start_task(url, arguments.line, arguments.agent)
+                .await?;
+            Ok(Some(json!({ "run": run })))
         }
         unknown => Err(invalid_params(format!(
             "unknown command '{unknown}'; Director's commands are {}",

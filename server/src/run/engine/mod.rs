@@ -9,6 +9,7 @@ mod decisions;
 mod proposing;
 mod reviewing;
 mod sandboxed;
+mod task_run;
 
 use super::event::RunEvent;
 use super::journal::{Journal, JournalEntry};
@@ -101,6 +102,7 @@ pub struct AcceptPlan {
 }
 
 pub use reviewing::Review;
+pub use task_run::TaskDelegation;
 
 pub struct Engine {
     pub workspace: Mutex<Workspace>,
@@ -244,6 +246,9 @@ impl Engine {
         feedback: &str,
         agent_name: Option<&str>,
     ) -> Result<RunId, EngineError> {
+        if lock(&self.workspace).task_runs.contains(&run) {
+            return self.refine_task(run, feedback, agent_name);
+        }
         let config = self.config();
         let mut workspace = lock(&self.workspace);
         let previous = workspace

@@ -152,9 +152,11 @@ impl Engine {
                 ) + 1,
             )
         });
+        // A task run works on the whole workspace, not on a place in one file.
         let place = match lines {
-            Some((first, last)) => format!("in {file}, lines {first} to {last}"),
-            None => format!("in {file}"),
+            _ if workspace.task_runs.contains(&id) => String::new(),
+            Some((first, last)) => format!("Work in {file}, lines {first} to {last}. "),
+            None => format!("Work in {file}. "),
         };
         // A refined run carries on from the prompt of the run it refines.
         let earlier = record
@@ -169,7 +171,7 @@ impl Engine {
             })
             .unwrap_or_default();
         let prompt = format!(
-            "{earlier}{}\n\nWork {place}. Edit the files in the current folder directly; \
+            "{earlier}{}\n\n{place}Edit the files in the current folder directly; \
              do not ask for confirmation.",
             record.instruction
         );
