@@ -15,5 +15,6 @@ mod faults;
 mod malformed;
 mod restart;
 mod review;
+mod secrets;
 mod spec_features;
 mod validation;
