@@ -156,9 +156,13 @@ impl LanguageServer for Backend {
             params.text_document.language_id,
             &params.text_document.text,
         );
-        let restored = lock(&session.engine.workspace).open_document(document);
+        let (restored, has_findings) = {
+            let mut workspace = lock(&session.engine.workspace);
+            let restored = workspace.open_document(document);
+            (restored, !workspace.findings.of_document(&url).is_empty())
+        };
         self.spec_buffer_changed(&url);
-        if !restored.is_empty() || lock(&self.config_problems).contains_key(&url) {
+        if !restored.is_empty() || has_findings || lock(&self.config_problems).contains_key(&url) {
             self.publish(&url).await;
         }
     }

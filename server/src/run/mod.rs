@@ -7,6 +7,7 @@ pub mod journal;
 pub mod output;
 pub mod preset;
 pub mod prompt;
+pub mod recorded_finding;
 pub mod review;
 pub mod sandbox;
 pub mod state;
