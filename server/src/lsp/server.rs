@@ -11,6 +11,7 @@ use crate::config::{self, ConfigProblem};
 use crate::document::{ContentChange, Document, PositionEncoding};
 use crate::run::engine::Engine;
 use crate::run::journal::Journal;
+use crate::run::sandbox_cleanup::clean_stale_sandboxes;
 use crate::workspace::{Workspace, lock};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -85,6 +86,18 @@ impl LanguageServer for Backend {
         if let Some(root) = &root {
             self.spec.start(root);
         }
+        let cleanup_root = root.clone();
+        // A server that died may have left sandboxes and agents behind.
+        tokio::task::spawn_blocking(move || {
+            let cleanup = clean_stale_sandboxes(&std::env::temp_dir(), cleanup_root.as_deref());
+            if !cleanup.removed_sandboxes.is_empty() {
+                tracing::info!(
+                    "removed {} stale sandboxes and killed {} agent process groups left by a server that stopped",
+                    cleanup.removed_sandboxes.len(),
+                    cleanup.killed_groups.len()
+                );
+            }
+        });
         let loaded = config::load(root.as_deref());
         self.set_config_problems(&loaded.problems);
         let (events, receiver) = mpsc::unbounded_channel();

@@ -10,5 +10,6 @@ pub mod prompt;
 pub mod recorded_finding;
 pub mod review;
 pub mod sandbox;
+pub mod sandbox_cleanup;
 pub mod state;
 pub mod summary;
