@@ -2,8 +2,12 @@
 //! child process in a sandbox folder, its output streamed as progress.
 //!
 //! The agent runs in its own process group so that a timeout or a cancel kills
-//! everything it started, not only the first process. Its edits are not read
-//! from its output: the caller diffs the sandbox once it exits.
+//! everything it started, not only the first process; the group is recorded
+//! while it runs, and the agent dies with the server (see
+//! [`crate::agent::spawn_tied`]), so not even a killed server leaves it
+//! running. Its stdin is closed: `codex exec` would otherwise wait for more
+//! input. Its edits are not read from its output: the caller diffs the
+//! sandbox once it exits.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,6 +20,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentEvent;
+use crate::agent::spawn_tied::spawn_tied_to_server;
 use crate::config::agent_config::CommandSettings;
 
 /// Variables every agent sees beside the ones its config names: enough to find
@@ -50,6 +55,9 @@ pub struct CommandLaunch<'a> {
     pub file: &'a str,
     /// The sandbox's copy of the workspace.
     pub working_dir: &'a Path,
+    /// Where the agent's process group is written while it runs, so that the
+    /// next server can kill it should this one die first.
+    pub group_file: Option<&'a Path>,
 }
 
 /// Why a CLI agent's run did not succeed.
@@ -105,7 +113,7 @@ pub async fn run_command(
             command.env(name, value);
         }
     }
-    let mut child = command.spawn().map_err(|error| {
+    let mut child = spawn_tied_to_server(command).await.map_err(|error| {
         CommandError::Failed(format!(
             "cannot start agent `{}` ({program}): {error}",
             launch.agent
@@ -115,10 +123,21 @@ pub async fn run_command(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    if let (Some(group), Some(group_file)) = (group, launch.group_file)
+        && let Err(error) = std::fs::write(group_file, group.to_string())
+    {
+        tracing::warn!(
+            "cannot record agent `{}`'s process group: {error}",
+            launch.agent
+        );
+    }
     let kill_group = || {
         if let Some(group) = group {
             // The group may already be gone; there is nothing else to do then.
             let _ = killpg(group, Signal::SIGKILL);
+        }
+        if let Some(group_file) = launch.group_file {
+            let _ = std::fs::remove_file(group_file);
         }
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
@@ -258,6 +277,7 @@ mod tests {
     ) -> (Result<String, CommandError>, String, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let settings = settings(script);
+        let group_file = dir.path().join("agent.pgid");
         let launch = CommandLaunch {
             agent: "fake",
             settings: &settings,
@@ -265,6 +285,7 @@ mod tests {
             prompt: "do it",
             file: "src/lib.rs",
             working_dir: dir.path(),
+            group_file: Some(&group_file),
         };
         let streamed = Mutex::new(String::new());
         let sink = |event: AgentEvent| {
@@ -293,6 +314,27 @@ mod tests {
         assert_eq!(
             Path::new(where_.trim()).canonicalize().expect("a path"),
             dir.path().canonicalize().expect("a path")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_agent_s_process_group_is_recorded_while_it_runs() {
+        let (result, _, dir) = run(
+            "while [ ! -s agent.pgid ]; do sleep 0.05; done; echo \"group=$(cat agent.pgid) leader=$$\"",
+            Duration::from_secs(10),
+            &CancellationToken::new(),
+        )
+        .await;
+        let output = result.expect("a successful run");
+        let (group, leader) = output
+            .trim()
+            .strip_prefix("group=")
+            .and_then(|rest| rest.split_once(" leader="))
+            .expect("both ids");
+        assert_eq!(group, leader, "the agent leads its own group");
+        assert!(
+            !dir.path().join("agent.pgid").exists(),
+            "removed after the run"
         );
     }
 
@@ -374,6 +416,7 @@ mod tests {
             prompt: "",
             file: "",
             working_dir: dir.path(),
+            group_file: None,
         };
         let result = run_command(&launch, &|_| {}, &CancellationToken::new()).await;
         let Err(CommandError::Failed(reason)) = result else {

@@ -10,6 +10,7 @@ pub mod command;
 pub mod error;
 pub mod http;
 pub mod openai;
+pub mod spawn_tied;
 #[cfg(test)]
 pub(crate) mod test_support;
 

@@ -74,17 +74,64 @@ pub struct CommandSettings {
     pub keep_sandbox: bool,
 }
 
-/// The command lines of the well-known agent CLIs, by preset name.
-pub const COMMAND_PRESETS: &[(&str, &[&str])] = &[
-    ("claude", &["claude", "-p", "{prompt}"]),
-    (
-        "codex",
-        &["codex", "exec", "--skip-git-repo-check", "{prompt}"],
-    ),
-    ("gemini", &["gemini", "-p", "{prompt}"]),
-    (
-        "aider",
-        &[
+/// A well-known agent CLI's launch: the command line that makes it edit files
+/// without asking, and the variables it reads its endpoint and key from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandPreset {
+    pub name: &'static str,
+    pub argv: &'static [&'static str],
+    /// Passed through to the CLI beside the ones the config lists.
+    pub env: &'static [&'static str],
+}
+
+/// The well-known agent CLIs. Each runs headless in a sandbox nobody watches:
+/// `claude` may edit files without asking (not run commands), `codex` may
+/// write in its folder, `gemini` trusts the sandbox and auto-approves edits.
+/// Their stdin is closed, which `codex exec` needs to not wait for more input.
+pub const COMMAND_PRESETS: &[CommandPreset] = &[
+    CommandPreset {
+        name: "claude",
+        argv: &[
+            "claude",
+            "-p",
+            "--permission-mode",
+            "acceptEdits",
+            "{prompt}",
+        ],
+        env: &[
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_MODEL",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "DISABLE_AUTOUPDATER",
+        ],
+    },
+    CommandPreset {
+        name: "codex",
+        argv: &[
+            "codex",
+            "exec",
+            "--full-auto",
+            "--skip-git-repo-check",
+            "{prompt}",
+        ],
+        env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
+    },
+    CommandPreset {
+        name: "gemini",
+        argv: &[
+            "gemini",
+            "--skip-trust",
+            "--approval-mode",
+            "auto_edit",
+            "-p",
+            "{prompt}",
+        ],
+        env: &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+    },
+    CommandPreset {
+        name: "aider",
+        argv: &[
             "aider",
             "--yes-always",
             "--no-git",
@@ -92,15 +139,33 @@ pub const COMMAND_PRESETS: &[(&str, &[&str])] = &[
             "{prompt}",
             "{file}",
         ],
-    ),
+        env: &[
+            "OPENAI_API_KEY",
+            "OPENAI_API_BASE",
+            "ANTHROPIC_API_KEY",
+            "AIDER_MODEL",
+        ],
+    },
 ];
 
-/// The command line of the preset `name`, if there is one.
-pub fn command_preset(name: &str) -> Option<Vec<String>> {
-    COMMAND_PRESETS
-        .iter()
-        .find(|(preset, _)| *preset == name)
-        .map(|(_, argv)| argv.iter().map(|argument| (*argument).to_owned()).collect())
+/// The preset `name`, if there is one.
+pub fn command_preset(name: &str) -> Option<&'static CommandPreset> {
+    COMMAND_PRESETS.iter().find(|preset| preset.name == name)
+}
+
+impl CommandPreset {
+    /// The launch this preset gives.
+    pub fn settings(&self) -> CommandSettings {
+        CommandSettings {
+            argv: self
+                .argv
+                .iter()
+                .map(|argument| (*argument).to_owned())
+                .collect(),
+            env: self.env.iter().map(|name| (*name).to_owned()).collect(),
+            keep_sandbox: false,
+        }
+    }
 }
 
 /// The stand-in endpoint of a `command` agent, which reaches no host.

@@ -442,7 +442,7 @@ fn validate_command(
             );
         }
     }
-    let argv = match (&raw_agent.command, &raw_agent.preset) {
+    let (argv, preset_env): (Vec<String>, &[&str]) = match (&raw_agent.command, &raw_agent.preset) {
         (Some(command), None) => {
             if command
                 .get_ref()
@@ -455,12 +455,19 @@ fn validate_command(
                 );
                 return None;
             }
-            command.get_ref().clone()
+            (command.get_ref().clone(), &[])
         }
         (None, Some(preset)) => match command_preset(preset.get_ref()) {
-            Some(argv) => argv,
+            Some(preset) => (
+                preset
+                    .argv
+                    .iter()
+                    .map(|argument| (*argument).to_owned())
+                    .collect(),
+                preset.env,
+            ),
             None => {
-                let known: Vec<&str> = COMMAND_PRESETS.iter().map(|(name, _)| *name).collect();
+                let known: Vec<&str> = COMMAND_PRESETS.iter().map(|preset| preset.name).collect();
                 problems.push(
                     Some(preset.span()),
                     format!(
@@ -487,8 +494,12 @@ fn validate_command(
             return None;
         }
     };
-    let mut env = Vec::new();
+    // A preset's own variables (its endpoint and key) pass through unasked.
+    let mut env: Vec<String> = preset_env.iter().map(|name| (*name).to_owned()).collect();
     for name in raw_agent.env.iter().flat_map(|env| env.get_ref()) {
+        if env.contains(name.get_ref()) {
+            continue;
+        }
         if is_environment_variable_name(name.get_ref()) {
             env.push(name.get_ref().clone());
         } else {
@@ -888,7 +899,10 @@ context_lines = 10
 
     #[test]
     fn presets_expand_to_the_known_command_lines() {
-        let file = parse("[agents.a]\nkind = \"command\"\npreset = \"aider\"\n").expect("valid");
+        let file = parse(
+            "[agents.a]\nkind = \"command\"\npreset = \"aider\"\nenv = [\"AIDER_MODEL\", \"MY_PROXY\"]\n",
+        )
+        .expect("valid");
         let command = file.agents["a"].command.clone().expect("a command");
         assert_eq!(
             command.argv,
@@ -902,6 +916,30 @@ context_lines = 10
             ]
         );
         assert!(!command.keep_sandbox);
+        // The preset's own variables come first, then the config's, once each.
+        assert_eq!(
+            command.env,
+            [
+                "OPENAI_API_KEY",
+                "OPENAI_API_BASE",
+                "ANTHROPIC_API_KEY",
+                "AIDER_MODEL",
+                "MY_PROXY"
+            ]
+        );
+        let claude = parse("[agents.c]\nkind = \"command\"\npreset = \"claude\"\n").expect("valid");
+        let claude = claude.agents["c"].command.clone().expect("a command");
+        // Headless, `claude -p` may only edit files when its permission mode says so.
+        assert_eq!(
+            claude.argv,
+            [
+                "claude",
+                "-p",
+                "--permission-mode",
+                "acceptEdits",
+                "{prompt}"
+            ]
+        );
         let (text, message) = single_problem("[agents.a]\nkind = \"command\"\npreset = \"vim\"\n");
         assert_eq!(text, "\"vim\"");
         assert!(

@@ -124,6 +124,12 @@ mod tests {
             untrusted_reason(&Config::default(), "cli", &agent, None, false),
             None
         );
+        // A CLI found on the user's PATH is the user's own program too.
+        agent.origin = ConfigOrigin::Discovered;
+        assert_eq!(
+            untrusted_reason(&Config::default(), "cli", &agent, None, false),
+            None
+        );
     }
 
     #[test]

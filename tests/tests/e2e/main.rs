@@ -15,6 +15,7 @@ mod faults;
 mod malformed;
 mod restart;
 mod review;
+mod secrets;
 mod spec_features;
 mod start_task;
 mod validation;

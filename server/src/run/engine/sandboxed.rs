@@ -68,6 +68,7 @@ impl Engine {
                 let _ = events.send(RunEvent::Delta { run: id, text });
             }
         };
+        let group_file = sandbox.agent_group_file();
         let launch = CommandLaunch {
             agent: name,
             settings: &settings,
@@ -75,6 +76,7 @@ impl Engine {
             prompt: &prompt,
             file: &file,
             working_dir: sandbox.workspace_dir(),
+            group_file: Some(&group_file),
         };
         let result = run_command(&launch, &sink, token).await;
         let changes = result.as_ref().ok().map(|_| sandbox.changes());
