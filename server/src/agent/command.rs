@@ -86,41 +86,16 @@ pub async fn run_command(
             launch.agent
         )));
     };
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(launch.working_dir)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for name in PASSED_ENVIRONMENT
-        .iter()
-        .copied()
-        .chain(launch.settings.env.iter().map(String::as_str))
-    {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
+    let mut command = sandboxed_command(program, arguments, launch.settings, launch.working_dir);
+    command.stdin(Stdio::null());
     let mut child = command.spawn().map_err(|error| {
         CommandError::Failed(format!(
             "cannot start agent `{}` ({program}): {error}",
             launch.agent
         ))
     })?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let kill_group = || {
-        if let Some(group) = group {
-            // The group may already be gone; there is nothing else to do then.
-            let _ = killpg(group, Signal::SIGKILL);
-        }
-    };
+    let group = process_group(&child);
+    let kill_group = || kill_process_group(group);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(forward_output(stdout, sender.clone()));
@@ -192,6 +167,53 @@ pub async fn run_command(
     )))
 }
 
+/// The launch of a local agent in `working_dir`: in its own process group
+/// (see [`process_group`]), killed when dropped, with piped output and
+/// only the environment its settings allow.
+pub(crate) fn sandboxed_command(
+    program: &str,
+    arguments: &[String],
+    settings: &CommandSettings,
+    working_dir: &Path,
+) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(arguments)
+        .current_dir(working_dir)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in PASSED_ENVIRONMENT
+        .iter()
+        .copied()
+        .chain(settings.env.iter().map(String::as_str))
+    {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+}
+
+/// The process group a [`sandboxed_command`] started; read it before waiting
+/// for the child, which forgets its id once reaped.
+pub(crate) fn process_group(child: &tokio::process::Child) -> Option<Pid> {
+    child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw)
+}
+
+/// Kills everything left in `group`.
+pub(crate) fn kill_process_group(group: Option<Pid>) {
+    if let Some(group) = group {
+        // The group may already be gone; there is nothing else to do then.
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+}
+
 /// Sends what `pipe` yields, chunk by chunk, until it closes.
 async fn forward_output(
     mut pipe: impl AsyncRead + Unpin,
@@ -220,7 +242,7 @@ async fn drain(
 }
 
 /// `reason`, then the last [`TAIL_LINES`] lines of `output` when there is any.
-fn with_tail(reason: String, output: &[u8]) -> String {
+pub(crate) fn with_tail(reason: String, output: &[u8]) -> String {
     let text = String::from_utf8_lossy(output);
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");

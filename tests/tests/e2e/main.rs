@@ -4,6 +4,7 @@
 mod support;
 
 mod anchoring;
+mod acp;
 mod anthropic;
 mod arbitration;
 mod casting;

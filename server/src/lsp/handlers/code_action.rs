@@ -143,8 +143,8 @@ pub async fn code_actions(
             } else {
                 format!("Review with {agent}")
             };
-            // A command agent edits files; it has no way to answer findings.
-            let can_review = agent_config.kind != AgentKind::Command;
+            // A sandboxed agent edits files; it has no way to answer findings.
+            let can_review = !agent_config.kind.edits_in_sandbox();
             actions.extend(can_review.then(|| {
                 CodeActionOrCommand::CodeAction(CodeAction {
                     title: title.clone(),

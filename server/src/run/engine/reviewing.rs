@@ -31,7 +31,7 @@ impl Engine {
     pub fn review(self: &Arc<Self>, review: Review) -> Result<RunId, EngineError> {
         let config = self.config();
         let agent = self.agent_config(&config, &review.agent)?;
-        if agent.kind == AgentKind::Command {
+        if agent.kind.edits_in_sandbox() {
             return Err(EngineError::CommandAgentCannotReview(review.agent));
         }
         let mut workspace = lock(&self.workspace);
