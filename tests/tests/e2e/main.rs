@@ -3,8 +3,8 @@
 
 mod support;
 
-mod anchoring;
 mod acp;
+mod anchoring;
 mod anthropic;
 mod arbitration;
 mod casting;
