@@ -570,3 +570,104 @@ async fn collect_stderr(mut stderr: ChildStderr, log: Arc<Mutex<Vec<u8>>>) {
         log.drain(..excess);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const INITIALIZED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":1}}"#;
+    const SESSION: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"sessionId":"s"}}"#;
+
+    /// Runs a shell script as the agent in a fresh folder; returns the result,
+    /// the events it caused, and the folder.
+    async fn run(
+        script: &str,
+        timeout: Duration,
+    ) -> (Result<String, CommandError>, Vec<AgentEvent>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let settings = CommandSettings {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec![],
+            keep_sandbox: false,
+        };
+        let launch = AcpLaunch {
+            agent: "fake",
+            settings: &settings,
+            timeout,
+            prompt: "do it",
+            working_dir: dir.path(),
+        };
+        let events = Mutex::new(Vec::new());
+        let sink = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);
+        let result = run_acp(&launch, &sink, &|_| {}, &CancellationToken::new()).await;
+        (result, events.into_inner().expect("unpoisoned"), dir)
+    }
+
+    #[tokio::test]
+    async fn a_turn_streams_the_agent_s_text_and_refuses_unknown_methods() {
+        let script = format!(
+            "read l; echo '{INITIALIZED}'; read l; echo '{SESSION}'; read l; \
+             echo '{{\"jsonrpc\":\"2.0\",\"method\":\"session/update\",\"params\":{{\"sessionId\":\"s\",\"update\":{{\"sessionUpdate\":\"agent_message_chunk\",\"content\":{{\"type\":\"text\",\"text\":\"done\"}}}}}}}}'; \
+             echo '{{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"terminal/create\",\"params\":{{}}}}'; \
+             read answer; echo \"$answer\" > answer.json; \
+             echo '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"stopReason\":\"end_turn\"}}}}'; read l"
+        );
+        let (result, events, dir) = run(&script, Duration::from_secs(10)).await;
+        assert_eq!(result, Ok("done".to_owned()));
+        assert_eq!(events, [AgentEvent::Delta("done".into())]);
+        let answer = std::fs::read_to_string(dir.path().join("answer.json")).expect("answered");
+        let answer: Value = serde_json::from_str(&answer).expect("JSON");
+        assert_eq!(answer["id"], 9);
+        assert_eq!(answer["error"]["code"], METHOD_NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn another_protocol_version_fails_the_run() {
+        let script = r#"read l; echo '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":2}}'; read l"#;
+        let (result, _, _dir) = run(script, Duration::from_secs(10)).await;
+        let Err(CommandError::Failed(reason)) = result else {
+            panic!("expected a failure, got {result:?}");
+        };
+        assert!(
+            reason.starts_with("agent `fake` speaks ACP version 2; Director speaks version 1"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_fails_the_run_with_the_agent_s_stderr() {
+        let script = r#"read l; echo 'no credentials found' >&2; echo '{"jsonrpc":"2.0","id":0,"error":{"code":-32000,"message":"Authentication required"}}'; read l"#;
+        let (result, _, _dir) = run(script, Duration::from_secs(10)).await;
+        let Err(CommandError::Failed(reason)) = result else {
+            panic!("expected a failure, got {result:?}");
+        };
+        assert!(
+            reason.starts_with(
+                "agent `fake` answered initialize with an error: Authentication required (JSON-RPC error -32000)"
+            ),
+            "{reason}"
+        );
+        assert!(reason.ends_with("no credentials found"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_cancels_the_session_then_kills_the_agent() {
+        let script = format!(
+            "read l; echo '{INITIALIZED}'; read l; echo '{SESSION}'; read l; \
+             echo 'still thinking' >&2; read cancel; echo \"$cancel\" > cancel.json; sleep 30"
+        );
+        let started = std::time::Instant::now();
+        let (result, _, dir) = run(&script, Duration::from_millis(500)).await;
+        let Err(CommandError::Failed(reason)) = result else {
+            panic!("expected a failure, got {result:?}");
+        };
+        assert!(reason.contains("did not finish within 0 s"), "{reason}");
+        assert!(reason.ends_with("still thinking"), "{reason}");
+        let cancel = std::fs::read_to_string(dir.path().join("cancel.json")).expect("a cancel");
+        let cancel: Value = serde_json::from_str(&cancel).expect("JSON");
+        assert_eq!(cancel["method"], "session/cancel");
+        assert_eq!(cancel["params"]["sessionId"], "s");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}

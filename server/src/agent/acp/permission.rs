@@ -103,6 +103,7 @@ fn touched_paths(request: &RequestPermissionRequest) -> Vec<PathBuf> {
             ToolCallContent::Other => None,
         });
     let mut paths: Vec<PathBuf> = locations.chain(diffs).collect();
+    paths.sort();
     paths.dedup();
     paths
 }

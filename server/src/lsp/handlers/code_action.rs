@@ -7,7 +7,6 @@ use super::execute_command::{
     ACCEPT, ACCEPT_ALL, APPLY_FIX, DELEGATE, DISMISS, REFINE, REJECT, REJECT_ALL, REVIEW,
 };
 use super::spec_fixes;
-use crate::config::AgentKind;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::offsets;
 use crate::lsp::diagnostics::{FINDING_CODE, PROPOSAL_CODE, SOURCE};

@@ -19,7 +19,7 @@ use super::review::FindingId;
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, backend_for};
 use crate::config::trust::untrusted_reason;
-use crate::config::{AgentConfig, AgentKind, Config};
+use crate::config::{AgentConfig, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
 use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};

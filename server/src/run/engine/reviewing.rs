@@ -3,7 +3,6 @@
 
 use super::{Engine, EngineError, display_path, open_document_with_range};
 use crate::agent::{ChatMessage, Completion};
-use crate::config::AgentKind;
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::event::RunEvent;
