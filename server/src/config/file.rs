@@ -978,7 +978,10 @@ context_lines = 10
                 "[agents.a]\nkind = \"acp\"\npreset = \"{preset}\"\n"
             ))
             .expect("valid");
-            assert_eq!(file.agents["a"].command.clone().expect("a command").argv, argv);
+            assert_eq!(
+                file.agents["a"].command.clone().expect("a command").argv,
+                argv
+            );
         }
         let file = parse("[agents.a]\nkind = \"acp\"\ncommand = [\"my-agent\", \"--stdio\"]\n")
             .expect("valid");

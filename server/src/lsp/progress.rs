@@ -192,7 +192,9 @@ fn ask_permission(backend: &Backend, run: RunId, question: PermissionQuestion) {
                 .position(|choice| *choice == item.title),
             Ok(None) => None,
             Err(error) => {
-                tracing::warn!("run {run}: the editor did not answer a permission question: {error}");
+                tracing::warn!(
+                    "run {run}: the editor did not answer a permission question: {error}"
+                );
                 None
             }
         };

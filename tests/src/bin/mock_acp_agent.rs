@@ -101,8 +101,14 @@ impl Agent {
             ],
         }));
         let lib = self.cwd.join("src/lib.rs");
-        let read = self.request("fs/read_text_file", json!({ "sessionId": "sess_1", "path": lib }));
-        let content = read["result"]["content"].as_str().unwrap_or_default().to_owned();
+        let read = self.request(
+            "fs/read_text_file",
+            json!({ "sessionId": "sess_1", "path": lib }),
+        );
+        let content = read["result"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         self.record(json!({ "event": "read", "content": content }));
         self.update(json!({
             "sessionUpdate": "tool_call", "toolCallId": "call_1", "title": "Edit src/lib.rs",

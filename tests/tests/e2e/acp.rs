@@ -156,10 +156,7 @@ async fn an_acp_agent_s_edits_become_proposals_and_its_reads_see_the_unsaved_buf
     // Its message, plan and tool calls streamed as progress.
     let messages = progress_messages(&fixture);
     let shown = |needle: &str| messages.iter().any(|message| message.contains(needle));
-    assert!(
-        shown("plan: [x] Read lib.rs, [ ] Fix add"),
-        "{messages:#?}"
-    );
+    assert!(shown("plan: [x] Read lib.rs, [ ] Fix add"), "{messages:#?}");
     assert!(shown("Looking at the subtraction"), "{messages:#?}");
     assert!(shown("tool: Edit src/lib.rs (completed)"), "{messages:#?}");
     // And the transcript keeps the message with the plan.
@@ -181,12 +178,14 @@ async fn an_acp_agent_s_edits_become_proposals_and_its_reads_see_the_unsaved_buf
         .execute("director.accept", json!({ "hunk": hunk }))
         .await
         .unwrap_or_else(|error| panic!("accept failed: {error}"));
-    assert_eq!(fixture.client.text(&lib), format!("{UNSAVED_LINE}{ADD_FIXED}"));
+    assert_eq!(
+        fixture.client.text(&lib),
+        format!("{UNSAVED_LINE}{ADD_FIXED}")
+    );
 }
 
 #[tokio::test]
-async fn a_permission_beyond_the_sandbox_is_asked_of_the_user_and_the_answer_reaches_the_agent()
-{
+async fn a_permission_beyond_the_sandbox_is_asked_of_the_user_and_the_answer_reaches_the_agent() {
     let (fixture, log) = acp_fixture("ask_outside", trusted()).await;
     fixture
         .client

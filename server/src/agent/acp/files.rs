@@ -96,7 +96,12 @@ mod tests {
         (dir, root)
     }
 
-    fn read(root: &Path, path: PathBuf, line: Option<u32>, limit: Option<u32>) -> Result<String, RpcError> {
+    fn read(
+        root: &Path,
+        path: PathBuf,
+        line: Option<u32>,
+        limit: Option<u32>,
+    ) -> Result<String, RpcError> {
         read_text_file(root, &ReadTextFileRequest { path, line, limit })
     }
 
@@ -104,10 +109,22 @@ mod tests {
     fn reads_honour_the_first_line_and_the_limit() {
         let (_dir, root) = sandbox();
         let file = root.join("src/lib.rs");
-        assert_eq!(read(&root, file.clone(), None, None).expect("read"), "one\ntwo\nthree\nfour\n");
-        assert_eq!(read(&root, file.clone(), Some(2), Some(2)).expect("read"), "two\nthree\n");
-        assert_eq!(read(&root, file.clone(), Some(4), None).expect("read"), "four\n");
-        assert_eq!(read(&root, file.clone(), None, Some(1)).expect("read"), "one\n");
+        assert_eq!(
+            read(&root, file.clone(), None, None).expect("read"),
+            "one\ntwo\nthree\nfour\n"
+        );
+        assert_eq!(
+            read(&root, file.clone(), Some(2), Some(2)).expect("read"),
+            "two\nthree\n"
+        );
+        assert_eq!(
+            read(&root, file.clone(), Some(4), None).expect("read"),
+            "four\n"
+        );
+        assert_eq!(
+            read(&root, file.clone(), None, Some(1)).expect("read"),
+            "one\n"
+        );
         assert_eq!(read(&root, file, Some(9), Some(1)).expect("read"), "");
         let missing = read(&root, root.join("src/none.rs"), None, None).expect_err("missing");
         assert_eq!(missing.code, RESOURCE_NOT_FOUND);
@@ -117,11 +134,19 @@ mod tests {
     fn nothing_outside_the_sandbox_is_read_or_written() {
         let (_dir, root) = sandbox();
         let escape = root.join("src/../../secret.txt");
-        assert_eq!(read(&root, escape.clone(), None, None).expect_err("refused").code, INVALID_PARAMS);
+        assert_eq!(
+            read(&root, escape.clone(), None, None)
+                .expect_err("refused")
+                .code,
+            INVALID_PARAMS
+        );
         assert!(read(&root, PathBuf::from("src/lib.rs"), None, None).is_err());
         let refused = write_text_file(
             &root,
-            &WriteTextFileRequest { path: escape, content: "x".into() },
+            &WriteTextFileRequest {
+                path: escape,
+                content: "x".into(),
+            },
         );
         assert!(refused.is_err());
         assert!(!root.parent().expect("a parent").join("secret.txt").exists());

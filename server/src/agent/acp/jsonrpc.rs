@@ -121,7 +121,9 @@ mod tests {
     #[test]
     fn lines_are_told_apart_by_method_and_id() {
         assert_eq!(
-            parse_line(r#"{"jsonrpc":"2.0","id":4,"method":"fs/read_text_file","params":{"path":"/a"}}"#),
+            parse_line(
+                r#"{"jsonrpc":"2.0","id":4,"method":"fs/read_text_file","params":{"path":"/a"}}"#
+            ),
             Ok(Incoming::Request {
                 id: json!(4),
                 method: "fs/read_text_file".into(),

@@ -37,10 +37,10 @@ use jsonrpc::{INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcError};
 use permission::Verdict;
 use schema::{
     CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapability, Implementation,
-    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse, PermissionOutcome,
-    PlanEntryStatus, PromptRequest, PromptResponse, ReadTextFileRequest, ReadTextFileResponse,
-    RequestPermissionRequest, RequestPermissionResponse, SessionNotification, SessionUpdate,
-    StopReason, ToolCallStatus, WriteTextFileRequest,
+    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse,
+    PermissionOutcome, PlanEntryStatus, PromptRequest, PromptResponse, ReadTextFileRequest,
+    ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse, SessionNotification,
+    SessionUpdate, StopReason, ToolCallStatus, WriteTextFileRequest,
 };
 
 /// How long the agent may take to end its turn after `session/cancel`
@@ -98,9 +98,7 @@ pub async fn run_acp(
     let mut command = sandboxed_command(program, arguments, launch.settings, &root);
     command.stdin(Stdio::piped());
     let mut child = command.spawn().map_err(|error| {
-        CommandError::Failed(format!(
-            "cannot start agent `{agent}` ({program}): {error}"
-        ))
+        CommandError::Failed(format!("cannot start agent `{agent}` ({program}): {error}"))
     })?;
     let group = process_group(&child);
     let (Some(stdin), Some(stdout), Some(stderr)) =
@@ -331,7 +329,9 @@ impl Client<'_> {
         self.send(jsonrpc::request_line(id, method, params));
         let answer = self.await_response(id, method).await?;
         serde_json::from_value(answer).map_err(|error| {
-            TurnFailure::Protocol(format!("answered {method} with something that is not ACP: {error}"))
+            TurnFailure::Protocol(format!(
+                "answered {method} with something that is not ACP: {error}"
+            ))
         })
     }
 
@@ -361,7 +361,9 @@ impl Client<'_> {
                 }) => {
                     if answered == Value::from(id) {
                         return result.map_err(|error| {
-                            TurnFailure::Protocol(format!("answered {method} with an error: {error}"))
+                            TurnFailure::Protocol(format!(
+                                "answered {method} with an error: {error}"
+                            ))
                         });
                     }
                     tracing::debug!("agent {}: an answer to no pending request", self.agent);
@@ -389,10 +391,12 @@ impl Client<'_> {
     /// Answers a request from the agent, now or once the user has.
     fn on_request(&mut self, id: Value, method: &str, params: Value) {
         let answer = match method {
-            "fs/read_text_file" => parse_params::<ReadTextFileRequest>(params).and_then(|request| {
-                let content = files::read_text_file(&self.root, &request)?;
-                to_value(&ReadTextFileResponse { content })
-            }),
+            "fs/read_text_file" => {
+                parse_params::<ReadTextFileRequest>(params).and_then(|request| {
+                    let content = files::read_text_file(&self.root, &request)?;
+                    to_value(&ReadTextFileResponse { content })
+                })
+            }
             "fs/write_text_file" => {
                 parse_params::<WriteTextFileRequest>(params).and_then(|request| {
                     files::write_text_file(&self.root, &request)?;
@@ -437,8 +441,7 @@ impl Client<'_> {
                     let choice = answered.await.ok().flatten();
                     let _ = answers.send((request_id, choice));
                 });
-                self.waiting_for_user
-                    .insert(id.to_string(), (id, request));
+                self.waiting_for_user.insert(id.to_string(), (id, request));
             }
         }
     }
@@ -461,7 +464,10 @@ impl Client<'_> {
         let notification: SessionNotification = match serde_json::from_value(params) {
             Ok(notification) => notification,
             Err(error) => {
-                tracing::warn!("agent {}: an update Director cannot read: {error}", self.agent);
+                tracing::warn!(
+                    "agent {}: an update Director cannot read: {error}",
+                    self.agent
+                );
                 return;
             }
         };
@@ -584,7 +590,11 @@ mod tests {
     async fn run(
         script: &str,
         timeout: Duration,
-    ) -> (Result<String, CommandError>, Vec<AgentEvent>, tempfile::TempDir) {
+    ) -> (
+        Result<String, CommandError>,
+        Vec<AgentEvent>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let settings = CommandSettings {
             argv: vec!["sh".into(), "-c".into(), script.into()],
@@ -624,7 +634,8 @@ mod tests {
 
     #[tokio::test]
     async fn another_protocol_version_fails_the_run() {
-        let script = r#"read l; echo '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":2}}'; read l"#;
+        let script =
+            r#"read l; echo '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":2}}'; read l"#;
         let (result, _, _dir) = run(script, Duration::from_secs(10)).await;
         let Err(CommandError::Failed(reason)) = result else {
             panic!("expected a failure, got {result:?}");

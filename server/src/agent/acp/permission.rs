@@ -31,12 +31,15 @@ pub fn judge(root: &Path, request: &RequestPermissionRequest) -> Verdict {
     if !contained {
         return Verdict::AskUser;
     }
-    [PermissionOptionKind::AllowOnce, PermissionOptionKind::AllowAlways]
-        .iter()
-        .find_map(|kind| option_of_kind(&request.options, *kind))
-        .map_or(Verdict::AskUser, |option| {
-            Verdict::Allow(option.option_id.clone())
-        })
+    [
+        PermissionOptionKind::AllowOnce,
+        PermissionOptionKind::AllowAlways,
+    ]
+    .iter()
+    .find_map(|kind| option_of_kind(&request.options, *kind))
+    .map_or(Verdict::AskUser, |option| {
+        Verdict::Allow(option.option_id.clone())
+    })
 }
 
 /// The question put to the user for `request`, and its choices: the agent's
@@ -71,12 +74,20 @@ pub fn question(agent: &str, request: &RequestPermissionRequest) -> (String, Vec
 
 /// The outcome for the user's choice (an index into the question's choices);
 /// no choice rejects once, or cancels when the agent offers no way to reject.
-pub fn outcome_for_choice(request: &RequestPermissionRequest, choice: Option<usize>) -> PermissionOutcome {
-    let chosen = choice.and_then(|index| request.options.get(index)).or_else(|| {
-        [PermissionOptionKind::RejectOnce, PermissionOptionKind::RejectAlways]
+pub fn outcome_for_choice(
+    request: &RequestPermissionRequest,
+    choice: Option<usize>,
+) -> PermissionOutcome {
+    let chosen = choice
+        .and_then(|index| request.options.get(index))
+        .or_else(|| {
+            [
+                PermissionOptionKind::RejectOnce,
+                PermissionOptionKind::RejectAlways,
+            ]
             .iter()
             .find_map(|kind| option_of_kind(&request.options, *kind))
-    });
+        });
     match chosen {
         Some(option) => PermissionOutcome::Selected {
             option_id: option.option_id.clone(),
@@ -161,7 +172,8 @@ mod tests {
             ],
         }));
         assert_eq!(judge(&root, &mixed), Verdict::AskUser);
-        let command = request(json!({ "toolCallId": "c", "title": "Run rm -rf /", "kind": "execute" }));
+        let command =
+            request(json!({ "toolCallId": "c", "title": "Run rm -rf /", "kind": "execute" }));
         assert_eq!(judge(&root, &command), Verdict::AskUser);
         let escape = request(json!({
             "toolCallId": "c", "locations": [{ "path": root.join("../elsewhere") }],
@@ -175,7 +187,8 @@ mod tests {
         let mut edit = request(json!({
             "toolCallId": "c", "locations": [{ "path": root.join("a.rs") }],
         }));
-        edit.options.retain(|option| option.kind == PermissionOptionKind::RejectOnce);
+        edit.options
+            .retain(|option| option.kind == PermissionOptionKind::RejectOnce);
         assert_eq!(judge(&root, &edit), Verdict::AskUser);
     }
 
@@ -186,23 +199,37 @@ mod tests {
             "content": [{ "type": "diff", "path": "/home/me/notes.txt", "newText": "x" }],
         }));
         let (message, choices) = question("gem", &outside);
-        assert!(message.starts_with("Agent `gem` asks permission for: Write notes"), "{message}");
+        assert!(
+            message.starts_with("Agent `gem` asks permission for: Write notes"),
+            "{message}"
+        );
         assert!(message.contains("/home/me/notes.txt"), "{message}");
         assert_eq!(choices, ["Allow once", "Always allow", "Reject"]);
         assert_eq!(
             outcome_for_choice(&outside, Some(1)),
-            PermissionOutcome::Selected { option_id: "always".into() }
+            PermissionOutcome::Selected {
+                option_id: "always".into()
+            }
         );
         assert_eq!(
             outcome_for_choice(&outside, None),
-            PermissionOutcome::Selected { option_id: "no".into() }
+            PermissionOutcome::Selected {
+                option_id: "no".into()
+            }
         );
         assert_eq!(
             outcome_for_choice(&outside, Some(7)),
-            PermissionOutcome::Selected { option_id: "no".into() }
+            PermissionOutcome::Selected {
+                option_id: "no".into()
+            }
         );
         let mut no_reject = outside.clone();
-        no_reject.options.retain(|option| option.kind == PermissionOptionKind::AllowOnce);
-        assert_eq!(outcome_for_choice(&no_reject, None), PermissionOutcome::Cancelled);
+        no_reject
+            .options
+            .retain(|option| option.kind == PermissionOptionKind::AllowOnce);
+        assert_eq!(
+            outcome_for_choice(&no_reject, None),
+            PermissionOutcome::Cancelled
+        );
     }
 }

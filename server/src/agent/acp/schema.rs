@@ -312,9 +312,10 @@ mod tests {
         }))
         .expect("an unknown update");
         assert_eq!(unknown, SessionUpdate::Other);
-        let image: ContentBlock =
-            serde_json::from_value(json!({ "type": "image", "data": "…", "mimeType": "image/png" }))
-                .expect("an image");
+        let image: ContentBlock = serde_json::from_value(
+            json!({ "type": "image", "data": "…", "mimeType": "image/png" }),
+        )
+        .expect("an image");
         assert_eq!(image, ContentBlock::Other);
     }
 
