@@ -359,7 +359,7 @@ impl Client<'_> {
                     id: answered,
                     result,
                 }) => {
-                    if answered == Value::from(id) {
+                    if answered == id {
                         return result.map_err(|error| {
                             TurnFailure::Protocol(format!(
                                 "answered {method} with an error: {error}"
