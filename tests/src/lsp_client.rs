@@ -355,6 +355,13 @@ impl LspClient {
         self.shared.lock().refuse_edits = refuse;
     }
 
+    /// Answers every later `window/showMessageRequest` that offers an action
+    /// titled `title` with that action, as a user clicking it; `None` (the
+    /// default) dismisses them, answering null.
+    pub fn set_message_request_choice(&self, title: Option<&str>) {
+        self.shared.lock().message_request_choice = title.map(str::to_owned);
+    }
+
     /// Returns the params of the first notification `method` that matches
     /// `predicate` and has not been returned by an earlier wait, waiting up
     /// to `timeout` for it to arrive.
@@ -619,6 +626,9 @@ struct State {
     server_requests: Vec<RecordedServerRequest>,
     unconsumed_server_requests: VecDeque<RecordedServerRequest>,
     refuse_edits: bool,
+    /// The title of the action `window/showMessageRequest` is answered with
+    /// when the request offers it; otherwise the answer is null (dismissed).
+    message_request_choice: Option<String>,
     /// The last `TRAFFIC_KEPT` messages both ways, abbreviated.
     traffic: VecDeque<String>,
     traffic_total: usize,
@@ -636,6 +646,7 @@ impl State {
             server_requests: Vec::new(),
             unconsumed_server_requests: VecDeque::new(),
             refuse_edits: false,
+            message_request_choice: None,
             traffic: VecDeque::new(),
             traffic_total: 0,
             protocol_errors: Vec::new(),
@@ -827,8 +838,18 @@ async fn answer_server_request(shared: &Shared, id: Value, method: String, param
         "window/workDoneProgress/create"
         | "client/registerCapability"
         | "client/unregisterCapability"
-        | "window/showMessageRequest"
         | "workspace/codeLens/refresh" => Ok(Value::Null),
+        "window/showMessageRequest" => {
+            let choice = shared.lock().message_request_choice.clone();
+            let chosen = choice.and_then(|title| {
+                params["actions"]
+                    .as_array()?
+                    .iter()
+                    .find(|action| action["title"] == title.as_str())
+                    .cloned()
+            });
+            Ok(chosen.unwrap_or(Value::Null))
+        }
         "workspace/configuration" => {
             let item_count = params["items"].as_array().map_or(0, Vec::len);
             Ok(Value::Array(vec![Value::Null; item_count]))

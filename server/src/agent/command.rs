@@ -94,48 +94,18 @@ pub async fn run_command(
             launch.agent
         )));
     };
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(launch.working_dir)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for name in PASSED_ENVIRONMENT
-        .iter()
-        .copied()
-        .chain(launch.settings.env.iter().map(String::as_str))
-    {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
+    let mut command = sandboxed_command(program, arguments, launch.settings, launch.working_dir);
+    command.stdin(Stdio::null());
     let mut child = spawn_tied_to_server(command).await.map_err(|error| {
         CommandError::Failed(format!(
             "cannot start agent `{}` ({program}): {error}",
             launch.agent
         ))
     })?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    if let (Some(group), Some(group_file)) = (group, launch.group_file)
-        && let Err(error) = std::fs::write(group_file, group.to_string())
-    {
-        tracing::warn!(
-            "cannot record agent `{}`'s process group: {error}",
-            launch.agent
-        );
-    }
+    let group = process_group(&child);
+    record_process_group(launch.agent, group, launch.group_file);
     let kill_group = || {
-        if let Some(group) = group {
-            // The group may already be gone; there is nothing else to do then.
-            let _ = killpg(group, Signal::SIGKILL);
-        }
+        kill_process_group(group);
         if let Some(group_file) = launch.group_file {
             let _ = std::fs::remove_file(group_file);
         }
@@ -211,6 +181,64 @@ pub async fn run_command(
     )))
 }
 
+/// The launch of a local agent in `working_dir`: in its own process group
+/// (see [`process_group`]), killed when dropped, with piped output and
+/// only the environment its settings allow.
+pub(crate) fn sandboxed_command(
+    program: &str,
+    arguments: &[String],
+    settings: &CommandSettings,
+    working_dir: &Path,
+) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(arguments)
+        .current_dir(working_dir)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in PASSED_ENVIRONMENT
+        .iter()
+        .copied()
+        .chain(settings.env.iter().map(String::as_str))
+    {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+}
+
+/// The process group a [`sandboxed_command`] started; read it before waiting
+/// for the child, which forgets its id once reaped.
+pub(crate) fn process_group(child: &tokio::process::Child) -> Option<Pid> {
+    child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw)
+}
+
+/// Writes the agent's process group into the sandbox, so that a server
+/// started after this one died can find and stop an agent left running.
+pub(crate) fn record_process_group(agent: &str, group: Option<Pid>, group_file: Option<&Path>) {
+    let (Some(group), Some(group_file)) = (group, group_file) else {
+        return;
+    };
+    if let Err(error) = std::fs::write(group_file, group.to_string()) {
+        tracing::warn!("cannot record agent `{agent}`'s process group: {error}");
+    }
+}
+
+/// Kills everything left in `group`.
+pub(crate) fn kill_process_group(group: Option<Pid>) {
+    if let Some(group) = group {
+        // The group may already be gone; there is nothing else to do then.
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+}
+
 /// Sends what `pipe` yields, chunk by chunk, until it closes.
 async fn forward_output(
     mut pipe: impl AsyncRead + Unpin,
@@ -239,7 +267,7 @@ async fn drain(
 }
 
 /// `reason`, then the last [`TAIL_LINES`] lines of `output` when there is any.
-fn with_tail(reason: String, output: &[u8]) -> String {
+pub(crate) fn with_tail(reason: String, output: &[u8]) -> String {
     let text = String::from_utf8_lossy(output);
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");

@@ -16,8 +16,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
 use crate::config::agent_config::{
-    AgentConfig, AgentKind, COMMAND_PRESETS, CommandSettings, DEFAULT_CONTEXT_LINES,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, Price, command_preset,
+    AgentConfig, AgentKind, CommandSettings, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, Price, command_preset,
 };
 use crate::config::{ConfigOrigin, ConfigProblem};
 
@@ -276,7 +276,9 @@ fn validate_agent(
     };
 
     let command = match kind {
-        Some(AgentKind::Command) => validate_command(&raw_agent, raw_agent.kind.span(), problems),
+        Some(kind) if kind.edits_in_sandbox() => {
+            validate_command(kind, &raw_agent, raw_agent.kind.span(), problems)
+        }
         _ => {
             refuse_command_fields(&raw_agent, problems);
             None
@@ -287,7 +289,7 @@ fn validate_agent(
         Some(model) if model.get_ref().trim().is_empty() => {
             problems.push(Some(model.span()), "`model` must not be empty");
         }
-        None if kind != Some(AgentKind::Command) => {
+        None if !kind.is_some_and(AgentKind::edits_in_sandbox) => {
             problems.push(Some(raw_agent.kind.span()), "missing field `model`");
         }
         _ => {}
@@ -393,7 +395,7 @@ fn validate_agent(
         base_url: base_url?,
         model: match raw_agent.model {
             Some(model) => model.into_inner(),
-            // A command agent's model is whatever its CLI uses: name the program.
+            // A local agent's model is whatever its program uses: name the program.
             None => command
                 .as_ref()
                 .and_then(|command| command.argv.first().cloned())
@@ -421,9 +423,10 @@ fn validate_agent(
     })
 }
 
-/// The launch of a `command` agent: exactly one of `command` and `preset`, and
-/// none of the HTTP fields.
+/// The launch of a `command` or `acp` agent: exactly one of `command` and
+/// `preset`, and none of the HTTP fields.
 fn validate_command(
+    kind: AgentKind,
     raw_agent: &RawAgentConfig,
     agent_span: Range<usize>,
     problems: &mut AgentProblems<'_>,
@@ -438,7 +441,11 @@ fn validate_command(
         if let Some(span) = span {
             problems.push(
                 Some(span),
-                format!("`{field}` does not apply to a command agent: its CLI finds its own endpoint and key"),
+                format!(
+                    "`{field}` does not apply to a{} {} agent: its program finds its own endpoint and key",
+                    if kind == AgentKind::Acp { "n" } else { "" },
+                    kind.name()
+                ),
             );
         }
     }
@@ -457,7 +464,7 @@ fn validate_command(
             }
             (command.get_ref().clone(), &[])
         }
-        (None, Some(preset)) => match command_preset(preset.get_ref()) {
+        (None, Some(preset)) => match command_preset(kind.presets(), preset.get_ref()) {
             Some(preset) => (
                 preset
                     .argv
@@ -467,7 +474,7 @@ fn validate_command(
                 preset.env,
             ),
             None => {
-                let known: Vec<&str> = COMMAND_PRESETS.iter().map(|preset| preset.name).collect();
+                let known: Vec<&str> = kind.presets().iter().map(|preset| preset.name).collect();
                 problems.push(
                     Some(preset.span()),
                     format!(
@@ -487,9 +494,21 @@ fn validate_command(
             return None;
         }
         (None, None) => {
+            let known: Vec<&str> = kind.presets().iter().map(|preset| preset.name).collect();
+            let example = if kind == AgentKind::Acp {
+                "[\"program\", \"--acp\"]"
+            } else {
+                "[\"program\", \"{prompt}\"]"
+            };
             problems.push(
                 Some(agent_span),
-                "a command agent needs `command = [\"program\", \"{prompt}\"]` or `preset = \"claude\"` (or codex, gemini, aider)",
+                format!(
+                    "a{} {} agent needs `command = {example}` or `preset = \"{}\"` (the known presets are: {})",
+                    if kind == AgentKind::Acp { "n" } else { "" },
+                    kind.name(),
+                    known.first().copied().unwrap_or_default(),
+                    known.join(", ")
+                ),
             );
             return None;
         }
@@ -519,7 +538,8 @@ fn validate_command(
     })
 }
 
-/// The `command` fields make no sense on an HTTP agent; saying so beats ignoring them.
+/// The `command` and `acp` fields make no sense on an HTTP agent; saying so
+/// beats ignoring them.
 fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblems<'_>) {
     for (field, span) in [
         ("command", raw_agent.command.as_ref().map(Spanned::span)),
@@ -533,7 +553,7 @@ fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblem
         if let Some(span) = span {
             problems.push(
                 Some(span),
-                format!("`{field}` only applies to agents of kind \"command\""),
+                format!("`{field}` only applies to agents of kind \"command\" or \"acp\""),
             );
         }
     }
@@ -772,7 +792,7 @@ context_lines = 10
         assert_eq!(located, "\"gpt\"");
         assert_eq!(
             message,
-            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic, command"
+            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic, command, acp"
         );
     }
 
@@ -966,6 +986,59 @@ context_lines = 10
         );
         let (text, _) = single_problem("[agents.a]\nkind = \"command\"\ncommand = []\n");
         assert_eq!(text, "[]");
+    }
+
+    #[test]
+    fn an_acp_agent_takes_a_command_or_an_acp_preset_and_the_command_options() {
+        let file = parse(
+            "[agents.g]\nkind = \"acp\"\npreset = \"gemini\"\ntimeout = 30\nmax_concurrent = 1\nenv = [\"GEMINI_API_KEY\"]\nkeep_sandbox = true\n",
+        )
+        .expect("a valid config");
+        let agent = &file.agents["g"];
+        assert_eq!(agent.kind, AgentKind::Acp);
+        assert_eq!(agent.model, "gemini");
+        assert_eq!(agent.timeout, Duration::from_secs(30));
+        assert_eq!(agent.max_concurrent, 1);
+        assert_eq!(
+            agent.command,
+            Some(CommandSettings {
+                argv: vec!["gemini".into(), "--acp".into()],
+                env: vec!["GEMINI_API_KEY".into()],
+                keep_sandbox: true,
+            })
+        );
+        for (preset, argv) in [
+            ("claude", vec!["claude-code-acp"]),
+            ("codex", vec!["codex-acp"]),
+            ("opencode", vec!["opencode", "acp"]),
+        ] {
+            let file = parse(&format!(
+                "[agents.a]\nkind = \"acp\"\npreset = \"{preset}\"\n"
+            ))
+            .expect("valid");
+            assert_eq!(
+                file.agents["a"].command.clone().expect("a command").argv,
+                argv
+            );
+        }
+        let file = parse("[agents.a]\nkind = \"acp\"\ncommand = [\"my-agent\", \"--stdio\"]\n")
+            .expect("valid");
+        assert_eq!(file.agents["a"].model, "my-agent");
+
+        // The command kind's presets are not ACP ones.
+        let (text, message) = single_problem("[agents.a]\nkind = \"acp\"\npreset = \"aider\"\n");
+        assert_eq!(text, "\"aider\"");
+        assert!(
+            message.contains("gemini, claude, codex, opencode"),
+            "{message}"
+        );
+        let (_, message) = single_problem("[agents.a]\nkind = \"acp\"\n");
+        assert!(message.contains("an acp agent needs `command"), "{message}");
+        let (text, message) = single_problem(
+            "[agents.a]\nkind = \"acp\"\npreset = \"codex\"\napi_key_env = \"KEY\"\n",
+        );
+        assert_eq!(text, "\"KEY\"");
+        assert!(message.contains("an acp agent"), "{message}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod acp;
 mod anchoring;
 mod anthropic;
 mod arbitration;

@@ -9,7 +9,6 @@ use super::execute_command::{
     START_TASK,
 };
 use super::spec_fixes;
-use crate::config::AgentKind;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::offsets;
 use crate::lsp::diagnostics::{FINDING_CODE, PROPOSAL_CODE, SOURCE};
@@ -148,8 +147,8 @@ pub async fn code_actions(
             } else {
                 format!("Review with {agent}")
             };
-            // A command agent edits files; it has no way to answer findings.
-            let can_review = agent_config.kind != AgentKind::Command;
+            // A sandboxed agent edits files; it has no way to answer findings.
+            let can_review = !agent_config.kind.edits_in_sandbox();
             actions.extend(can_review.then(|| {
                 CodeActionOrCommand::CodeAction(CodeAction {
                     title: title.clone(),

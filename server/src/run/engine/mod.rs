@@ -20,7 +20,7 @@ use super::review::FindingId;
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, ChatRequest, backend_for};
 use crate::config::trust::untrusted_reason;
-use crate::config::{AgentConfig, AgentKind, Config};
+use crate::config::{AgentConfig, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
 use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
@@ -61,7 +61,7 @@ pub enum EngineError {
     /// A workspace-defined agent in a workspace the user has not trusted.
     #[error("{0}")]
     Untrusted(String),
-    #[error("agent `{0}` is a command agent: it edits files in a sandbox and cannot review yet")]
+    #[error("agent `{0}` edits files in a sandbox and cannot review yet")]
     CommandAgentCannotReview(String),
     #[error("there is no finding {0}")]
     UnknownFinding(FindingId),
@@ -377,7 +377,7 @@ impl Engine {
             () = token.cancelled() => return self.finish(id, RunState::Cancelled, Some("cancelled while queued".into())),
         };
         self.enter(id, RunState::Running);
-        if agent.kind == AgentKind::Command {
+        if agent.kind.edits_in_sandbox() {
             return self.drive_command(id, &name, &agent, &token).await;
         }
         let backend = match backend_for(&name, &agent) {
@@ -400,7 +400,7 @@ impl Engine {
                     delay,
                     reason,
                 },
-                AgentEvent::Usage(_) => return,
+                AgentEvent::Usage(_) | AgentEvent::Activity(_) => return,
             };
             let _ = events.send(message);
         };

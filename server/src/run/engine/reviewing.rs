@@ -4,7 +4,6 @@
 
 use super::{Engine, EngineError, display_path, open_document_with_range};
 use crate::agent::{ChatMessage, Completion};
-use crate::config::AgentKind;
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::event::RunEvent;
@@ -33,7 +32,7 @@ impl Engine {
     pub fn review(self: &Arc<Self>, review: Review) -> Result<RunId, EngineError> {
         let config = self.config();
         let agent = self.agent_config(&config, &review.agent)?;
-        if agent.kind == AgentKind::Command {
+        if agent.kind.edits_in_sandbox() {
             return Err(EngineError::CommandAgentCannotReview(review.agent));
         }
         let mut workspace = lock(&self.workspace);

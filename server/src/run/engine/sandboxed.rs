@@ -3,9 +3,10 @@
 //! file by file.
 
 use super::{Engine, display_path};
+use crate::agent::acp::{AcpLaunch, PermissionQuestion, run_acp};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
 use crate::agent::{AgentEvent, ChatMessage, Role};
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::event::RunEvent;
@@ -19,8 +20,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 impl Engine {
-    /// The life of a `command` run once it may start: a sandbox seeded with the
-    /// open buffers, the CLI run in it, and its changes proposed file by file.
+    /// The life of a `command` or `acp` run once it may start: a sandbox seeded
+    /// with the open buffers, the agent run in it, and its changes proposed
+    /// file by file.
     pub(super) async fn drive_command(
         self: &Arc<Self>,
         id: RunId,
@@ -39,7 +41,7 @@ impl Engine {
             return self.finish(
                 id,
                 RunState::Failed,
-                Some("a command agent needs a workspace folder to copy into its sandbox".into()),
+                Some("a sandboxed agent needs a workspace folder to copy into its sandbox".into()),
             );
         };
         let sandbox_root = root.clone();
@@ -64,21 +66,41 @@ impl Engine {
         };
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
-            if let AgentEvent::Delta(text) = event {
-                let _ = events.send(RunEvent::Delta { run: id, text });
-            }
+            let event = match event {
+                AgentEvent::Delta(text) => RunEvent::Delta { run: id, text },
+                AgentEvent::Activity(line) => RunEvent::Activity { run: id, line },
+                AgentEvent::Retrying { .. } | AgentEvent::Usage(_) => return,
+            };
+            let _ = events.send(event);
         };
         let group_file = sandbox.agent_group_file();
-        let launch = CommandLaunch {
-            agent: name,
-            settings: &settings,
-            timeout: agent.timeout,
-            prompt: &prompt,
-            file: &file,
-            working_dir: sandbox.workspace_dir(),
-            group_file: Some(&group_file),
+        let result = if agent.kind == AgentKind::Acp {
+            let questions = self.events.clone();
+            let ask_user = move |question: PermissionQuestion| {
+                // Without a front end to ask, the question is dropped: no answer.
+                let _ = questions.send(RunEvent::Permission { run: id, question });
+            };
+            let launch = AcpLaunch {
+                agent: name,
+                settings: &settings,
+                timeout: agent.timeout,
+                prompt: &prompt,
+                working_dir: sandbox.workspace_dir(),
+                group_file: Some(&group_file),
+            };
+            run_acp(&launch, &sink, &ask_user, token).await
+        } else {
+            let launch = CommandLaunch {
+                agent: name,
+                settings: &settings,
+                timeout: agent.timeout,
+                prompt: &prompt,
+                file: &file,
+                working_dir: sandbox.workspace_dir(),
+                group_file: Some(&group_file),
+            };
+            run_command(&launch, &sink, token).await
         };
-        let result = run_command(&launch, &sink, token).await;
         let changes = result.as_ref().ok().map(|_| sandbox.changes());
         let keep = settings.keep_sandbox;
         let kept = tokio::task::spawn_blocking(move || {
