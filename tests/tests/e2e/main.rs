@@ -16,4 +16,5 @@ mod malformed;
 mod restart;
 mod review;
 mod spec_features;
+mod task_runs;
 mod validation;
