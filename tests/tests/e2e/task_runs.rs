@@ -1,11 +1,12 @@
 //! Task runs (`director.delegateTask`) with an HTTP agent: its SEARCH/REPLACE
 //! blocks become proposals in every file they edit, opened or not; blocks
 //! that do not apply, and paths out of the workspace, fail alone and are told
-//! in the run's reason, and a Refine sends them back to the agent.
+//! in the run's reason, and a Refine sends them back to the agent. A
+//! `command` agent gets the task as its prompt.
 
 use crate::support::*;
-use director_e2e::mock_openai::Reply;
-use director_e2e::range;
+use director_e2e::mock_openai::{MockOpenAi, Reply};
+use director_e2e::{LspClient, file_uri, range};
 use serde_json::json;
 
 const TASKS_MD: &str = "# Tasks\n\n- [ ] 1. Fix add and make twice multiply\n";
@@ -213,4 +214,55 @@ async fn refining_a_task_run_sends_the_failed_blocks_back() {
         last.contains("    a - b"),
         "the closest lines are quoted: {last}"
     );
+}
+
+#[tokio::test]
+async fn a_command_agent_s_task_run_is_prompted_with_the_task_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[("tasks.md", TASKS_MD), ("notes.txt", "none\n")],
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/agents/record_prompt.sh"
+    );
+    std::fs::write(
+        dir.path().join("director.toml"),
+        format!("[agents.{AGENT}]\nkind = \"command\"\ncommand = [\"sh\", {script:?}, \"{{prompt}}\"]\ntimeout = 10\n"),
+    )
+    .unwrap();
+    let client = LspClient::start(dir.path()).await;
+    client
+        .initialize(&file_uri(dir.path()), false, json!({ "trusted": true }))
+        .await;
+    let mock = MockOpenAi::start().await.unwrap();
+    let fixture = Fixture { dir, mock, client };
+    let tasks = fixture.open("tasks.md", "markdown").await;
+    let notes = fixture.open("notes.txt", "plaintext").await;
+    let run = fixture
+        .execute(
+            "director.delegateTask",
+            json!({
+                "uri": tasks,
+                "range": range(2, 0, 3, 0),
+                "agent": AGENT,
+                "instruction": "Implement task 1 of tasks.md",
+            }),
+        )
+        .await
+        .unwrap()["run"]
+        .as_u64()
+        .unwrap();
+    fixture.wait_run_state(run, "proposed").await;
+    fixture
+        .execute("director.acceptAll", json!({ "run": run }))
+        .await
+        .unwrap_or_else(|error| panic!("acceptAll failed: {error}"));
+    let prompt = fixture.client.text(&notes);
+    assert!(
+        prompt.starts_with("Implement task 1 of tasks.md\n\nEdit the files"),
+        "{prompt}"
+    );
+    assert!(!prompt.contains("Work in"), "{prompt}");
 }
