@@ -254,3 +254,58 @@ fn shown_files(workspace: &Workspace, files: Vec<(PathBuf, Option<String>)>) -> 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edited(path: &str, before: Option<&str>, after: &str) -> EditedFile {
+        EditedFile {
+            path: path.into(),
+            before: before.map(str::to_owned),
+            after: after.to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_edit_that_adds_syntax_errors_is_warned_about_by_file() {
+        let root = tempfile::tempdir().unwrap();
+        let broken = edited("src/lib.rs", Some("fn a() {}\n"), "fn a() {\n");
+        let warning = file_syntax_warning(root.path(), &broken).unwrap();
+        assert!(warning.contains("does not parse as"), "{warning}");
+        let fine = edited("src/lib.rs", Some("fn a() {}\n"), "fn b() {}\n");
+        assert_eq!(file_syntax_warning(root.path(), &fine), None);
+        let created = edited("src/new.rs", None, "fn c() {}\n");
+        assert_eq!(file_syntax_warning(root.path(), &created), None);
+    }
+
+    #[test]
+    fn shown_files_prefer_the_open_buffer_and_skip_missing_ones() {
+        let root = tempfile::tempdir().unwrap();
+        let mut workspace = Workspace::new(Some(root.path().to_owned()));
+        let open_path = root.path().join("open.rs");
+        let uri = Url::from_file_path(&open_path).unwrap();
+        workspace.open_document(Document::new(uri, 1, "rust".into(), "unsaved\n"));
+        let shown = shown_files(
+            &workspace,
+            vec![
+                (open_path, Some("on disk\n".into())),
+                (root.path().join("disk.rs"), Some("disk\n".into())),
+                (root.path().join("missing.rs"), None),
+            ],
+        );
+        assert_eq!(
+            shown,
+            vec![
+                ShownFile {
+                    path: "open.rs".into(),
+                    text: "unsaved\n".into()
+                },
+                ShownFile {
+                    path: "disk.rs".into(),
+                    text: "disk\n".into()
+                },
+            ]
+        );
+    }
+}
