@@ -102,8 +102,8 @@ impl Engine {
         let document = workspace.documents.get(&previous.uri);
         let base_version = document.map_or(previous.base_version, |document| document.version);
         let base = document
-            .filter(|document| anchor.end <= document.text.len_bytes())
-            .map(|document| document.slice(anchor.clone()))
+            .and_then(|document| document.text.get_byte_slice(anchor.clone()))
+            .map(|slice| slice.to_string())
             .unwrap_or_default();
         let messages = task_refine_messages(&transcript, feedback, previous.reason.as_deref());
         let id = workspace.allocate_run_id();
