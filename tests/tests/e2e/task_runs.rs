@@ -87,7 +87,7 @@ async fn blocks_become_proposals_in_every_file_and_failed_blocks_are_reported() 
 
     let in_lib = fixture.wait_proposals(&lib, 1).await;
     let other = fixture.uri("src/other.rs");
-    fixture.wait_proposals(&other, 1).await;
+    let in_other = fixture.wait_proposals(&other, 1).await;
     let record = fixture.wait_run_state(run, "proposed").await;
 
     // The agent saw the task and the listed files in full, by path; never a
@@ -144,8 +144,19 @@ async fn blocks_become_proposals_in_every_file_and_failed_blocks_are_reported() 
     );
 
     // The unopened file's hunk is accepted with an edit that names no version;
-    // this test client edits open buffers only, so it is opened to take it.
+    // this test client edits open buffers only, so it refuses, and takes the
+    // edit once the file is open.
     assert_eq!(in_lib[0]["data"]["run"], run);
+    let other_hunk = in_other[0]["data"]["hunk"].as_u64().unwrap();
+    let refused = fixture
+        .execute("director.accept", json!({ "hunk": other_hunk }))
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let requests = fixture.client.server_requests("workspace/applyEdit");
+    let change =
+        &requests.last().expect("an applyEdit request").params["edit"]["documentChanges"][0];
+    assert_eq!(change["textDocument"]["uri"], other);
+    assert_eq!(change["textDocument"]["version"], serde_json::Value::Null);
     fixture.open("src/other.rs", "rust").await;
     fixture
         .execute("director.acceptAll", json!({ "run": run }))
