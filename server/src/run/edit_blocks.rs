@@ -197,8 +197,47 @@ fn apply_block(text: Option<&str>, block: &EditBlock) -> Result<String, String> 
              to replace into the SEARCH part",
             block.path
         )),
-        Some(text) => replace_once(text, &block.search, &block.replace),
+        Some(text) => replace_once(text, &block.search, &block.replace).or_else(|failure| {
+            // Models often pad a SEARCH part with blank lines the file lacks
+            // there; retry without them, dropping as many from the replacement.
+            let (search, replace) = without_blank_padding(&block.search, &block.replace);
+            if search.len() == block.search.len() {
+                return Err(failure);
+            }
+            replace_once(text, search, replace).map_err(|_| failure)
+        }),
     }
+}
+
+/// `search` without its leading and trailing blank lines, and `replace`
+/// without as many blank lines at each end (as far as they are blank).
+fn without_blank_padding<'a>(
+    search: &'a [String],
+    replace: &'a [String],
+) -> (&'a [String], &'a [String]) {
+    let blank = |line: &String| line.trim().is_empty();
+    let leading = search.iter().take_while(|line| blank(line)).count();
+    let trailing = search[leading..]
+        .iter()
+        .rev()
+        .take_while(|line| blank(line))
+        .count();
+    let replace_leading = replace
+        .iter()
+        .take(leading)
+        .take_while(|line| blank(line))
+        .count();
+    let replace = &replace[replace_leading..];
+    let replace_trailing = replace
+        .iter()
+        .rev()
+        .take(trailing)
+        .take_while(|line| blank(line))
+        .count();
+    (
+        &search[leading..search.len() - trailing],
+        &replace[..replace.len() - replace_trailing],
+    )
 }
 
 /// How far a match tolerates differences from the SEARCH lines; tried in order.
@@ -564,6 +603,16 @@ mod tests {
         assert_eq!(shallower, Ok("if x:\n  z()\n".to_owned()));
         let uneven = apply_block(Some(text), &block("x", &["  fn f() {", "g();"], &["x"]));
         assert!(uneven.is_err());
+    }
+
+    #[test]
+    fn blank_lines_padding_the_search_are_tolerated() {
+        let text = "fn a() {}\nfn b() {}\n";
+        let edited = apply_block(
+            Some(text),
+            &block("x", &["", "fn b() {}", ""], &["", "fn c() {}", ""]),
+        );
+        assert_eq!(edited, Ok("fn a() {}\nfn c() {}\n".to_owned()));
     }
 
     #[test]
