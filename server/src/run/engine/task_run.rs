@@ -66,7 +66,12 @@ impl Engine {
             usage: None,
             hunks: Vec::new(),
         };
-        let base = document.slice(task.range);
+        // The anchor's text; a range that splits a character has none.
+        let base = document
+            .text
+            .get_byte_slice(task.range)
+            .map(|slice| slice.to_string())
+            .unwrap_or_default();
         self.start(&mut workspace, record, base, messages, (task.agent, agent));
         Ok(id)
     }
