@@ -19,4 +19,5 @@ mod review;
 mod secrets;
 mod spec_features;
 mod start_task;
+mod task_runs;
 mod validation;

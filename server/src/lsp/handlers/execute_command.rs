@@ -4,7 +4,7 @@
 use crate::ids::{HunkId, RunId};
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
-use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review};
+use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review, TaskDelegation};
 use crate::run::prompt::SpecContext;
 use crate::run::review::FindingId;
 use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
@@ -26,10 +26,21 @@ pub const REVIEW: &str = "director.review";
 pub const DISMISS: &str = "director.dismiss";
 pub const APPLY_FIX: &str = "director.applyFix";
 pub const START_TASK: &str = "director.startTask";
+pub const DELEGATE_TASK: &str = "director.delegateTask";
 
 pub const COMMANDS: &[&str] = &[
-    DELEGATE, ACCEPT, REJECT, ACCEPT_ALL, REJECT_ALL, REFINE, CANCEL, REVIEW, DISMISS, APPLY_FIX,
+    DELEGATE,
+    ACCEPT,
+    REJECT,
+    ACCEPT_ALL,
+    REJECT_ALL,
+    REFINE,
+    CANCEL,
+    REVIEW,
+    DISMISS,
+    APPLY_FIX,
     START_TASK,
+    DELEGATE_TASK,
 ];
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +80,20 @@ struct StartTaskArguments {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DelegateTaskArguments {
+    /// The document the run is anchored on, open in the editor.
+    uri: Uri,
+    /// The anchor (e.g. a task's line), tracked while the run is in flight or proposed.
+    range: Range,
+    agent: String,
+    instruction: String,
+    /// Workspace-relative files to show an HTTP agent in full.
+    #[serde(default)]
+    files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HunkArguments {
     hunk: u64,
 }
@@ -98,6 +123,7 @@ pub async fn execute_command(
     let arguments = params.arguments;
     match params.command.as_str() {
         DELEGATE => delegate(backend, parse(DELEGATE, arguments)?).await,
+        DELEGATE_TASK => delegate_task(backend, parse(DELEGATE_TASK, arguments)?),
         ACCEPT => {
             let arguments: HunkArguments = parse(ACCEPT, arguments)?;
             accept(backend, vec![HunkId(arguments.hunk)]).await
@@ -249,6 +275,33 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
             },
             spec,
         )
+        .map_err(engine_error)?;
+    Ok(Some(json!({ "run": run })))
+}
+
+fn delegate_task(backend: &Backend, arguments: DelegateTaskArguments) -> Result<Option<Value>> {
+    let session = backend.session()?;
+    let url = backend.url(&arguments.uri)?;
+    if arguments.instruction.trim().is_empty() {
+        return Err(invalid_params("the instruction is empty"));
+    }
+    let range = {
+        let workspace = lock(&session.engine.workspace);
+        let document = workspace
+            .documents
+            .get(&url)
+            .ok_or_else(|| invalid_params(format!("the document {url} is not open")))?;
+        offsets(document, arguments.range, session.encoding)?
+    };
+    let run = session
+        .engine
+        .delegate_task(TaskDelegation {
+            uri: url,
+            range,
+            agent: arguments.agent,
+            instruction: arguments.instruction,
+            files: arguments.files,
+        })
         .map_err(engine_error)?;
     Ok(Some(json!({ "run": run })))
 }

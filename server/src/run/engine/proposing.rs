@@ -23,7 +23,8 @@ impl Engine {
     /// answers that parse.
     pub(super) fn validation_problem(&self, id: RunId, base: &str, answer: &str) -> Option<String> {
         let workspace = lock(&self.workspace);
-        if workspace.reviews.contains(&id) {
+        // Task answers are checked file by file when proposed, as warnings.
+        if workspace.reviews.contains(&id) || workspace.task_runs.contains(&id) {
             return None;
         }
         let region = workspace.regions.get(&id)?;
@@ -41,6 +42,9 @@ impl Engine {
     ) {
         if lock(&self.workspace).reviews.contains(&id) {
             return self.record_findings(id, messages, completion);
+        }
+        if lock(&self.workspace).task_runs.contains(&id) {
+            return self.propose_task_answer(id, messages, completion);
         }
         let mut workspace = lock(&self.workspace);
         self.record_output(&mut workspace, id, messages, &completion);

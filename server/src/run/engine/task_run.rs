@@ -6,10 +6,17 @@
 //! `sandboxed.rs`), with the task as their prompt; HTTP agents are shown the
 //! task's files and answer with SEARCH/REPLACE blocks.
 
+use super::proposing::syntax_warning;
 use super::{Engine, EngineError, open_document_with_range};
+use crate::agent::{ChatMessage, Completion};
+use crate::document::Document;
 use crate::ids::RunId;
-use crate::run::edit_blocks::workspace_relative_path;
+use crate::run::edit_blocks::{
+    EditedFile, apply_edit_blocks, parse_edit_blocks, workspace_relative_path,
+};
+use crate::run::event::RunEvent;
 use crate::run::prompt::{ShownFile, task_messages, task_refine_messages};
+use crate::run::sandbox::FileChange;
 use crate::run::state::{RunRecord, RunState, now_ms};
 use crate::workspace::{Workspace, lock};
 use std::ops::Range;
@@ -59,7 +66,12 @@ impl Engine {
             usage: None,
             hunks: Vec::new(),
         };
-        let base = document.slice(task.range);
+        // The anchor's text; a range that splits a character has none.
+        let base = document
+            .text
+            .get_byte_slice(task.range)
+            .map(|slice| slice.to_string())
+            .unwrap_or_default();
         self.start(&mut workspace, record, base, messages, (task.agent, agent));
         Ok(id)
     }
@@ -95,8 +107,8 @@ impl Engine {
         let document = workspace.documents.get(&previous.uri);
         let base_version = document.map_or(previous.base_version, |document| document.version);
         let base = document
-            .filter(|document| anchor.end <= document.text.len_bytes())
-            .map(|document| document.slice(anchor.clone()))
+            .and_then(|document| document.text.get_byte_slice(anchor.clone()))
+            .map(|slice| slice.to_string())
             .unwrap_or_default();
         let messages = task_refine_messages(&transcript, feedback, previous.reason.as_deref());
         let id = workspace.allocate_run_id();
@@ -119,6 +131,96 @@ impl Engine {
         self.start(&mut workspace, record, base, messages, (agent_name, agent));
         Ok(id)
     }
+}
+
+impl Engine {
+    /// Turns an HTTP agent's SEARCH/REPLACE answer into proposals in every file
+    /// it edits. Blocks that do not apply and edits that add syntax errors are
+    /// told in the run's reason (and sent back by Refine); the run fails only
+    /// when nothing applies.
+    pub(super) fn propose_task_answer(
+        &self,
+        id: RunId,
+        messages: Vec<ChatMessage>,
+        completion: Completion,
+    ) {
+        let Some(root) = self.root.clone() else {
+            let mut workspace = lock(&self.workspace);
+            self.record_output(&mut workspace, id, messages, &completion);
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Failed,
+                Some("a task run needs a workspace folder for its edits".into()),
+            );
+        };
+        let parsed = parse_edit_blocks(&completion.text);
+        // Matched outside the workspace lock: a file the user edits meanwhile
+        // gets conflicted hunks rather than edits at the wrong place.
+        let applied = apply_edit_blocks(&root, &parsed, |relative| {
+            self.current_text(&root.join(relative))
+        });
+        let mut problems = applied.failures;
+        problems.extend(applied.files.iter().filter_map(|file| {
+            let warning = file_syntax_warning(&root, file)?;
+            Some(format!("{}: {warning}", file.path.display()))
+        }));
+        let mut workspace = lock(&self.workspace);
+        self.record_output(&mut workspace, id, messages, &completion);
+        if parsed.blocks.is_empty() && problems.is_empty() {
+            return self.set_state(
+                &mut workspace,
+                id,
+                RunState::Failed,
+                Some("the answer holds no SEARCH/REPLACE block".into()),
+            );
+        }
+        let mut hunk_ids = Vec::new();
+        let mut uris = Vec::new();
+        for file in applied.files {
+            let change = FileChange {
+                path: file.path,
+                before: file.before,
+                after: Some(file.after),
+            };
+            if let Some((uri, ids)) = self.propose_file(&mut workspace, id, &root, change) {
+                hunk_ids.extend(ids);
+                uris.push(uri);
+            }
+        }
+        let reason = (!problems.is_empty()).then(|| problems.join("\n"));
+        if hunk_ids.is_empty() {
+            let (state, reason) = match reason {
+                Some(reason) => (RunState::Failed, reason),
+                None => (RunState::Settled, "the agent proposed no change".to_owned()),
+            };
+            return self.set_state(&mut workspace, id, state, Some(reason));
+        }
+        let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
+        self.set_state(&mut workspace, id, RunState::Proposed, reason);
+        for uri in uris.into_iter().chain(superseded) {
+            let _ = self.events.send(RunEvent::ProposalsChanged { uri });
+        }
+    }
+
+    /// A file's text as the user sees it: the open buffer, else the disk.
+    fn current_text(&self, path: &Path) -> Option<String> {
+        let open = Url::from_file_path(path).ok().and_then(|uri| {
+            lock(&self.workspace)
+                .documents
+                .get(&uri)
+                .map(|document| document.text.to_string())
+        });
+        open.or_else(|| std::fs::read_to_string(path).ok())
+    }
+}
+
+/// Why an edited file no longer parses, when its edit adds syntax errors.
+fn file_syntax_warning(root: &Path, file: &EditedFile) -> Option<String> {
+    let uri = Url::from_file_path(root.join(&file.path)).ok()?;
+    let before = file.before.clone().unwrap_or_default();
+    let document = Document::new(uri, 0, String::new(), &before);
+    syntax_warning(&document, &(0..before.len()), &file.after)
 }
 
 /// The listed files that stay inside the workspace, with their text on disk
@@ -156,4 +258,59 @@ fn shown_files(workspace: &Workspace, files: Vec<(PathBuf, Option<String>)>) -> 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edited(path: &str, before: Option<&str>, after: &str) -> EditedFile {
+        EditedFile {
+            path: path.into(),
+            before: before.map(str::to_owned),
+            after: after.to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_edit_that_adds_syntax_errors_is_warned_about_by_file() {
+        let root = tempfile::tempdir().unwrap();
+        let broken = edited("src/lib.rs", Some("fn a() {}\n"), "fn a() {\n");
+        let warning = file_syntax_warning(root.path(), &broken).unwrap();
+        assert!(warning.contains("does not parse as"), "{warning}");
+        let fine = edited("src/lib.rs", Some("fn a() {}\n"), "fn b() {}\n");
+        assert_eq!(file_syntax_warning(root.path(), &fine), None);
+        let created = edited("src/new.rs", None, "fn c() {}\n");
+        assert_eq!(file_syntax_warning(root.path(), &created), None);
+    }
+
+    #[test]
+    fn shown_files_prefer_the_open_buffer_and_skip_missing_ones() {
+        let root = tempfile::tempdir().unwrap();
+        let mut workspace = Workspace::new(Some(root.path().to_owned()));
+        let open_path = root.path().join("open.rs");
+        let uri = Url::from_file_path(&open_path).unwrap();
+        workspace.open_document(Document::new(uri, 1, "rust".into(), "unsaved\n"));
+        let shown = shown_files(
+            &workspace,
+            vec![
+                (open_path, Some("on disk\n".into())),
+                (root.path().join("disk.rs"), Some("disk\n".into())),
+                (root.path().join("missing.rs"), None),
+            ],
+        );
+        assert_eq!(
+            shown,
+            vec![
+                ShownFile {
+                    path: "open.rs".into(),
+                    text: "unsaved\n".into()
+                },
+                ShownFile {
+                    path: "disk.rs".into(),
+                    text: "disk\n".into()
+                },
+            ]
+        );
+    }
 }
