@@ -9,6 +9,7 @@ use crate::document::{ContentChange, Document, DocumentError, DocumentStore, Pos
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState, ProposalStore};
 use crate::run::journal::{Replay, Transcript};
+use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::FindingStore;
 use crate::run::state::RunRecord;
 use crate::syntax::{Language, SyntaxTree};
@@ -49,8 +50,14 @@ pub struct Workspace {
     pub file_operations: HashMap<HunkId, FileOperation>,
     /// Review findings on open documents, re-anchored like hunks.
     pub findings: FindingStore,
+    /// Findings of documents not open (read from the journal, or their
+    /// document was closed), restored when their document opens.
+    pub pending_findings: Vec<RecordedFinding>,
     /// The runs that are reviews: their answers become findings, not proposals.
     pub reviews: HashSet<RunId>,
+    /// The runs that work on a whole task: their agent may edit any file of the
+    /// workspace, and their anchor is tracked in `regions` like a region.
+    pub task_runs: HashSet<RunId>,
     /// Documents whose findings moved since their diagnostics were last published.
     pub findings_moved: HashSet<Url>,
 }
@@ -73,10 +80,12 @@ impl Workspace {
         }
     }
 
-    /// Takes over what the journal remembers: runs, transcripts, undecided hunks.
+    /// Takes over what the journal remembers: runs, transcripts, undecided
+    /// hunks and open findings.
     pub fn restore(&mut self, replay: Replay) {
         self.next_run = replay.next_run_id().0;
         self.proposals = ProposalStore::with_next_id(replay.next_hunk_id().0);
+        self.findings = FindingStore::with_next_id(replay.next_finding_id().0);
         self.pending_restore = replay.undecided_hunks().cloned().collect();
         self.recorded_decisions = replay
             .hunks
@@ -86,6 +95,7 @@ impl Workspace {
             .collect();
         self.runs = replay.runs;
         self.transcripts = replay.transcripts;
+        self.pending_findings = replay.findings.into_values().collect();
     }
 
     pub fn allocate_run_id(&mut self) -> RunId {
@@ -119,6 +129,17 @@ impl Workspace {
             .into_iter()
             .map(|hunk| self.proposals.restore(hunk, &document.text))
             .collect();
+        let (mine, others): (Vec<RecordedFinding>, Vec<RecordedFinding>) =
+            std::mem::take(&mut self.pending_findings)
+                .into_iter()
+                .partition(|recorded| recorded.finding.uri == uri);
+        self.pending_findings = others;
+        for finding in mine
+            .into_iter()
+            .filter_map(|recorded| recorded.reanchored(&document.text))
+        {
+            self.findings.restore(finding);
+        }
         self.unopened.remove(&uri);
         self.documents.open(document);
         restored
@@ -173,13 +194,21 @@ impl Workspace {
         Ok(self.proposals.apply_edits(uri, &edits, &text))
     }
 
-    /// Closes a document; its open hunks wait to be restored when it opens again.
+    /// Closes a document; its open hunks and findings wait to be restored when
+    /// it opens again.
     pub fn close_document(&mut self, uri: &Url) {
+        let findings = self.findings.take_document(uri);
+        if let Some(document) = self.documents.get(uri) {
+            self.pending_findings.extend(
+                findings
+                    .into_iter()
+                    .map(|finding| RecordedFinding::new(finding, &document.text)),
+            );
+        }
         if self.documents.close(uri).is_err() {
             tracing::warn!("closing {uri}, which was not open");
         }
         self.trees.remove(uri);
-        self.findings.take_document(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);
     }

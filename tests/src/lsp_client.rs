@@ -167,6 +167,12 @@ impl LspClient {
         }
     }
 
+    /// The server's process id, for measuring its memory and CPU; `None` once
+    /// it has exited.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The private directory holding the server's `HOME` (`home/`) and XDG
     /// directories (`config/`, `data/`, `state/`, `cache/`).
     pub fn home_dir(&self) -> &Path {
@@ -347,6 +353,13 @@ impl LspClient {
     /// edit; `false` goes back to applying edits.
     pub fn set_refuse_edits(&self, refuse: bool) {
         self.shared.lock().refuse_edits = refuse;
+    }
+
+    /// Answers every later `window/showMessageRequest` that offers an action
+    /// titled `title` with that action, as a user clicking it; `None` (the
+    /// default) dismisses them, answering null.
+    pub fn set_message_request_choice(&self, title: Option<&str>) {
+        self.shared.lock().message_request_choice = title.map(str::to_owned);
     }
 
     /// Returns the params of the first notification `method` that matches
@@ -613,6 +626,9 @@ struct State {
     server_requests: Vec<RecordedServerRequest>,
     unconsumed_server_requests: VecDeque<RecordedServerRequest>,
     refuse_edits: bool,
+    /// The title of the action `window/showMessageRequest` is answered with
+    /// when the request offers it; otherwise the answer is null (dismissed).
+    message_request_choice: Option<String>,
     /// The last `TRAFFIC_KEPT` messages both ways, abbreviated.
     traffic: VecDeque<String>,
     traffic_total: usize,
@@ -630,6 +646,7 @@ impl State {
             server_requests: Vec::new(),
             unconsumed_server_requests: VecDeque::new(),
             refuse_edits: false,
+            message_request_choice: None,
             traffic: VecDeque::new(),
             traffic_total: 0,
             protocol_errors: Vec::new(),
@@ -821,8 +838,18 @@ async fn answer_server_request(shared: &Shared, id: Value, method: String, param
         "window/workDoneProgress/create"
         | "client/registerCapability"
         | "client/unregisterCapability"
-        | "window/showMessageRequest"
         | "workspace/codeLens/refresh" => Ok(Value::Null),
+        "window/showMessageRequest" => {
+            let choice = shared.lock().message_request_choice.clone();
+            let chosen = choice.and_then(|title| {
+                params["actions"]
+                    .as_array()?
+                    .iter()
+                    .find(|action| action["title"] == title.as_str())
+                    .cloned()
+            });
+            Ok(chosen.unwrap_or(Value::Null))
+        }
         "workspace/configuration" => {
             let item_count = params["items"].as_array().map_or(0, Vec::len);
             Ok(Value::Array(vec![Value::Null; item_count]))

@@ -47,6 +47,11 @@ pub enum Reply {
     /// A 200 whose body is not JSON: an SSE event carrying this text to a
     /// streaming request, the text itself otherwise.
     Garbage(String),
+    /// A call of the client's tool `name` with `input`, as an agent CLI's model
+    /// answers: a `tool_use` block whose input streams as `input_json_delta`s,
+    /// and stop reason `tool_use`; to a non-streaming request, one message
+    /// holding the block.
+    ToolUse { name: String, input: Value },
 }
 
 impl Reply {
@@ -205,6 +210,35 @@ impl Wire {
             Reply::Garbage(text) => {
                 event_stream(vec![format!("data: {text}\n\n")], Duration::ZERO, false)
             }
+            Reply::ToolUse { name, input } => {
+                let mut events = vec![self.message_start(10)];
+                events.push(sse(
+                    "content_block_start",
+                    json!({"index": 0, "content_block": {
+                        "type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": {},
+                    }}),
+                ));
+                // The input in two pieces, as the API splits it anywhere.
+                let input = input.to_string();
+                let middle = input.char_indices().nth(input.chars().count() / 2);
+                let (first, second) = input.split_at(middle.map_or(0, |(index, _)| index));
+                for piece in [first, second] {
+                    events.push(sse(
+                        "content_block_delta",
+                        json!({"index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                    ));
+                }
+                events.push(sse("content_block_stop", json!({"index": 0})));
+                events.push(sse(
+                    "message_delta",
+                    json!({
+                        "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                        "usage": {"output_tokens": 5},
+                    }),
+                ));
+                events.push(sse("message_stop", json!({})));
+                event_stream(events, Duration::ZERO, false)
+            }
         }
     }
 
@@ -227,25 +261,26 @@ impl Wire {
                 json_text_response(whole.chars().take(whole.chars().count() / 2).collect())
             }
             Reply::Garbage(text) => text_response(200, text),
+            Reply::ToolUse { name, input } => json_text_response(
+                json!({
+                    "id": "msg_mock",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": self.model,
+                    "content": [{"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": input}],
+                    "stop_reason": "tool_use",
+                    "stop_sequence": null,
+                    "usage": {"input_tokens": 10, "output_tokens": 5},
+                })
+                .to_string(),
+            ),
         }
     }
 
     /// `message_start`, a `ping`, and a text block holding `chunks`, left open.
     fn opening(&self, input_tokens: u64, chunks: &[String]) -> Vec<String> {
         let mut events = vec![
-            sse(
-                "message_start",
-                json!({"message": {
-                    "id": "msg_mock",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": self.model,
-                    "content": [],
-                    "stop_reason": null,
-                    "stop_sequence": null,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": 1},
-                }}),
-            ),
+            self.message_start(input_tokens),
             sse(
                 "content_block_start",
                 json!({"index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -261,6 +296,22 @@ impl Wire {
         events
     }
 
+    fn message_start(&self, input_tokens: u64) -> String {
+        sse(
+            "message_start",
+            json!({"message": {
+                "id": "msg_mock",
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [],
+                "stop_reason": null,
+                "stop_sequence": null,
+                "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+            }}),
+        )
+    }
+
     fn message(&self, text: &str, (input_tokens, output_tokens): (u64, u64)) -> Value {
         json!({
             "id": "msg_mock",
@@ -274,6 +325,10 @@ impl Wire {
         })
     }
 }
+
+/// The id of every `tool_use` block the mock sends; the client answers with a
+/// `tool_result` naming it.
+pub const TOOL_USE_ID: &str = "toolu_mock_1";
 
 /// One SSE event named `event_type`, whose data carries the same `type`.
 fn sse(event_type: &str, mut data: Value) -> String {
@@ -361,6 +416,44 @@ mod tests {
         let (status, body) = post(&mock, json!({})).await;
         assert_eq!(status, 500);
         assert!(body.contains("mock script exhausted"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_tool_use_streams_its_input_in_pieces_that_join_to_the_input() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        let input = json!({"file_path": "/w/a.txt", "content": "é\n"});
+        for _ in 0..2 {
+            mock.push(Reply::ToolUse {
+                name: "Write".to_owned(),
+                input: input.clone(),
+            });
+        }
+        let (status, body) = post(&mock, json!({"stream": true})).await;
+        assert_eq!(status, 200);
+        assert!(body.contains(r#""type":"tool_use""#), "{body}");
+        assert!(body.contains(r#""stop_reason":"tool_use""#), "{body}");
+        let pieces: Vec<String> = body
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+            .filter(|data| data["delta"]["type"] == "input_json_delta")
+            .map(|data| {
+                data["delta"]["partial_json"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(
+            serde_json::from_str::<Value>(&pieces.concat()).expect("JSON"),
+            input
+        );
+
+        let (_, body) = post(&mock, json!({})).await;
+        let message: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(message["content"][0]["input"], input);
+        assert_eq!(message["content"][0]["id"], TOOL_USE_ID);
     }
 
     #[tokio::test]

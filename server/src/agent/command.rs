@@ -1,9 +1,9 @@
 //! The `command` kind: a CLI agent (`claude -p`, `codex exec`, …) run as a
 //! child process in a sandbox folder, its output streamed as progress.
 //!
-//! The process handling (own group, timeout, cancel) is [`super::process`]'s.
-//! The agent's edits are not read from its output: the caller diffs the sandbox
-//! once it exits.
+//! The process handling (own group recorded while it runs, tied to the
+//! server, timeout, cancel) is [`super::process`]'s. The agent's edits are not
+//! read from its output: the caller diffs the sandbox once it exits.
 
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +28,9 @@ pub struct CommandLaunch<'a> {
     pub file: &'a str,
     /// The sandbox's copy of the workspace.
     pub working_dir: &'a Path,
+    /// Where the agent's process group is written while it runs, so that the
+    /// next server can kill it should this one die first.
+    pub group_file: Option<&'a Path>,
 }
 
 /// Why a CLI agent's run did not succeed.
@@ -69,6 +72,7 @@ pub async fn run_command(
         working_dir: launch.working_dir,
         env: &launch.settings.env,
         timeout: launch.timeout,
+        group_file: launch.group_file,
     };
     let on_output = |text: &str| events(AgentEvent::Delta(text.to_owned()));
     match run_process(&process, &on_output, cancel).await {
@@ -125,6 +129,7 @@ mod tests {
     ) -> (Result<String, CommandError>, String, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let settings = settings(script);
+        let group_file = dir.path().join("agent.pgid");
         let launch = CommandLaunch {
             agent: "fake",
             settings: &settings,
@@ -132,6 +137,7 @@ mod tests {
             prompt: "do it",
             file: "src/lib.rs",
             working_dir: dir.path(),
+            group_file: Some(&group_file),
         };
         let streamed = Mutex::new(String::new());
         let sink = |event: AgentEvent| {
@@ -160,6 +166,27 @@ mod tests {
         assert_eq!(
             Path::new(where_.trim()).canonicalize().expect("a path"),
             dir.path().canonicalize().expect("a path")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_agent_s_process_group_is_recorded_while_it_runs() {
+        let (result, _, dir) = run(
+            "while [ ! -s agent.pgid ]; do sleep 0.05; done; echo \"group=$(cat agent.pgid) leader=$$\"",
+            Duration::from_secs(10),
+            &CancellationToken::new(),
+        )
+        .await;
+        let output = result.expect("a successful run");
+        let (group, leader) = output
+            .trim()
+            .strip_prefix("group=")
+            .and_then(|rest| rest.split_once(" leader="))
+            .expect("both ids");
+        assert_eq!(group, leader, "the agent leads its own group");
+        assert!(
+            !dir.path().join("agent.pgid").exists(),
+            "removed after the run"
         );
     }
 
@@ -241,6 +268,7 @@ mod tests {
             prompt: "",
             file: "",
             working_dir: dir.path(),
+            group_file: None,
         };
         let result = run_command(&launch, &|_| {}, &CancellationToken::new()).await;
         let Err(CommandError::Failed(reason)) = result else {

@@ -32,8 +32,8 @@ pub enum AgentError {
     /// The server answered something that is not the protocol.
     #[error("{host} sent an answer Director cannot read: {detail}")]
     Protocol { host: String, detail: String },
-    /// A `command` agent runs in a sandbox, not through a conversation.
-    #[error("agent `{0}` is a command agent: it runs in a sandbox, not through a chat request")]
+    /// A `command` or `acp` agent runs in a sandbox, not through a conversation.
+    #[error("agent `{0}` runs in a sandbox, not through a chat request")]
     NotAChatAgent(String),
     /// The HTTP client itself could not be set up.
     #[error("cannot set up the HTTP client: {0}")]

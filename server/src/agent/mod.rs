@@ -4,6 +4,7 @@
 //! A new kind of backend (anthropic, command, acp) is one new file implementing
 //! [`AgentBackend`] and one line in [`backend_for`].
 
+pub mod acp;
 pub mod anthropic;
 pub mod api_key;
 pub mod command;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod openai;
 pub mod process;
+pub mod spawn_tied;
 #[cfg(test)]
 pub(crate) mod test_support;
 
@@ -74,6 +76,9 @@ pub enum AgentEvent {
     },
     /// The tokens the request cost, as the server counted them.
     Usage(TokenUsage),
+    /// What the agent is doing besides writing its answer (its plan, a tool
+    /// call, its context use), in one line.
+    Activity(String),
 }
 
 /// A whole answer.
@@ -113,7 +118,7 @@ pub fn backend_for(name: &str, config: &AgentConfig) -> Result<Arc<dyn AgentBack
     match config.kind {
         AgentKind::OpenAi => Ok(Arc::new(openai::OpenAiBackend::new(name, config)?)),
         AgentKind::Anthropic => Ok(Arc::new(anthropic::AnthropicBackend::new(name, config)?)),
-        AgentKind::Command => Err(AgentError::NotAChatAgent(name.to_owned())),
+        AgentKind::Command | AgentKind::Acp => Err(AgentError::NotAChatAgent(name.to_owned())),
     }
 }
 

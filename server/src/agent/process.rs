@@ -1,7 +1,10 @@
-//! Running a local program for a run: a CLI agent, or the check command that
-//! validates an edit. The program runs in its own process group so that a
-//! timeout or a cancel kills everything it started, not only the first process;
-//! its output (stdout and stderr, interleaved as they came) is streamed and kept.
+//! Running a local program for a run: a CLI agent, an ACP agent, or the check
+//! command that validates an edit. The program runs in its own process group
+//! so that a timeout or a cancel kills everything it started, not only the
+//! first process; the group can be recorded while it runs, and the program
+//! dies with the server (see [`crate::agent::spawn_tied`]), so not even a
+//! killed server leaves it running. Its output (stdout and stderr, interleaved
+//! as they came) is streamed and kept.
 
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -12,6 +15,8 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
+
+use crate::agent::spawn_tied::spawn_tied_to_server;
 
 /// Variables every program sees beside the ones its config names: enough to
 /// find programs, its own settings and credentials, and the locale.
@@ -42,6 +47,9 @@ pub struct ProcessLaunch<'a> {
     /// Names of environment variables passed through beside [`PASSED_ENVIRONMENT`].
     pub env: &'a [String],
     pub timeout: Duration,
+    /// Where the program's process group is written while it runs, so that the
+    /// next server can kill it should this one die first.
+    pub group_file: Option<&'a Path>,
 }
 
 /// A program that ran to its end, successfully or not.
@@ -77,34 +85,18 @@ pub async fn run_process(
             "the command is empty",
         )));
     };
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(launch.working_dir)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for name in PASSED_ENVIRONMENT
-        .iter()
-        .copied()
-        .chain(launch.env.iter().map(String::as_str))
-    {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
-    let mut child = command.spawn().map_err(ProcessError::Spawn)?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
+    let mut command = sandboxed_command(program, arguments, launch.env, launch.working_dir);
+    // Closed: `codex exec` would otherwise wait for more input.
+    command.stdin(Stdio::null());
+    let mut child = spawn_tied_to_server(command)
+        .await
+        .map_err(ProcessError::Spawn)?;
+    let group = process_group(&child);
+    record_process_group(group, launch.group_file);
     let kill_group = || {
-        if let Some(group) = group {
-            // The group may already be gone; there is nothing else to do then.
-            let _ = killpg(group, Signal::SIGKILL);
+        kill_process_group(group);
+        if let Some(group_file) = launch.group_file {
+            let _ = std::fs::remove_file(group_file);
         }
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
@@ -156,6 +148,67 @@ pub async fn run_process(
         status,
         output: String::from_utf8_lossy(&output).into_owned(),
     })
+}
+
+/// The launch of a local program in `working_dir`: in its own process group
+/// (see [`process_group`]), killed when dropped, with piped output and only
+/// [`PASSED_ENVIRONMENT`] and the variables named in `env`.
+pub fn sandboxed_command(
+    program: &str,
+    arguments: &[String],
+    env: &[String],
+    working_dir: &Path,
+) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(arguments)
+        .current_dir(working_dir)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in PASSED_ENVIRONMENT
+        .iter()
+        .copied()
+        .chain(env.iter().map(String::as_str))
+    {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+}
+
+/// The process group a [`sandboxed_command`] started; read it before waiting
+/// for the child, which forgets its id once reaped.
+pub fn process_group(child: &tokio::process::Child) -> Option<Pid> {
+    child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw)
+}
+
+/// Writes a process group into the sandbox, so that a server started after
+/// this one died can find and stop a program left running.
+pub fn record_process_group(group: Option<Pid>, group_file: Option<&Path>) {
+    let (Some(group), Some(group_file)) = (group, group_file) else {
+        return;
+    };
+    if let Err(error) = std::fs::write(group_file, group.to_string()) {
+        tracing::warn!(
+            "cannot record a process group in {}: {error}",
+            group_file.display()
+        );
+    }
+}
+
+/// Kills everything left in `group`.
+pub fn kill_process_group(group: Option<Pid>) {
+    if let Some(group) = group {
+        // The group may already be gone; there is nothing else to do then.
+        let _ = killpg(group, Signal::SIGKILL);
+    }
 }
 
 /// How a program that did not succeed ended: "exited with status 3".

@@ -62,7 +62,7 @@ pub struct AgentConfig {
     /// Which file defined the agent, so that agents from an untrusted workspace
     /// can be held back.
     pub origin: ConfigOrigin,
-    /// How a `command` agent is launched; `None` for the HTTP kinds.
+    /// How a `command` or `acp` agent is launched; `None` for the HTTP kinds.
     pub command: Option<CommandSettings>,
     /// The program and arguments that check a proposed edit (`["cargo",
     /// "check"]`), run in a sandbox copy of the workspace; `None` checks syntax only.
@@ -72,7 +72,7 @@ pub struct AgentConfig {
     pub validation_retries: u32,
 }
 
-/// A CLI agent's launch: the program and arguments with their placeholders,
+/// A local agent's launch (`command` or `acp` kind): the program and arguments,
 /// which environment variables it may see, and whether its sandbox is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSettings {
@@ -86,17 +86,64 @@ pub struct CommandSettings {
     pub keep_sandbox: bool,
 }
 
-/// The command lines of the well-known agent CLIs, by preset name.
-pub const COMMAND_PRESETS: &[(&str, &[&str])] = &[
-    ("claude", &["claude", "-p", "{prompt}"]),
-    (
-        "codex",
-        &["codex", "exec", "--skip-git-repo-check", "{prompt}"],
-    ),
-    ("gemini", &["gemini", "-p", "{prompt}"]),
-    (
-        "aider",
-        &[
+/// A well-known agent CLI's launch: the command line that makes it edit files
+/// without asking, and the variables it reads its endpoint and key from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandPreset {
+    pub name: &'static str,
+    pub argv: &'static [&'static str],
+    /// Passed through to the CLI beside the ones the config lists.
+    pub env: &'static [&'static str],
+}
+
+/// The well-known agent CLIs. Each runs headless in a sandbox nobody watches:
+/// `claude` may edit files without asking (not run commands), `codex` may
+/// write in its folder, `gemini` trusts the sandbox and auto-approves edits.
+/// Their stdin is closed, which `codex exec` needs to not wait for more input.
+pub const COMMAND_PRESETS: &[CommandPreset] = &[
+    CommandPreset {
+        name: "claude",
+        argv: &[
+            "claude",
+            "-p",
+            "--permission-mode",
+            "acceptEdits",
+            "{prompt}",
+        ],
+        env: &[
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_MODEL",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "DISABLE_AUTOUPDATER",
+        ],
+    },
+    CommandPreset {
+        name: "codex",
+        argv: &[
+            "codex",
+            "exec",
+            "--full-auto",
+            "--skip-git-repo-check",
+            "{prompt}",
+        ],
+        env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
+    },
+    CommandPreset {
+        name: "gemini",
+        argv: &[
+            "gemini",
+            "--skip-trust",
+            "--approval-mode",
+            "auto_edit",
+            "-p",
+            "{prompt}",
+        ],
+        env: &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+    },
+    CommandPreset {
+        name: "aider",
+        argv: &[
             "aider",
             "--yes-always",
             "--no-git",
@@ -104,18 +151,75 @@ pub const COMMAND_PRESETS: &[(&str, &[&str])] = &[
             "{prompt}",
             "{file}",
         ],
-    ),
+        env: &[
+            "OPENAI_API_KEY",
+            "OPENAI_API_BASE",
+            "ANTHROPIC_API_KEY",
+            "AIDER_MODEL",
+        ],
+    },
 ];
 
-/// The command line of the preset `name`, if there is one.
-pub fn command_preset(name: &str) -> Option<Vec<String>> {
-    COMMAND_PRESETS
-        .iter()
-        .find(|(preset, _)| *preset == name)
-        .map(|(_, argv)| argv.iter().map(|argument| (*argument).to_owned()).collect())
+/// The well-known agents in their ACP mode; the prompt goes over the
+/// protocol, not on the command line.
+pub const ACP_PRESETS: &[CommandPreset] = &[
+    CommandPreset {
+        name: "gemini",
+        argv: &["gemini", "--acp"],
+        env: &[
+            "GEMINI_API_KEY",
+            "GOOGLE_API_KEY",
+            "GOOGLE_GEMINI_BASE_URL",
+            "GEMINI_CLI_TRUST_WORKSPACE",
+        ],
+    },
+    CommandPreset {
+        name: "claude",
+        argv: &["claude-code-acp"],
+        env: &[
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_MODEL",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "DISABLE_AUTOUPDATER",
+        ],
+    },
+    CommandPreset {
+        name: "codex",
+        argv: &["codex-acp"],
+        env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
+    },
+    CommandPreset {
+        name: "opencode",
+        argv: &["opencode", "acp"],
+        env: &[],
+    },
+];
+
+/// The preset `name` among `presets`, if there is one.
+pub fn command_preset(
+    presets: &'static [CommandPreset],
+    name: &str,
+) -> Option<&'static CommandPreset> {
+    presets.iter().find(|preset| preset.name == name)
 }
 
-/// The stand-in endpoint of a `command` agent, which reaches no host.
+impl CommandPreset {
+    /// The launch this preset gives.
+    pub fn settings(&self) -> CommandSettings {
+        CommandSettings {
+            argv: self
+                .argv
+                .iter()
+                .map(|argument| (*argument).to_owned())
+                .collect(),
+            env: self.env.iter().map(|name| (*name).to_owned()).collect(),
+            keep_sandbox: false,
+        }
+    }
+}
+
+/// The stand-in endpoint of a `command` or `acp` agent, which reaches no host.
 pub const COMMAND_BASE_URL: &str = "about:blank";
 
 /// What an agent's tokens cost, in US dollars per million tokens, as
@@ -146,11 +250,19 @@ pub enum AgentKind {
     Anthropic,
     /// A CLI agent run in a sandbox copy of the workspace.
     Command,
+    /// An Agent Client Protocol agent, spoken to over its stdio, run in a
+    /// sandbox copy of the workspace.
+    Acp,
 }
 
 impl AgentKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: &[AgentKind] = &[AgentKind::OpenAi, AgentKind::Anthropic, AgentKind::Command];
+    pub const ALL: &[AgentKind] = &[
+        AgentKind::OpenAi,
+        AgentKind::Anthropic,
+        AgentKind::Command,
+        AgentKind::Acp,
+    ];
 
     /// The name used for the kind in config files.
     pub fn name(self) -> &'static str {
@@ -158,6 +270,7 @@ impl AgentKind {
             AgentKind::OpenAi => "openai",
             AgentKind::Anthropic => "anthropic",
             AgentKind::Command => "command",
+            AgentKind::Acp => "acp",
         }
     }
 
@@ -166,7 +279,7 @@ impl AgentKind {
         match self {
             AgentKind::OpenAi => DEFAULT_OPENAI_BASE_URL,
             AgentKind::Anthropic => DEFAULT_ANTHROPIC_BASE_URL,
-            AgentKind::Command => COMMAND_BASE_URL,
+            AgentKind::Command | AgentKind::Acp => COMMAND_BASE_URL,
         }
     }
 
@@ -174,7 +287,7 @@ impl AgentKind {
     /// `openai`, whose compatible servers (Ollama, llama.cpp) often need no key.
     pub fn default_api_key_env(self) -> Option<&'static str> {
         match self {
-            AgentKind::OpenAi | AgentKind::Command => None,
+            AgentKind::OpenAi | AgentKind::Command | AgentKind::Acp => None,
             AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_API_KEY_ENV),
         }
     }
@@ -182,7 +295,7 @@ impl AgentKind {
     /// The answer length of an agent of this kind that names none.
     pub fn default_max_tokens(self) -> Option<u32> {
         match self {
-            AgentKind::OpenAi | AgentKind::Command => None,
+            AgentKind::OpenAi | AgentKind::Command | AgentKind::Acp => None,
             AgentKind::Anthropic => Some(DEFAULT_ANTHROPIC_MAX_TOKENS),
         }
     }
@@ -190,7 +303,7 @@ impl AgentKind {
     /// The highest `temperature` the kind's API accepts.
     pub fn max_temperature(self) -> f64 {
         match self {
-            AgentKind::OpenAi | AgentKind::Command => 2.0,
+            AgentKind::OpenAi | AgentKind::Command | AgentKind::Acp => 2.0,
             AgentKind::Anthropic => 1.0,
         }
     }
@@ -198,7 +311,21 @@ impl AgentKind {
     /// Whether the kind runs a program on this machine, which a workspace may
     /// only ask for when it is trusted.
     pub fn runs_local_program(self) -> bool {
-        self == AgentKind::Command
+        self.edits_in_sandbox()
+    }
+
+    /// Whether the kind edits files in a sandbox copy of the workspace rather
+    /// than answering a chat request; such agents cannot review.
+    pub fn edits_in_sandbox(self) -> bool {
+        matches!(self, AgentKind::Command | AgentKind::Acp)
+    }
+
+    /// The presets `preset = "…"` may name for an agent of this kind.
+    pub fn presets(self) -> &'static [CommandPreset] {
+        match self {
+            AgentKind::Acp => ACP_PRESETS,
+            AgentKind::OpenAi | AgentKind::Anthropic | AgentKind::Command => COMMAND_PRESETS,
+        }
     }
 
     /// The kind a config file names, if Director knows it.

@@ -1,6 +1,7 @@
 //! Casting without config: when no agent is configured, the agents the
 //! machine already offers — an OpenAI or Anthropic key in the environment, an
-//! Ollama answering on its usual port — and the agent CLIs on `PATH`.
+//! Ollama answering on its usual port — and the agent CLIs on `PATH`, each
+//! cast as a `command` agent with its preset.
 //!
 //! Everything discovery looks at comes in through [`DiscoveryInputs`], so tests
 //! choose the environment, `PATH` and the Ollama address. A key found in a
@@ -18,8 +19,9 @@ use url::Url;
 
 use crate::config::ConfigOrigin;
 use crate::config::agent_config::{
-    AgentConfig, AgentKind, DEFAULT_ANTHROPIC_API_KEY_ENV, DEFAULT_CONTEXT_LINES,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES,
+    AgentConfig, AgentKind, COMMAND_BASE_URL, COMMAND_PRESETS, CommandPreset,
+    DEFAULT_ANTHROPIC_API_KEY_ENV, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES,
 };
 
 /// Overrides where Ollama is looked for (tests, or an Ollama on another port).
@@ -36,8 +38,9 @@ pub const ANTHROPIC_BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
 pub const DISCOVERED_OPENAI_MODEL: &str = "gpt-4.1";
 /// The model of a discovered `anthropic` agent.
 pub const DISCOVERED_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
-/// Agent CLIs worth reporting; they become usable with the `command` kind.
-pub const AGENT_CLIS: &[&str] = &["claude", "codex", "gemini", "aider"];
+/// How long a CLI found on `PATH` may run: it reads, edits and often checks
+/// its work, which takes longer than one HTTP answer.
+pub const DISCOVERED_CLI_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long Ollama may take to list its models: it answers at once when it runs.
 const OLLAMA_PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -84,32 +87,20 @@ pub struct Discovery {
     pub agents: BTreeMap<String, AgentConfig>,
     /// For each agent, in the order found, what it was found by.
     pub found_by: Vec<(String, String)>,
-    /// The agent CLIs on `PATH`, reported only.
-    pub clis_on_path: Vec<String>,
 }
 
 impl Discovery {
     /// What to tell the user, without the leading "Director: ".
     pub fn message(&self) -> String {
-        let on_path = if self.clis_on_path.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; found on PATH: {} (not usable yet: the `command` kind is not built)",
-                self.clis_on_path.join(", ")
-            )
-        };
         if self.agents.is_empty() {
-            return format!(
-                "No agent configured and none found: add one to director.toml{on_path}"
-            );
+            return "No agent configured and none found: add one to director.toml".to_owned();
         }
         let using: Vec<String> = self
             .found_by
             .iter()
             .map(|(name, source)| format!("{name} ({source})"))
             .collect();
-        format!("No agent configured; using: {}{on_path}", using.join(", "))
+        format!("No agent configured; using: {}", using.join(", "))
     }
 }
 
@@ -118,7 +109,6 @@ pub async fn discover(inputs: &DiscoveryInputs) -> Discovery {
     let mut discovery = Discovery {
         agents: BTreeMap::new(),
         found_by: Vec::new(),
-        clis_on_path: clis_on_path(inputs.path.as_ref()),
     };
     let has = |name: &str| {
         inputs
@@ -172,6 +162,11 @@ pub async fn discover(inputs: &DiscoveryInputs) -> Discovery {
             discovered_agent(AgentKind::OpenAi, base_url, &model, None),
         );
     }
+    for preset in presets_on_path(inputs.path.as_ref()) {
+        if let Some(agent) = discovered_cli(preset) {
+            discovery.add(preset.name, "on PATH".to_owned(), agent);
+        }
+    }
     discovery
 }
 
@@ -218,11 +213,21 @@ fn discovered_agent(
         stream: true,
         context_lines: DEFAULT_CONTEXT_LINES,
         price: None,
-        origin: ConfigOrigin::User,
+        origin: ConfigOrigin::Discovered,
         command: None,
         check: None,
         validation_retries: DEFAULT_VALIDATION_RETRIES,
     }
+}
+
+/// A CLI found on `PATH`, launched as its preset says. Its timeout is longer
+/// than an HTTP agent's: a CLI reads, edits and often checks its work.
+fn discovered_cli(preset: &CommandPreset) -> Option<AgentConfig> {
+    let base_url = Url::parse(COMMAND_BASE_URL).ok()?;
+    let mut agent = discovered_agent(AgentKind::Command, base_url, preset.name, None);
+    agent.timeout = DISCOVERED_CLI_TIMEOUT;
+    agent.command = Some(preset.settings());
+    Some(agent)
 }
 
 /// The first model a running Ollama lists, or `None` when none answers in time.
@@ -254,20 +259,19 @@ async fn first_ollama_model(ollama_url: &Url) -> Option<String> {
     tags.models.into_iter().map(|model| model.name).next()
 }
 
-/// The agent CLIs found in `path`, in [`AGENT_CLIS`] order.
-fn clis_on_path(path: Option<&OsString>) -> Vec<String> {
+/// The presets whose program is in `path`, in [`COMMAND_PRESETS`] order.
+fn presets_on_path(path: Option<&OsString>) -> Vec<&'static CommandPreset> {
     let Some(path) = path else {
         return Vec::new();
     };
     let directories: Vec<_> = std::env::split_paths(path).collect();
-    AGENT_CLIS
+    COMMAND_PRESETS
         .iter()
-        .filter(|cli| {
+        .filter(|preset| {
             directories
                 .iter()
-                .any(|directory| is_executable(&directory.join(cli)))
+                .any(|directory| is_executable(&directory.join(preset.name)))
         })
-        .map(|cli| (*cli).to_owned())
         .collect()
 }
 
@@ -395,7 +399,7 @@ mod tests {
 
     #[cfg(unix)]
     #[tokio::test]
-    async fn agent_clis_on_path_are_reported_only_when_executable() {
+    async fn executable_agent_clis_on_path_become_command_agents_with_their_presets() {
         use std::os::unix::fs::PermissionsExt;
         let directory = tempfile::tempdir().expect("a directory");
         for (name, mode) in [("claude", 0o755), ("codex", 0o644), ("aider", 0o700)] {
@@ -403,13 +407,27 @@ mod tests {
             std::fs::write(&path, "#!/bin/sh\n").expect("a file");
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("a mode");
         }
-        let discovery = discover(&inputs(&[], Some(directory.path()), None)).await;
-        assert_eq!(discovery.clis_on_path, ["claude", "aider"]);
-        assert!(discovery.agents.is_empty());
+        let discovery = discover(&inputs(
+            &[("OPENAI_API_KEY", "sk-x")],
+            Some(directory.path()),
+            None,
+        ))
+        .await;
+        assert_eq!(
+            discovery.agents.keys().collect::<Vec<_>>(),
+            ["aider", "claude", "openai"]
+        );
+        let claude = &discovery.agents["claude"];
+        assert_eq!(claude.kind, AgentKind::Command);
+        // The user's own program: not held back by workspace trust.
+        assert_eq!(claude.origin, ConfigOrigin::Discovered);
+        assert_eq!(claude.timeout, DISCOVERED_CLI_TIMEOUT);
+        let command = claude.command.as_ref().expect("a command");
+        assert_eq!(command.argv[..2], ["claude", "-p"]);
+        assert!(command.env.contains(&"ANTHROPIC_API_KEY".to_owned()));
         assert_eq!(
             discovery.message(),
-            "No agent configured and none found: add one to director.toml; found on PATH: \
-             claude, aider (not usable yet: the `command` kind is not built)"
+            "No agent configured; using: openai (OPENAI_API_KEY), claude (on PATH), aider (on PATH)"
         );
     }
 }

@@ -16,9 +16,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
 use crate::config::agent_config::{
-    AgentConfig, AgentKind, COMMAND_PRESETS, CommandSettings, DEFAULT_CONTEXT_LINES,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES,
-    MAX_RETRIES, MAX_VALIDATION_RETRIES, Price, command_preset,
+    AgentConfig, AgentKind, CommandSettings, DEFAULT_CONTEXT_LINES, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_RETRIES, MAX_RETRIES,
+    MAX_VALIDATION_RETRIES, Price, command_preset,
 };
 use crate::config::workflow::{WorkflowAgentReference, WorkflowConfig, parse_workflows};
 use crate::config::{ConfigOrigin, ConfigProblem};
@@ -295,7 +295,9 @@ fn validate_agent(
     };
 
     let command = match kind {
-        Some(AgentKind::Command) => validate_command(&raw_agent, raw_agent.kind.span(), problems),
+        Some(kind) if kind.edits_in_sandbox() => {
+            validate_command(kind, &raw_agent, raw_agent.kind.span(), problems)
+        }
         _ => {
             refuse_command_fields(&raw_agent, problems);
             None
@@ -306,7 +308,7 @@ fn validate_agent(
         Some(model) if model.get_ref().trim().is_empty() => {
             problems.push(Some(model.span()), "`model` must not be empty");
         }
-        None if kind != Some(AgentKind::Command) => {
+        None if !kind.is_some_and(AgentKind::edits_in_sandbox) => {
             problems.push(Some(raw_agent.kind.span()), "missing field `model`");
         }
         _ => {}
@@ -441,7 +443,7 @@ fn validate_agent(
         base_url: base_url?,
         model: match raw_agent.model {
             Some(model) => model.into_inner(),
-            // A command agent's model is whatever its CLI uses: name the program.
+            // A local agent's model is whatever its program uses: name the program.
             None => command
                 .as_ref()
                 .and_then(|command| command.argv.first().cloned())
@@ -471,9 +473,10 @@ fn validate_agent(
     })
 }
 
-/// The launch of a `command` agent: exactly one of `command` and `preset`, and
-/// none of the HTTP fields.
+/// The launch of a `command` or `acp` agent: exactly one of `command` and
+/// `preset`, and none of the HTTP fields.
 fn validate_command(
+    kind: AgentKind,
     raw_agent: &RawAgentConfig,
     agent_span: Range<usize>,
     problems: &mut AgentProblems<'_>,
@@ -488,11 +491,15 @@ fn validate_command(
         if let Some(span) = span {
             problems.push(
                 Some(span),
-                format!("`{field}` does not apply to a command agent: its CLI finds its own endpoint and key"),
+                format!(
+                    "`{field}` does not apply to a{} {} agent: its program finds its own endpoint and key",
+                    if kind == AgentKind::Acp { "n" } else { "" },
+                    kind.name()
+                ),
             );
         }
     }
-    let argv = match (&raw_agent.command, &raw_agent.preset) {
+    let (argv, preset_env): (Vec<String>, &[&str]) = match (&raw_agent.command, &raw_agent.preset) {
         (Some(command), None) => {
             if command
                 .get_ref()
@@ -505,12 +512,19 @@ fn validate_command(
                 );
                 return None;
             }
-            command.get_ref().clone()
+            (command.get_ref().clone(), &[])
         }
-        (None, Some(preset)) => match command_preset(preset.get_ref()) {
-            Some(argv) => argv,
+        (None, Some(preset)) => match command_preset(kind.presets(), preset.get_ref()) {
+            Some(preset) => (
+                preset
+                    .argv
+                    .iter()
+                    .map(|argument| (*argument).to_owned())
+                    .collect(),
+                preset.env,
+            ),
             None => {
-                let known: Vec<&str> = COMMAND_PRESETS.iter().map(|(name, _)| *name).collect();
+                let known: Vec<&str> = kind.presets().iter().map(|preset| preset.name).collect();
                 problems.push(
                     Some(preset.span()),
                     format!(
@@ -530,15 +544,31 @@ fn validate_command(
             return None;
         }
         (None, None) => {
+            let known: Vec<&str> = kind.presets().iter().map(|preset| preset.name).collect();
+            let example = if kind == AgentKind::Acp {
+                "[\"program\", \"--acp\"]"
+            } else {
+                "[\"program\", \"{prompt}\"]"
+            };
             problems.push(
                 Some(agent_span),
-                "a command agent needs `command = [\"program\", \"{prompt}\"]` or `preset = \"claude\"` (or codex, gemini, aider)",
+                format!(
+                    "a{} {} agent needs `command = {example}` or `preset = \"{}\"` (the known presets are: {})",
+                    if kind == AgentKind::Acp { "n" } else { "" },
+                    kind.name(),
+                    known.first().copied().unwrap_or_default(),
+                    known.join(", ")
+                ),
             );
             return None;
         }
     };
-    let mut env = Vec::new();
+    // A preset's own variables (its endpoint and key) pass through unasked.
+    let mut env: Vec<String> = preset_env.iter().map(|name| (*name).to_owned()).collect();
     for name in raw_agent.env.iter().flat_map(|env| env.get_ref()) {
+        if env.contains(name.get_ref()) {
+            continue;
+        }
         if is_environment_variable_name(name.get_ref()) {
             env.push(name.get_ref().clone());
         } else {
@@ -558,7 +588,8 @@ fn validate_command(
     })
 }
 
-/// The `command` fields make no sense on an HTTP agent; saying so beats ignoring them.
+/// The `command` and `acp` fields make no sense on an HTTP agent; saying so
+/// beats ignoring them.
 fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblems<'_>) {
     for (field, span) in [
         ("command", raw_agent.command.as_ref().map(Spanned::span)),
@@ -572,7 +603,7 @@ fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblem
         if let Some(span) = span {
             problems.push(
                 Some(span),
-                format!("`{field}` only applies to agents of kind \"command\""),
+                format!("`{field}` only applies to agents of kind \"command\" or \"acp\""),
             );
         }
     }
@@ -813,7 +844,7 @@ context_lines = 10
         assert_eq!(located, "\"gpt\"");
         assert_eq!(
             message,
-            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic, command"
+            "agent `x`: unknown kind `gpt`, the known kinds are: openai, anthropic, command, acp"
         );
     }
 
@@ -984,7 +1015,10 @@ context_lines = 10
 
     #[test]
     fn presets_expand_to_the_known_command_lines() {
-        let file = parse("[agents.a]\nkind = \"command\"\npreset = \"aider\"\n").expect("valid");
+        let file = parse(
+            "[agents.a]\nkind = \"command\"\npreset = \"aider\"\nenv = [\"AIDER_MODEL\", \"MY_PROXY\"]\n",
+        )
+        .expect("valid");
         let command = file.agents["a"].command.clone().expect("a command");
         assert_eq!(
             command.argv,
@@ -998,6 +1032,30 @@ context_lines = 10
             ]
         );
         assert!(!command.keep_sandbox);
+        // The preset's own variables come first, then the config's, once each.
+        assert_eq!(
+            command.env,
+            [
+                "OPENAI_API_KEY",
+                "OPENAI_API_BASE",
+                "ANTHROPIC_API_KEY",
+                "AIDER_MODEL",
+                "MY_PROXY"
+            ]
+        );
+        let claude = parse("[agents.c]\nkind = \"command\"\npreset = \"claude\"\n").expect("valid");
+        let claude = claude.agents["c"].command.clone().expect("a command");
+        // Headless, `claude -p` may only edit files when its permission mode says so.
+        assert_eq!(
+            claude.argv,
+            [
+                "claude",
+                "-p",
+                "--permission-mode",
+                "acceptEdits",
+                "{prompt}"
+            ]
+        );
         let (text, message) = single_problem("[agents.a]\nkind = \"command\"\npreset = \"vim\"\n");
         assert_eq!(text, "\"vim\"");
         assert!(
@@ -1024,6 +1082,65 @@ context_lines = 10
         );
         let (text, _) = single_problem("[agents.a]\nkind = \"command\"\ncommand = []\n");
         assert_eq!(text, "[]");
+    }
+
+    #[test]
+    fn an_acp_agent_takes_a_command_or_an_acp_preset_and_the_command_options() {
+        let file = parse(
+            "[agents.g]\nkind = \"acp\"\npreset = \"gemini\"\ntimeout = 30\nmax_concurrent = 1\nenv = [\"GEMINI_API_KEY\"]\nkeep_sandbox = true\n",
+        )
+        .expect("a valid config");
+        let agent = &file.agents["g"];
+        assert_eq!(agent.kind, AgentKind::Acp);
+        assert_eq!(agent.model, "gemini");
+        assert_eq!(agent.timeout, Duration::from_secs(30));
+        assert_eq!(agent.max_concurrent, 1);
+        assert_eq!(
+            agent.command,
+            Some(CommandSettings {
+                argv: vec!["gemini".into(), "--acp".into()],
+                // The preset's variables; the config's `GEMINI_API_KEY` is one of them.
+                env: vec![
+                    "GEMINI_API_KEY".into(),
+                    "GOOGLE_API_KEY".into(),
+                    "GOOGLE_GEMINI_BASE_URL".into(),
+                    "GEMINI_CLI_TRUST_WORKSPACE".into(),
+                ],
+                keep_sandbox: true,
+            })
+        );
+        for (preset, argv) in [
+            ("claude", vec!["claude-code-acp"]),
+            ("codex", vec!["codex-acp"]),
+            ("opencode", vec!["opencode", "acp"]),
+        ] {
+            let file = parse(&format!(
+                "[agents.a]\nkind = \"acp\"\npreset = \"{preset}\"\n"
+            ))
+            .expect("valid");
+            assert_eq!(
+                file.agents["a"].command.clone().expect("a command").argv,
+                argv
+            );
+        }
+        let file = parse("[agents.a]\nkind = \"acp\"\ncommand = [\"my-agent\", \"--stdio\"]\n")
+            .expect("valid");
+        assert_eq!(file.agents["a"].model, "my-agent");
+
+        // The command kind's presets are not ACP ones.
+        let (text, message) = single_problem("[agents.a]\nkind = \"acp\"\npreset = \"aider\"\n");
+        assert_eq!(text, "\"aider\"");
+        assert!(
+            message.contains("gemini, claude, codex, opencode"),
+            "{message}"
+        );
+        let (_, message) = single_problem("[agents.a]\nkind = \"acp\"\n");
+        assert!(message.contains("an acp agent needs `command"), "{message}");
+        let (text, message) = single_problem(
+            "[agents.a]\nkind = \"acp\"\npreset = \"codex\"\napi_key_env = \"KEY\"\n",
+        );
+        assert_eq!(text, "\"KEY\"");
+        assert!(message.contains("an acp agent"), "{message}");
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Config {
 pub enum ConfigOrigin {
     User,
     Workspace,
+    /// Found on this machine when nothing is configured (a key in the
+    /// environment, a CLI on `PATH`): the user's own, like the user file.
+    Discovered,
 }
 
 /// Something wrong in a config file, located so it can become a diagnostic.

@@ -133,9 +133,27 @@ mod tests {
     }
 
     #[test]
+    fn a_workspace_acp_agent_needs_trust_too() {
+        let agent = workspace_agent("[agents.a]\nkind = \"acp\"\npreset = \"gemini\"\n");
+        let reason = untrusted_reason(&Config::default(), "a", &agent, None, false)
+            .expect("refused without trust");
+        assert!(reason.contains("runs a program"), "{reason}");
+        assert_eq!(
+            untrusted_reason(&Config::default(), "a", &agent, None, true),
+            None
+        );
+    }
+
+    #[test]
     fn the_users_own_command_agent_needs_no_trust() {
         let mut agent = workspace_agent(COMMAND_AGENT);
         agent.origin = ConfigOrigin::User;
+        assert_eq!(
+            untrusted_reason(&Config::default(), "cli", &agent, None, false),
+            None
+        );
+        // A CLI found on the user's PATH is the user's own program too.
+        agent.origin = ConfigOrigin::Discovered;
         assert_eq!(
             untrusted_reason(&Config::default(), "cli", &agent, None, false),
             None

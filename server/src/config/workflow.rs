@@ -22,7 +22,6 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
-use crate::config::agent_config::AgentKind;
 use crate::config::{AgentConfig, ConfigProblem};
 use crate::run::preset::PRESETS;
 
@@ -202,10 +201,11 @@ pub fn agent_reference_problems(
                     reference.agent,
                     agents.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                Some(agent) if agent.kind == AgentKind::Command => format!(
-                    "agent `{}` is a command agent: workflow steps need an agent that answers \
+                Some(agent) if agent.kind.edits_in_sandbox() => format!(
+                    "agent `{}` is a {} agent: workflow steps need an agent that answers \
                      in text (openai, anthropic)",
-                    reference.agent
+                    reference.agent,
+                    agent.kind.name()
                 ),
                 Some(_) => return None,
             };

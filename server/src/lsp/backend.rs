@@ -4,6 +4,7 @@
 use super::convert::{uri_from_url, url_from_uri};
 use super::diagnostics;
 use super::spec_sync::SpecState;
+use super::task_runs::TaskRuns;
 use crate::config::ConfigProblem;
 use crate::document::PositionEncoding;
 use crate::run::engine::Engine;
@@ -54,6 +55,8 @@ pub struct Backend {
     pub config_problems: Arc<Mutex<HashMap<Url, Vec<ConfigProblem>>>>,
     /// The spec index and lint policy; see [`super::spec_sync`].
     pub spec: Arc<SpecState>,
+    /// Runs started from tasks, whose boxes follow them; see [`super::task_runs`].
+    pub task_runs: Arc<TaskRuns>,
 }
 
 impl Backend {
@@ -64,6 +67,7 @@ impl Backend {
             pending_events: Arc::new(Mutex::new(None)),
             config_problems: Arc::new(Mutex::new(HashMap::new())),
             spec: Arc::new(SpecState::new()),
+            task_runs: Arc::new(TaskRuns::default()),
         }
     }
 

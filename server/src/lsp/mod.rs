@@ -12,6 +12,7 @@
 //! - `textDocument/documentSymbol`, `workspace/symbol`: [`handlers::spec_symbols`];
 //! - the spec index, its updates and `workspace/didChangeWatchedFiles`: [`spec_sync`];
 //! - `workspace/executeCommand`: [`handlers::execute_command`];
+//! - *Start task* and the task box that follows its run: [`task_runs`];
 //! - `director/runs`, `director/run`: [`handlers::runs`];
 //! - `window/workDoneProgress/cancel`: [`progress`];
 //! - diagnostics for proposals, config problems and spec lint: [`diagnostics`].
@@ -27,6 +28,7 @@ mod server;
 mod spec_locations;
 mod spec_sync;
 mod stdin_guard;
+mod task_runs;
 
 use backend::Backend;
 use tower_lsp_server::{LspService, Server};

@@ -1,9 +1,12 @@
 //! Run events forwarded to the editor: `$/progress` for every run (begin, reports
-//! with tokens so far and the tail of the text, end), diagnostics when proposals
-//! change, and one message when a run finishes.
+//! with tokens so far and the tail of the text or the agent's activity, end),
+//! diagnostics when proposals change, one message when a run finishes, an
+//! agent's permission questions as `window/showMessageRequest`, and the box of
+//! the task a run was started from.
 
 use super::backend::Backend;
 use super::hunk_view::plural;
+use crate::agent::acp::PermissionQuestion;
 use crate::ids::RunId;
 use crate::run::event::RunEvent;
 use crate::run::state::RunState;
@@ -34,7 +37,10 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
         let mut runs: HashMap<RunId, RunProgress> = HashMap::new();
         while let Some(event) = receiver.recv().await {
             match event {
-                RunEvent::State { run, state } => on_state(&backend, &mut runs, run, state).await,
+                RunEvent::State { run, state } => {
+                    on_state(&backend, &mut runs, run, state).await;
+                    backend.update_task_box(run).await;
+                }
                 RunEvent::Delta { run, text } => {
                     let progress = runs.entry(run).or_default();
                     progress.tokens += 1;
@@ -69,6 +75,11 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                     let progress = runs.entry(run).or_default();
                     report(&backend, progress, format!("run {run} · {step}")).await;
                 }
+                RunEvent::Activity { run, line } => {
+                    let progress = runs.entry(run).or_default();
+                    report(&backend, progress, format!("run {run} · {line}")).await;
+                }
+                RunEvent::Permission { run, question } => ask_permission(&backend, run, question),
                 RunEvent::ProposalsChanged { uri } => backend.publish(&uri).await,
             }
         }
@@ -157,6 +168,47 @@ async fn on_state(
             backend.client.show_message(kind, text).await;
         }
     }
+}
+
+/// Puts an agent's permission question to the user with
+/// `window/showMessageRequest`, one button per choice, and sends back the
+/// choice; a dismissed request or an editor error is no answer. The question
+/// waits for the user on its own task so other runs' progress keeps flowing.
+fn ask_permission(backend: &Backend, run: RunId, question: PermissionQuestion) {
+    let backend = backend.clone();
+    tokio::spawn(async move {
+        let actions = question
+            .choices
+            .iter()
+            .map(|choice| MessageActionItem {
+                title: choice.clone(),
+                properties: HashMap::new(),
+            })
+            .collect();
+        let answer = backend
+            .client
+            .show_message_request(
+                MessageType::WARNING,
+                format!("Director run {run}: {}", question.message),
+                Some(actions),
+            )
+            .await;
+        let choice = match answer {
+            Ok(Some(item)) => question
+                .choices
+                .iter()
+                .position(|choice| *choice == item.title),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(
+                    "run {run}: the editor did not answer a permission question: {error}"
+                );
+                None
+            }
+        };
+        // The run may have ended meanwhile; then nobody needs the answer.
+        let _ = question.reply.send(choice);
+    });
 }
 
 async fn report(backend: &Backend, progress: &RunProgress, message: String) {

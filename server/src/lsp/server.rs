@@ -11,6 +11,7 @@ use crate::config::{self, ConfigProblem};
 use crate::document::{ContentChange, Document, PositionEncoding};
 use crate::run::engine::Engine;
 use crate::run::journal::Journal;
+use crate::run::sandbox_cleanup::clean_stale_sandboxes;
 use crate::workspace::{Workspace, lock};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -85,6 +86,18 @@ impl LanguageServer for Backend {
         if let Some(root) = &root {
             self.spec.start(root);
         }
+        let cleanup_root = root.clone();
+        // A server that died may have left sandboxes and agents behind.
+        tokio::task::spawn_blocking(move || {
+            let cleanup = clean_stale_sandboxes(&std::env::temp_dir(), cleanup_root.as_deref());
+            if !cleanup.removed_sandboxes.is_empty() {
+                tracing::info!(
+                    "removed {} stale sandboxes and killed {} agent process groups left by a server that stopped",
+                    cleanup.removed_sandboxes.len(),
+                    cleanup.killed_groups.len()
+                );
+            }
+        });
         let loaded = config::load(root.as_deref());
         self.set_config_problems(&loaded.problems);
         let (events, receiver) = mpsc::unbounded_channel();
@@ -156,9 +169,13 @@ impl LanguageServer for Backend {
             params.text_document.language_id,
             &params.text_document.text,
         );
-        let restored = lock(&session.engine.workspace).open_document(document);
-        self.spec_buffer_changed(&url);
-        if !restored.is_empty() || lock(&self.config_problems).contains_key(&url) {
+        let (restored, has_findings) = {
+            let mut workspace = lock(&session.engine.workspace);
+            let restored = workspace.open_document(document);
+            (restored, !workspace.findings.of_document(&url).is_empty())
+        };
+        self.spec_buffer_opened(&url);
+        if !restored.is_empty() || has_findings || lock(&self.config_problems).contains_key(&url) {
             self.publish(&url).await;
         }
     }

@@ -8,7 +8,7 @@
 
 use super::backend::Backend;
 use crate::document::Document;
-use crate::spec::index::{SpecIndex, is_indexed_path};
+use crate::spec::index::{ScannedFile, SpecIndex, is_indexed_path};
 use crate::spec::lint::config::{LintConfig, LintPolicy, read_workspace_lint_config};
 use crate::workspace::lock;
 use std::collections::HashSet;
@@ -30,6 +30,8 @@ pub struct SpecState {
     policy: RwLock<Arc<LintPolicy>>,
     /// Open documents the index reads, republished when the index changes.
     open: Mutex<HashSet<Url>>,
+    /// Open documents changed since the index last read them.
+    stale: Mutex<HashSet<Url>>,
     /// Bumped by every change; a pending publish runs only if no change followed it.
     generation: AtomicU64,
 }
@@ -41,6 +43,7 @@ impl SpecState {
             index: RwLock::new(SpecIndex::default()),
             policy: RwLock::new(Arc::new(LintPolicy::new(&LintConfig::default()).0)),
             open: Mutex::new(HashSet::new()),
+            stale: Mutex::new(HashSet::new()),
             generation: AtomicU64::new(0),
         }
     }
@@ -145,26 +148,53 @@ impl Backend {
         }
     }
 
-    /// Reindexes an open buffer after it was opened or changed.
-    pub fn spec_buffer_changed(&self, url: &Url) {
-        let Ok(session) = self.session() else { return };
-        let Ok(path) = url.to_file_path() else { return };
-        if !is_indexed_path(&path) {
+    /// Reindexes a buffer at once when it opens, so hover and navigation see it
+    /// from the first request.
+    pub fn spec_buffer_opened(&self, url: &Url) {
+        if !self.track_spec_buffer(url) {
             return;
         }
-        lock(&self.spec.open).insert(url.clone());
+        self.reindex_open_buffer(url);
+        self.schedule_spec_publish();
+    }
+
+    /// Reindexes a changed buffer once typing pauses: scanning a large file on
+    /// every keystroke would make each change cost the whole file.
+    pub fn spec_buffer_changed(&self, url: &Url) {
+        if !self.track_spec_buffer(url) {
+            return;
+        }
+        lock(&self.spec.stale).insert(url.clone());
+        self.schedule_spec_publish();
+    }
+
+    /// Remembers an open buffer the index reads; `false` for files it ignores.
+    fn track_spec_buffer(&self, url: &Url) -> bool {
+        let indexed = url.to_file_path().is_ok_and(|path| is_indexed_path(&path));
+        if indexed {
+            lock(&self.spec.open).insert(url.clone());
+        }
+        indexed
+    }
+
+    /// Reads an open buffer into the index; the rope is copied out of the
+    /// workspace (cheap: ropes share) so the workspace lock is not held while scanning.
+    fn reindex_open_buffer(&self, url: &Url) {
+        let Ok(session) = self.session() else { return };
+        let Ok(path) = url.to_file_path() else { return };
         let text = lock(&session.engine.workspace)
             .documents
             .get(url)
-            .map(|document| document.text.to_string());
-        if let Some(text) = text {
-            self.spec.index_mut().update_file(&path, &text);
-            self.schedule_spec_publish();
-        }
+            .map(|document| document.text.clone());
+        let Some(text) = text else { return };
+        let root = self.spec.index().root().to_owned();
+        let scanned = ScannedFile::scan(&root, &path, &text.to_string());
+        self.spec.index_mut().replace_file(&path, scanned);
     }
 
     /// A closed buffer's unsaved text no longer counts: the file is read from disk.
     pub fn spec_buffer_closed(&self, url: &Url) {
+        lock(&self.spec.stale).remove(url);
         if !lock(&self.spec.open).remove(url) {
             return;
         }
@@ -218,7 +248,8 @@ impl Backend {
         }
     }
 
-    fn reindex_from_disk(&self, path: &Path) {
+    /// Reads a file the editor has not opened into the index again.
+    pub(super) fn reindex_from_disk(&self, path: &Path) {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.spec.index_mut().update_file(path, &text),
@@ -228,15 +259,28 @@ impl Backend {
         }
     }
 
-    /// Publishes every open indexed document once typing pauses.
+    /// Reindexes the changed buffers and publishes every open indexed document
+    /// once typing pauses.
     fn schedule_spec_publish(&self) {
         let generation = self.spec.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let backend = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(LINT_DEBOUNCE).await;
-            if backend.spec.generation.load(Ordering::SeqCst) == generation {
-                backend.publish_spec_diagnostics().await;
+            if backend.spec.generation.load(Ordering::SeqCst) != generation {
+                return;
             }
+            let stale: Vec<Url> = lock(&backend.spec.stale).drain().collect();
+            let reindexing = backend.clone();
+            let reindexed = tokio::task::spawn_blocking(move || {
+                for url in &stale {
+                    reindexing.reindex_open_buffer(url);
+                }
+            })
+            .await;
+            if reindexed.is_err() {
+                tracing::error!("reindexing changed buffers failed");
+            }
+            backend.publish_spec_diagnostics().await;
         });
     }
 

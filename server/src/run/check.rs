@@ -40,6 +40,7 @@ pub async fn run_check(
         working_dir,
         env: &[],
         timeout,
+        group_file: None,
     };
     let outcome = match run_process(&launch, &|_| {}, cancel).await {
         Ok(exit) if exit.status.success() => CheckOutcome::Passed,

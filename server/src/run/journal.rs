@@ -2,13 +2,16 @@
 //! output, proposal and decision, written line by line as things happen so that
 //! nothing is lost when the server stops, crashes or is killed.
 //!
-//! Replaying it rebuilds the runs and the undecided hunks; runs that were in
-//! flight when the process died come back as `interrupted`.
+//! Replaying it rebuilds the runs, the undecided hunks and the review findings
+//! still open; runs that were in flight when the process died come back as
+//! `interrupted`.
 
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::{ChatMessage, TokenUsage};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState};
+use crate::run::recorded_finding::RecordedFinding;
+use crate::run::review::FindingId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -44,6 +47,24 @@ pub enum JournalEntry {
         decision: Decision,
         time_ms: u64,
     },
+    /// A review found something, or a finding was anchored anew (its document
+    /// closed): the latest entry of a finding is where it is.
+    Finding { finding: RecordedFinding },
+    /// The user is done with a finding.
+    FindingDone {
+        finding: FindingId,
+        outcome: FindingOutcome,
+        time_ms: u64,
+    },
+}
+
+/// How a finding ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingOutcome {
+    Dismissed,
+    /// Its fix became proposals.
+    Fixed,
 }
 
 /// The conversation of a run: the prompt messages and the agent's answer.
@@ -72,6 +93,10 @@ pub struct Replay {
     pub transcripts: BTreeMap<RunId, Transcript>,
     /// Every hunk ever proposed, with its last known decision.
     pub hunks: BTreeMap<HunkId, Hunk>,
+    /// The findings nobody is done with yet: they come back on their documents.
+    pub findings: BTreeMap<FindingId, RecordedFinding>,
+    /// The highest finding id ever given, done or not.
+    pub last_finding_id: u64,
     /// Lines that could not be read (for example one cut short by a crash).
     pub skipped_lines: Vec<String>,
 }
@@ -83,6 +108,10 @@ impl Replay {
 
     pub fn next_hunk_id(&self) -> HunkId {
         HunkId(self.hunks.keys().next_back().map_or(1, |id| id.0 + 1))
+    }
+
+    pub fn next_finding_id(&self) -> FindingId {
+        FindingId(self.last_finding_id + 1)
     }
 
     /// Hunks nobody decided on yet: they come back as proposals.
@@ -133,6 +162,13 @@ impl Replay {
                         Decision::Rejected | Decision::Superseded => HunkState::Rejected,
                     };
                 }
+            }
+            JournalEntry::Finding { finding } => {
+                self.last_finding_id = self.last_finding_id.max(finding.finding.id.0);
+                self.findings.insert(finding.finding.id, finding);
+            }
+            JournalEntry::FindingDone { finding, .. } => {
+                self.findings.remove(&finding);
             }
         }
     }
@@ -350,6 +386,46 @@ mod tests {
             read_journal(root.path()).unwrap().runs[&RunId(2)].state,
             RunState::Interrupted
         );
+    }
+
+    #[test]
+    fn findings_come_back_until_the_user_is_done_with_them() {
+        use crate::run::review::{Finding, FindingSeverity};
+        let finding = |id: u64| RecordedFinding {
+            finding: Finding {
+                id: FindingId(id),
+                run: RunId(1),
+                uri: Url::parse("file:///project/src/lib.rs").unwrap(),
+                range: 0..5,
+                severity: FindingSeverity::Warning,
+                message: "unused".into(),
+                fix: Some("fixed".into()),
+            },
+            base_text: "fn a(".into(),
+        };
+        let root = tempfile::tempdir().unwrap();
+        {
+            let (journal, _) = Journal::open(root.path()).unwrap();
+            for id in [1, 2, 3] {
+                journal.append(&JournalEntry::Finding {
+                    finding: finding(id),
+                });
+            }
+            journal.append(&JournalEntry::FindingDone {
+                finding: FindingId(1),
+                outcome: FindingOutcome::Dismissed,
+                time_ms: 8,
+            });
+            journal.append(&JournalEntry::FindingDone {
+                finding: FindingId(3),
+                outcome: FindingOutcome::Fixed,
+                time_ms: 9,
+            });
+        }
+        let (_journal, replay) = Journal::open(root.path()).unwrap();
+        assert_eq!(replay.findings.keys().collect::<Vec<_>>(), [&FindingId(2)]);
+        assert_eq!(replay.findings[&FindingId(2)], finding(2));
+        assert_eq!(replay.next_finding_id(), FindingId(4));
     }
 
     #[test]

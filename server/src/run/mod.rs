@@ -2,13 +2,16 @@
 //! agent's streamed answer to proposals, recorded in the journal.
 
 pub mod check;
+pub mod edit_blocks;
 pub mod engine;
 pub mod event;
 pub mod journal;
 pub mod output;
 pub mod preset;
 pub mod prompt;
+pub mod recorded_finding;
 pub mod review;
 pub mod sandbox;
+pub mod sandbox_cleanup;
 pub mod state;
 pub mod summary;

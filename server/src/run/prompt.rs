@@ -1,8 +1,10 @@
-//! Prompt assembly: what the agent is told about the region it rewrites.
+//! Prompt assembly: what the agent is told about the region it rewrites, or
+//! the task it carries out across files.
 //!
-//! The agent is asked for the whole replacement of the region in one fenced
+//! For a region the agent is asked for its whole replacement in one fenced
 //! block, the edit format models follow most reliably (AGENT-PROTOCOLS.md §5);
-//! code is never wrapped in JSON.
+//! for a task, for SEARCH/REPLACE blocks naming their files. Code is never
+//! wrapped in JSON.
 
 use super::journal::Transcript;
 use crate::agent::{ChatMessage, Role};
@@ -210,9 +212,82 @@ confirmation."
     )
 }
 
+const TASK_SYSTEM_PROMPT: &str = "You are a senior software engineer working inside the developer's editor. \
+You carry out a task on the project, editing whichever files it needs. \
+Describe each edit as a SEARCH/REPLACE block: first a line holding only the file's path (relative \
+to the project root, exactly as shown), then a fenced code block holding:\n\
+<<<<<<< SEARCH\n\
+the lines of the file to replace, copied exactly, with enough of them to be unique\n\
+=======\n\
+the lines to put in their place\n\
+>>>>>>> REPLACE\n\
+Use one block per change; several blocks may edit the same file, in order from the top. \
+To create a file, leave the SEARCH part empty and put the whole file in the REPLACE part. \
+Never put code in JSON. A short explanation outside the blocks is fine.";
+
+/// A file shown to an agent in full, by its path relative to the workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// The messages of a first attempt at a task: the instruction and the files it
+/// concerns, with edits asked for as SEARCH/REPLACE blocks (see
+/// [`crate::run::edit_blocks`]).
+pub fn task_messages(instruction: &str, files: &[ShownFile]) -> Vec<ChatMessage> {
+    let mut user = format!("Task:\n{instruction}\n");
+    if !files.is_empty() {
+        user.push_str("\nThe files of the project that concern the task, in full:\n");
+        for file in files {
+            user.push_str(&format!("\n{}\n{}\n", file.path, fenced("", &file.text)));
+        }
+    }
+    user.push_str("\nReply with SEARCH/REPLACE blocks, each after a line naming its file's path.");
+    vec![
+        ChatMessage {
+            role: Role::System,
+            content: TASK_SYSTEM_PROMPT.to_owned(),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: user,
+        },
+    ]
+}
+
+/// The messages of a task's refinement: the previous conversation and answer,
+/// the user's feedback, and the blocks of the answer that could not be applied.
+pub fn task_refine_messages(
+    previous: &Transcript,
+    feedback: &str,
+    failures: Option<&str>,
+) -> Vec<ChatMessage> {
+    let mut messages = previous.messages.clone();
+    messages.push(ChatMessage {
+        role: Role::Assistant,
+        content: previous.answer.clone(),
+    });
+    let mut user = format!("Feedback on your answer: {feedback}\n");
+    if let Some(failures) = failures {
+        user.push_str(&format!(
+            "\nThese problems came up with your answer:\n{failures}\n"
+        ));
+    }
+    user.push_str(
+        "\nReply again with SEARCH/REPLACE blocks for every change still needed, each SEARCH \
+part matching the files as they are now.",
+    );
+    messages.push(ChatMessage {
+        role: Role::User,
+        content: user,
+    });
+    messages
+}
+
 /// A fence longer than any run of backticks inside `text`, so code that itself
 /// contains fences survives.
-fn fenced(language: &str, text: &str) -> String {
+pub fn fenced(language: &str, text: &str) -> String {
     let longest_run = text
         .split(|character| character != '`')
         .map(str::len)
@@ -327,5 +402,36 @@ mod tests {
         assert_eq!(messages.len(), 4);
         assert_eq!(messages[2].role, Role::Assistant);
         assert!(messages[3].content.contains("keep the loop"));
+    }
+
+    #[test]
+    fn task_prompt_shows_files_with_paths_and_asks_for_blocks() {
+        let files = [ShownFile {
+            path: "src/lib.rs".into(),
+            text: "fn a() {}\n".into(),
+        }];
+        let messages = task_messages("Add b", &files);
+        assert!(messages[0].content.contains("<<<<<<< SEARCH"));
+        assert!(messages[0].content.contains(">>>>>>> REPLACE"));
+        assert!(messages[0].content.contains("leave the SEARCH part empty"));
+        let user = &messages[1].content;
+        assert!(user.starts_with("Task:\nAdd b\n"));
+        assert!(user.contains("src/lib.rs\n```\nfn a() {}\n```"));
+    }
+
+    #[test]
+    fn task_refinement_sends_the_failures_back() {
+        let previous = Transcript {
+            messages: task_messages("Add b", &[]),
+            answer: "blocks".into(),
+            steps: Vec::new(),
+        };
+        let messages = task_refine_messages(&previous, "again", Some("block 2 (a.rs): no match"));
+        assert_eq!(messages.len(), 4);
+        assert_eq!(messages[2].content, "blocks");
+        assert!(messages[3].content.contains("again"));
+        assert!(messages[3].content.contains("block 2 (a.rs): no match"));
+        let without = task_refine_messages(&previous, "again", None);
+        assert!(!without[3].content.contains("problems came up"));
     }
 }

@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::sync::LazyLock;
 use url::Url;
 
-/// One finding of a review; unique within the server's life.
+/// One finding of a review; unique within the workspace, across restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct FindingId(pub u64);
@@ -50,7 +50,7 @@ impl FindingSeverity {
 }
 
 /// A finding anchored to the live document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub id: FindingId,
     pub run: RunId,
@@ -200,6 +200,21 @@ impl FindingStore {
         id
     }
 
+    /// An empty store whose next finding is `next_id`, so that findings read
+    /// back from the journal keep their ids and new ones do not reuse them.
+    pub fn with_next_id(next_id: u64) -> FindingStore {
+        FindingStore {
+            findings: BTreeMap::new(),
+            next_id: next_id.saturating_sub(1),
+        }
+    }
+
+    /// Puts back a finding that was journaled, under its own id.
+    pub fn restore(&mut self, finding: Finding) {
+        self.next_id = self.next_id.max(finding.id.0);
+        self.findings.insert(finding.id, finding);
+    }
+
     pub fn get(&self, id: FindingId) -> Option<&Finding> {
         self.findings.get(&id)
     }
@@ -215,9 +230,14 @@ impl FindingStore {
             .collect()
     }
 
-    /// Forgets a document's findings (it was closed; its text may change unseen).
-    pub fn take_document(&mut self, uri: &Url) {
-        self.findings.retain(|_, finding| &finding.uri != uri);
+    /// Takes a document's findings out (it was closed; its text may change
+    /// unseen until it opens again).
+    pub fn take_document(&mut self, uri: &Url) -> Vec<Finding> {
+        let (taken, kept) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .partition(|(_, finding)| &finding.uri == uri);
+        self.findings = kept;
+        taken.into_values().collect()
     }
 
     /// Moves a document's findings through edits; true when any finding moved.
@@ -333,7 +353,21 @@ mod tests {
             store.get(id).map(|finding| finding.range.clone()),
             Some(13..23)
         );
-        store.take_document(&uri);
+        assert_eq!(store.take_document(&uri).len(), 1);
         assert!(store.get(id).is_none());
+    }
+
+    #[test]
+    fn restored_findings_keep_their_ids_and_new_ones_follow() {
+        let uri = Url::parse("file:///a.rs").unwrap();
+        let mut store = FindingStore::with_next_id(4);
+        let parsed = parse_findings("- line 1: info: x").findings.remove(0);
+        let mut first = FindingStore::default();
+        let id = first.add(RunId(1), &uri, 0..1, parsed.clone());
+        let mut restored = first.remove(id).expect("the finding");
+        restored.id = FindingId(7);
+        store.restore(restored);
+        assert!(store.get(FindingId(7)).is_some());
+        assert_eq!(store.add(RunId(2), &uri, 0..1, parsed), FindingId(8));
     }
 }

@@ -5,6 +5,11 @@
 //! In a git repository the copy is a detached worktree with the working tree's
 //! dirty and untracked files copied over; elsewhere it is a plain copy. Either
 //! way the editor's unsaved buffers are written over the files they edit.
+//!
+//! Beside the copy (`tree/`), the sandbox folder holds what a later server
+//! needs to clean up after one that died: the owning server's pid, the agent's
+//! process group while it runs, and a marker when the user asked to keep it
+//! (see [`crate::run::sandbox_cleanup`]).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -14,6 +19,15 @@ use std::process::Command;
 /// Folders never copied nor diffed: version control, build output, dependencies
 /// and Director's own journal.
 const SKIPPED_FOLDERS: &[&str] = &[".git", "target", "node_modules", ".director"];
+
+/// The prefix of every sandbox folder's name, in the temporary directory.
+pub const SANDBOX_PREFIX: &str = "director-sandbox-";
+/// The file in a sandbox folder holding the pid of the server that made it.
+pub const OWNER_FILE: &str = "owner.pid";
+/// The file in a sandbox folder holding the running agent's process group.
+pub const AGENT_GROUP_FILE: &str = "agent.pgid";
+/// The file whose presence says the sandbox was kept on request.
+pub const KEPT_FILE: &str = "kept";
 
 /// Files larger than this are neither seeded into the diff nor proposed.
 const MAX_DIFFED_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -53,9 +67,11 @@ impl Sandbox {
     /// Copies `workspace_root` and writes `unsaved` (relative path, text) over it.
     pub fn create(workspace_root: &Path, unsaved: &[(PathBuf, String)]) -> io::Result<Sandbox> {
         let workspace_root = &workspace_root.canonicalize()?;
-        let folder = tempfile::Builder::new()
-            .prefix("director-sandbox-")
-            .tempdir()?;
+        let folder = tempfile::Builder::new().prefix(SANDBOX_PREFIX).tempdir()?;
+        std::fs::write(
+            folder.path().join(OWNER_FILE),
+            std::process::id().to_string(),
+        )?;
         let tree = folder.path().join("tree");
         let (worktree, workspace_dir) = match git_toplevel(workspace_root) {
             Some(toplevel) if add_worktree(&toplevel, &tree) => {
@@ -96,6 +112,11 @@ impl Sandbox {
         &self.workspace_dir
     }
 
+    /// Where the running agent's process group is recorded.
+    pub fn agent_group_file(&self) -> PathBuf {
+        self.kept_at.join(AGENT_GROUP_FILE)
+    }
+
     /// Every text file the agent changed, added or deleted since the seed.
     pub fn changes(&self) -> io::Result<Vec<FileChange>> {
         let now = text_files(&self.workspace_dir)?;
@@ -133,6 +154,9 @@ impl Sandbox {
     /// Leaves the sandbox on disk and returns where it is.
     pub fn keep(mut self) -> PathBuf {
         if let Some(folder) = self.folder.take() {
+            if let Err(error) = std::fs::write(folder.path().join(KEPT_FILE), "") {
+                tracing::warn!("cannot mark the kept sandbox: {error}");
+            }
             let _ = folder.keep();
         }
         self.worktree = None;
@@ -165,7 +189,7 @@ impl Drop for Sandbox {
 }
 
 /// The top folder of the git repository holding `folder`, if it is in one with a commit.
-fn git_toplevel(folder: &Path) -> Option<PathBuf> {
+pub(crate) fn git_toplevel(folder: &Path) -> Option<PathBuf> {
     let output = Command::new("git")
         .arg("-C")
         .arg(folder)
@@ -428,6 +452,7 @@ mod tests {
         let sandbox = Sandbox::create(workspace.path(), &escape).expect("a sandbox");
         let folder = sandbox.keep();
         assert!(folder.join("tree/a.txt").exists());
+        assert!(folder.join(KEPT_FILE).exists(), "marked as kept on request");
         assert!(!folder.join("escaped.txt").exists());
         std::fs::remove_dir_all(folder).expect("removable");
     }

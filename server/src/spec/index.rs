@@ -198,7 +198,11 @@ pub struct SpecIndex {
 /// Incoming links of every requirement, keyed by requirement key.
 pub type LinkTable = HashMap<String, Vec<RequirementLink>>;
 
-enum ScannedFile {
+/// One file read for the index, ready to be put in it; scanning needs no lock
+/// on the index, so a large file is read while requests keep being answered.
+pub struct ScannedFile(Option<Scanned>);
+
+enum Scanned {
     Spec(PathBuf, Box<IndexedSpec>),
     Code(PathBuf, IndexedCode),
 }
@@ -231,7 +235,7 @@ impl SpecIndex {
             .map(ignore::DirEntry::into_path)
             .filter(|path| is_candidate_spec_path(path) || is_source_path(path))
             .collect();
-        let scanned: Vec<ScannedFile> = paths
+        let scanned: Vec<Scanned> = paths
             .par_iter()
             .filter_map(|path| {
                 let bytes = std::fs::read(path).ok()?;
@@ -244,10 +248,10 @@ impl SpecIndex {
         };
         for file in scanned {
             match file {
-                ScannedFile::Spec(path, spec) => {
+                Scanned::Spec(path, spec) => {
                     index.specs.insert(path, Arc::from(spec));
                 }
-                ScannedFile::Code(path, code) => {
+                Scanned::Code(path, code) => {
                     index.code.insert(path, Arc::new(code));
                 }
             }
@@ -258,15 +262,21 @@ impl SpecIndex {
 
     /// Re-reads one file from its current text (an editor buffer or disk).
     pub fn update_file(&mut self, path: &Path, text: &str) {
+        let scanned = ScannedFile::scan(&self.root, path, text);
+        self.replace_file(path, scanned);
+    }
+
+    /// Puts a file scanned with [`ScannedFile::scan`] in place of its old entry.
+    pub fn replace_file(&mut self, path: &Path, scanned: ScannedFile) {
         self.links_cache = std::sync::OnceLock::new();
         let had_spec = self.specs.remove(path).is_some();
         self.code.remove(path);
-        let is_spec = match scan_file(&self.root, path, text.as_bytes()) {
-            Some(ScannedFile::Spec(path, spec)) => {
+        let is_spec = match scanned.0 {
+            Some(Scanned::Spec(path, spec)) => {
                 self.specs.insert(path, Arc::from(spec));
                 true
             }
-            Some(ScannedFile::Code(path, code)) => {
+            Some(Scanned::Code(path, code)) => {
                 self.code.insert(path, Arc::new(code));
                 false
             }
@@ -893,14 +903,21 @@ fn is_source_path(path: &Path) -> bool {
         .is_some_and(|extension| SOURCE_EXTENSIONS.contains(&extension))
 }
 
-fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
+impl ScannedFile {
+    /// Reads `text` as the file at `path` of the workspace at `root`.
+    pub fn scan(root: &Path, path: &Path, text: &str) -> ScannedFile {
+        ScannedFile(scan_file(root, path, text.as_bytes()))
+    }
+}
+
+fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<Scanned> {
     let relative = path.strip_prefix(root).unwrap_or(path);
     if is_candidate_spec_path(path) {
         let native = std::str::from_utf8(bytes).is_ok_and(declares_native_spec);
         let classification = classify(relative, native)?;
         let document = parse_spec_bytes(path, &classification, bytes);
         let text: Arc<str> = Arc::from(std::str::from_utf8(bytes).unwrap_or_default());
-        return Some(ScannedFile::Spec(
+        return Some(Scanned::Spec(
             path.to_path_buf(),
             Box::new(IndexedSpec { document, text }),
         ));
@@ -916,7 +933,7 @@ fn scan_file(root: &Path, path: &Path, bytes: &[u8]) -> Option<ScannedFile> {
     if traces.is_empty() {
         return None;
     }
-    Some(ScannedFile::Code(
+    Some(Scanned::Code(
         path.to_path_buf(),
         IndexedCode {
             traces,

@@ -231,6 +231,11 @@ pub enum ObservationKind {
     MalformedCheckbox,
     /// `[ ]*` on a top-level task.
     OptionalTopLevelTask,
+    /// A checkbox item with a space missing or misplaced: `-[ ] 1. Do`, `- [ ]Do`,
+    /// `[ ] Do` with no bullet.
+    TaskBoxSpacing,
+    /// A checkbox item with no text after the box.
+    EmptyTask,
     /// A delta header (`## ADDED Requirements`) in a main spec.
     DeltaHeaderInMainSpec,
 }

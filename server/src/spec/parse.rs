@@ -169,6 +169,15 @@ static_regex!(
     TASK_WITHOUT_BOX,
     r"^\s*[-*+]\s+(?:\*\*)?\d+(?:\.\d+)*\.?(?:\*\*)?\s+\S"
 );
+static_regex!(
+    BOX_SPACING,
+    r"^\s*(?:[-*+]\[[ xX\-~/]\]\*?\s*\S|[-*+]\s+\[[ xX\-~/]\]\*?[^\s*]|\[[ xX\-~/]\]\*?\s+\S)"
+);
+static_regex!(EMPTY_TASK, r"^\s*[-*+]\s*\[[ xX\-~/]\]\*?\s*$");
+static_regex!(
+    ORDERED_TASK_WITHOUT_BOX,
+    r"^\s*(?:\*\*)?(?:\d+\.(?:\d+\.?)*|\d+\))(?:\*\*)?\s+\S"
+);
 static_regex!(TASK_ID_BOLD, r"^\*\*(?P<id>\d+(?:\.\d+)*)\*\*\s+");
 static_regex!(TASK_ID_NUMBER, r"^(?P<id>\d+(?:\.\d+)*)\.?\s+");
 static_regex!(TASK_ID_SPECKIT, r"^(?P<id>T\d{3,})\b\s*");
@@ -268,6 +277,9 @@ struct LineParser<'a> {
     property: Option<usize>,
     task: Option<usize>,
     task_indents: Vec<(usize, usize)>,
+    /// The smallest indentation of a task in the current section: numbered lines
+    /// no deeper than it stand where tasks stand.
+    section_task_indent: Option<usize>,
     group: Option<u32>,
     phase: Option<String>,
     open_sections: Vec<usize>,
@@ -338,6 +350,7 @@ impl<'a> LineParser<'a> {
             property: None,
             task: None,
             task_indents: Vec::new(),
+            section_task_indent: None,
             group: None,
             phase: None,
             open_sections: Vec::new(),
@@ -416,6 +429,7 @@ impl<'a> LineParser<'a> {
         });
         self.open_sections.push(self.document.sections.len() - 1);
         self.task = None;
+        self.section_task_indent = None;
         self.property = None;
         if TASK_HEADING.is_match(title) {
             self.observe(ObservationKind::HeadingUsedAsTask, line_range.clone());
@@ -653,24 +667,11 @@ impl<'a> LineParser<'a> {
 
     /// Recognizes a task line (R5); returns whether the line was one.
     fn task_line(&mut self, line: &str, start: usize) -> bool {
-        let Some(captures) = TASK_LINE.captures(line) else {
-            if MALFORMED_BOX.is_match(line) {
-                self.observe(
-                    ObservationKind::MalformedCheckbox,
-                    start..start + line.len(),
-                );
-                return true;
-            }
-            if self.document.role == FileRole::Tasks
-                && TASK_WITHOUT_BOX.is_match(line)
-                && self.task.is_none()
-            {
-                self.observe(
-                    ObservationKind::TaskWithoutCheckbox,
-                    start..start + line.len(),
-                );
-            }
-            return false;
+        let in_tasks_file = self.document.role == FileRole::Tasks;
+        let empty = in_tasks_file && EMPTY_TASK.is_match(line);
+        let captures = match TASK_LINE.captures(line) {
+            Some(captures) if !empty => captures,
+            _ => return self.not_quite_a_task_line(line, start, empty),
         };
         if matches!(
             self.document.role,
@@ -679,10 +680,7 @@ impl<'a> LineParser<'a> {
         {
             return false;
         }
-        let indent = captures["ind"]
-            .chars()
-            .map(|character| if character == '\t' { 4 } else { 1 })
-            .sum::<usize>();
+        let indent = indent_width(&captures["ind"]);
         let status = match &captures["box"] {
             " " => TaskStatus::Todo,
             "x" | "X" => TaskStatus::Done,
@@ -759,10 +757,50 @@ impl<'a> LineParser<'a> {
         });
         let index = self.document.tasks.len() - 1;
         self.task = Some(index);
+        self.section_task_indent =
+            Some(self.section_task_indent.map_or(indent, |it| it.min(indent)));
         self.task_indents
             .retain(|(open_indent, _)| *open_indent < indent);
         self.task_indents.push((indent, index));
         true
+    }
+
+    /// Records a line that looks like a task but is not one (SPEC013), so that the
+    /// lens that starts tasks never disappears without a reason; returns whether the
+    /// line is consumed (it is then neither a task detail nor requirement text).
+    fn not_quite_a_task_line(&mut self, line: &str, start: usize, empty: bool) -> bool {
+        let range = start..start + line.len();
+        if MALFORMED_BOX.is_match(line) {
+            self.observe(ObservationKind::MalformedCheckbox, range);
+            return true;
+        }
+        if self.document.role != FileRole::Tasks {
+            return false;
+        }
+        let kind = if empty {
+            ObservationKind::EmptyTask
+        } else if BOX_SPACING.is_match(line) {
+            ObservationKind::TaskBoxSpacing
+        } else if self.is_sibling_of_open_task(line)
+            && (TASK_WITHOUT_BOX.is_match(line) || ORDERED_TASK_WITHOUT_BOX.is_match(line))
+        {
+            ObservationKind::TaskWithoutCheckbox
+        } else {
+            return false;
+        };
+        self.observe(kind, range);
+        // What follows belongs to the malformed line, not to the task before it.
+        self.task = None;
+        true
+    }
+
+    /// Whether a numbered line stands where a task would: no deeper than the tasks
+    /// of its section, or, for bulleted items, in a section with no task yet.
+    fn is_sibling_of_open_task(&self, line: &str) -> bool {
+        match self.section_task_indent {
+            None => self.task.is_none() && TASK_WITHOUT_BOX.is_match(line),
+            Some(task_indent) => indent_width(line) <= task_indent,
+        }
     }
 
     fn task_parent(&self, id: Option<&str>, indent: usize) -> Option<usize> {
@@ -1137,6 +1175,14 @@ impl<'a> LineParser<'a> {
 }
 
 /// Byte ranges of `inline code` spans in one line; markers inside them are examples.
+/// The width of a line's leading whitespace, a tab counting as four columns.
+fn indent_width(line: &str) -> usize {
+    line.chars()
+        .take_while(|character| character.is_whitespace())
+        .map(|character| if character == '\t' { 4 } else { 1 })
+        .sum()
+}
+
 fn inline_code_spans(line: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut open: Option<usize> = None;

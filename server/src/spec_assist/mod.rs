@@ -6,11 +6,15 @@
 //! - [`rename`]: the edits that rename a requirement ID everywhere it is written.
 //! - [`completion`]: whether the cursor is where a requirement ID is expected.
 //! - [`agent_context`]: requirements and steering files for a delegated run.
+//! - [`task_prompt`]: what an agent is told when a task is started from a tasks file.
+//! - [`task_box`]: the guarded checkbox edits that follow a task's run.
 
 pub mod agent_context;
 pub mod completion;
 pub mod hover;
 pub mod rename;
+pub mod task_box;
+pub mod task_prompt;
 
 #[cfg(test)]
 pub(crate) mod fixture {

@@ -1,6 +1,6 @@
 //! Casting without config: with no `director.toml`, the server says at startup
 //! which agents it found (a key in the environment, a running Ollama, CLIs on
-//! `PATH`) and delegates to them.
+//! `PATH`, cast as `command` agents with their presets) and delegates to them.
 
 use crate::support::*;
 use director_e2e::mock_openai::MockOpenAi;
@@ -26,13 +26,20 @@ async fn fake_ollama() -> (String, tokio::task::JoinHandle<()>) {
     (format!("http://{address}"), server)
 }
 
-/// A directory on a private `PATH` holding an executable `claude`.
+/// A directory on a private `PATH` holding an executable fake `claude`: it
+/// writes its arguments to `claude-args.txt` beside the directory and fixes
+/// `src/lib.rs` in its working folder, with shell builtins only (the private
+/// `PATH` has nothing else).
 fn path_with_claude(root: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).expect("a bin directory");
     let claude = bin.join("claude");
-    std::fs::write(&claude, "#!/bin/sh\nexit 1\n").expect("a script");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nprintf '%s' '{ADD_FIXED}' > src/lib.rs\necho edited\n",
+        root.join("claude-args.txt").display()
+    );
+    std::fs::write(&claude, script).expect("a script");
     std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("a mode");
     bin.display().to_string()
 }
@@ -72,8 +79,7 @@ async fn found_agents_are_announced_and_a_delegation_reaches_the_key_s_endpoint(
         message["message"],
         format!(
             "Director: No agent configured; using: openai (OPENAI_API_KEY), ollama \
-             (qwen2.5-coder:7b at {ollama_url}); found on PATH: claude (not usable yet: the \
-             `command` kind is not built)"
+             (qwen2.5-coder:7b at {ollama_url}), claude (on PATH)"
         )
     );
     assert!(
@@ -150,4 +156,84 @@ async fn a_configured_agent_means_no_discovery() {
         .expect("director/runs");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(client.notifications("window/showMessage").is_empty());
+}
+
+#[tokio::test]
+async fn a_claude_on_path_is_offered_and_a_delegation_through_its_preset_is_proposed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = dir.path().join("workspace");
+    write_files(&workspace, &[("src/lib.rs", ADD_RS)]);
+    let path = path_with_claude(dir.path());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let ollama_url = format!("http://{}", closed.local_addr().expect("an address"));
+    drop(closed);
+    let client = start(
+        &workspace,
+        &[("DIRECTOR_OLLAMA_URL", &ollama_url), ("PATH", &path)],
+    )
+    .await;
+    let message = client
+        .wait_notification("window/showMessage", |_| true, secs(10))
+        .await;
+    assert_eq!(
+        message["message"],
+        "Director: No agent configured; using: claude (on PATH)"
+    );
+
+    let uri = file_uri(workspace.join("src/lib.rs"));
+    client.open(&uri, "rust", ADD_RS).await;
+    // Offered like any agent, with no trust asked: it is the user's own program.
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range(1, 4, 1, 4),
+                   "context": {"diagnostics": []}}),
+        )
+        .await
+        .expect("code actions");
+    let offered: Vec<&Value> = actions
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|action| {
+            action["title"]
+                .as_str()
+                .is_some_and(|title| title.contains("claude"))
+        })
+        .collect();
+    assert!(!offered.is_empty(), "{actions}");
+    assert!(
+        offered
+            .iter()
+            .all(|action| action.get("disabled").is_none()),
+        "{actions}"
+    );
+
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "director.delegate", "arguments": [{
+                "uri": uri, "range": range(1, 4, 1, 4), "agent": "claude",
+                "instruction": "Fix the bug",
+            }]}),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("delegate failed: {error}\n{}", client.stderr()));
+    assert_eq!(result["run"], 1);
+    client
+        .wait_notification(
+            "textDocument/publishDiagnostics",
+            |params| params["uri"] == uri && proposals_in(params).len() == 1,
+            secs(15),
+        )
+        .await;
+    let arguments = std::fs::read_to_string(dir.path().join("claude-args.txt")).expect("args");
+    let arguments: Vec<&str> = arguments.lines().collect();
+    assert_eq!(arguments[..3], ["-p", "--permission-mode", "acceptEdits"]);
+    assert!(arguments[3].starts_with("Fix the bug"), "{arguments:?}");
+    // The workspace is untouched until the user accepts.
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("src/lib.rs")).expect("the file"),
+        ADD_RS
+    );
 }

@@ -323,3 +323,54 @@ async fn a_workspace_command_agent_waits_for_trust() {
         .unwrap();
     assert_eq!(runs["runs"], json!([]), "{runs}");
 }
+
+#[tokio::test]
+async fn a_killed_server_leaves_no_agent_running_once_a_new_one_starts() {
+    let pid_dir = tempfile::tempdir().unwrap();
+    let [leader_file, child_file, cwd_file] =
+        ["leader", "child", "cwd"].map(|name| pid_dir.path().join(name).display().to_string());
+    let mut fixture = command_fixture(
+        &[
+            "sh",
+            "-c",
+            "pwd > \"$3\"; echo $$ > \"$1\"; sleep 300 & echo $! > \"$2\"; wait",
+            "agent",
+            &leader_file,
+            &child_file,
+            &cwd_file,
+        ],
+        "timeout = 60",
+        trusted(),
+    )
+    .await;
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    fixture.delegate(&lib, range(1, 4, 1, 4), "Hang").await;
+    let child = wait_for_file(Path::new(&child_file)).await;
+    let leader = wait_for_file(Path::new(&leader_file)).await;
+    let sandbox = wait_for_file(Path::new(&cwd_file)).await;
+    fixture.client.kill().await;
+
+    // The agent's first process dies with the server that started it…
+    wait_until_gone(&leader).await;
+    // …and the rest of its group, once the next server starts.
+    assert!(
+        is_running(&child),
+        "only the startup cleanup kills the rest"
+    );
+    fixture.client = LspClient::start(fixture.dir.path()).await;
+    fixture
+        .client
+        .initialize(&file_uri(fixture.dir.path()), false, trusted())
+        .await;
+    wait_until_gone(&child).await;
+    let sandbox = Path::new(sandbox.trim()).to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sandbox.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stale sandbox {} stayed",
+            sandbox.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

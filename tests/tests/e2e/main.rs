@@ -3,6 +3,7 @@
 
 mod support;
 
+mod acp;
 mod anchoring;
 mod anthropic;
 mod arbitration;
@@ -15,6 +16,9 @@ mod faults;
 mod malformed;
 mod restart;
 mod review;
+mod secrets;
 mod spec_features;
+mod start_task;
+mod task_runs;
 mod validation;
 mod workflows;

@@ -127,3 +127,68 @@ async fn the_runs_request_returns_a_run_with_its_transcript() {
         .await;
     assert_eq!(missing.unwrap_err().code, -32602);
 }
+
+#[tokio::test]
+async fn review_findings_come_back_after_a_restart_but_not_a_dismissed_one() {
+    const SUB_RS: &str =
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\npub fn unused() {}\n";
+    let mut fixture = Fixture::new(&[("src/lib.rs", SUB_RS)], false).await;
+    fixture.mock.push(Reply::stream(
+        &[
+            "- line 2: error: subtracts where the name says add\n",
+            "  ```rust\n      a + b\n  ```\n",
+            "- line 5: hint: `unused` is never called\n",
+        ],
+        None,
+    ));
+    let uri = fixture.open("src/lib.rs", "rust").await;
+    let actions = fixture
+        .code_actions(&uri, range(0, 0, 0, 0), Vec::new())
+        .await;
+    fixture
+        .run_action(&actions, &format!("Review file with {AGENT}"))
+        .await
+        .expect("review");
+    let findings = fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| findings.len() == 2)
+        .await;
+    let hint = findings[1].clone();
+    let actions = fixture
+        .code_actions(&uri, hint["range"].clone(), vec![hint])
+        .await;
+    fixture
+        .run_action(&actions, "Dismiss finding (run 1)")
+        .await
+        .expect("dismiss");
+    fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| findings.len() == 1)
+        .await;
+    fixture.client.shutdown_and_exit().await;
+
+    // A line inserted above the finding while the server was down: it follows
+    // its lines.
+    std::fs::write(fixture.path("src/lib.rs"), format!("// moved\n{SUB_RS}")).unwrap();
+    fixture.client = start_client(fixture.dir.path(), false).await;
+    let uri = fixture.open("src/lib.rs", "rust").await;
+    let restored = fixture
+        .wait_diagnostics_where(&uri, "finding", |findings| !findings.is_empty())
+        .await;
+    assert_eq!(restored.len(), 1, "{restored:#?}");
+    assert_eq!(restored[0]["range"]["start"]["line"], 2);
+    assert!(
+        restored[0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("subtracts")),
+        "{restored:#?}"
+    );
+    // Its fix still applies.
+    let error = restored[0].clone();
+    let actions = fixture
+        .code_actions(&uri, error["range"].clone(), vec![error])
+        .await;
+    fixture
+        .run_action(&actions, "Apply fix (run 1)")
+        .await
+        .expect("apply fix");
+    fixture.wait_proposals(&uri, 1).await;
+}

@@ -1,20 +1,21 @@
 //! Code actions: decisions on the hunks under the cursor, delegation of the
 //! selection to every configured agent with every preset and to every configured
-//! workflow, and fixes for spec lint
+//! workflow, *Start task with AGENT* on a task line, and fixes for spec lint
 //! findings (see [`super::spec_fixes`]). Computing them never waits on an agent:
 //! each action only carries a command or an edit.
 
 use super::execute_command::{
     ACCEPT, ACCEPT_ALL, APPLY_FIX, DELEGATE, DISMISS, REFINE, REJECT, REJECT_ALL, REVIEW,
-    RUN_WORKFLOW,
+    RUN_WORKFLOW, START_TASK,
 };
 use super::spec_fixes;
-use crate::config::AgentKind;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::offsets;
 use crate::lsp::diagnostics::{FINDING_CODE, PROPOSAL_CODE, SOURCE};
 use crate::proposal::HunkState;
 use crate::run::preset::PRESETS;
+use crate::spec::model::{FileRole, TaskStatus};
+use crate::spec_assist::task_prompt::task_on_line;
 use crate::syntax::Language;
 use crate::workspace::lock;
 use serde_json::json;
@@ -30,6 +31,7 @@ pub async fn code_actions(
     let url = backend.url(&params.text_document.uri)?;
     let config = session.engine.config();
     let mut actions = spec_fixes::lint_actions(backend, &params, &config)?;
+    actions.extend(start_task_actions(backend, &params, &url, &config));
     let untrusted: BTreeMap<&String, String> = config
         .agents
         .keys()
@@ -171,8 +173,8 @@ pub async fn code_actions(
             } else {
                 format!("Review with {agent}")
             };
-            // A command agent edits files; it has no way to answer findings.
-            let can_review = agent_config.kind != AgentKind::Command;
+            // A sandboxed agent edits files; it has no way to answer findings.
+            let can_review = !agent_config.kind.edits_in_sandbox();
             actions.extend(can_review.then(|| {
                 CodeActionOrCommand::CodeAction(CodeAction {
                     title: title.clone(),
@@ -210,6 +212,62 @@ pub async fn code_actions(
         }
     }
     Ok(Some(actions))
+}
+
+/// *Start task with AGENT* for each configured agent, on an open task's line of a
+/// tasks file.
+fn start_task_actions(
+    backend: &Backend,
+    params: &CodeActionParams,
+    url: &url::Url,
+    config: &crate::config::Config,
+) -> Vec<CodeActionOrCommand> {
+    let Ok(path) = url.to_file_path() else {
+        return Vec::new();
+    };
+    let line = params.range.start.line;
+    let is_open_task = {
+        let index = backend.spec.index();
+        index
+            .spec(&path)
+            .filter(|spec| spec.document.role == FileRole::Tasks)
+            .and_then(|spec| {
+                task_on_line(&spec.document, &spec.text, line as usize)
+                    .map(|task| spec.document.tasks[task].status == TaskStatus::Todo)
+            })
+            .unwrap_or(false)
+    };
+    if !is_open_task {
+        return Vec::new();
+    }
+    config
+        .agents
+        .keys()
+        .map(|agent| {
+            let title = format!("Start task with {agent}");
+            let disabled = backend.session().ok().and_then(|session| {
+                session
+                    .engine
+                    .untrusted_reason(agent)
+                    .map(|reason| CodeActionDisabled { reason })
+            });
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title: title.clone(),
+                kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                command: Some(Command {
+                    title,
+                    command: START_TASK.to_owned(),
+                    arguments: Some(vec![json!({
+                        "uri": params.text_document.uri,
+                        "line": line,
+                        "agent": agent,
+                    })]),
+                }),
+                disabled,
+                ..CodeAction::default()
+            })
+        })
+        .collect()
 }
 
 fn quick_fix(

@@ -4,7 +4,9 @@
 use crate::ids::{HunkId, RunId};
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range, offsets, request_failed};
-use crate::run::engine::{AcceptPlan, Delegation, EngineError, Review, WorkflowRun};
+use crate::run::engine::{
+    AcceptPlan, Delegation, EngineError, Review, TaskDelegation, WorkflowRun,
+};
 use crate::run::prompt::SpecContext;
 use crate::run::review::FindingId;
 use crate::spec_assist::agent_context::{self, DEFAULT_BUDGET_CHARS};
@@ -26,6 +28,8 @@ pub const REVIEW: &str = "director.review";
 pub const DISMISS: &str = "director.dismiss";
 pub const APPLY_FIX: &str = "director.applyFix";
 pub const RUN_WORKFLOW: &str = "director.runWorkflow";
+pub const START_TASK: &str = "director.startTask";
+pub const DELEGATE_TASK: &str = "director.delegateTask";
 
 pub const COMMANDS: &[&str] = &[
     DELEGATE,
@@ -39,6 +43,8 @@ pub const COMMANDS: &[&str] = &[
     DISMISS,
     APPLY_FIX,
     RUN_WORKFLOW,
+    START_TASK,
+    DELEGATE_TASK,
 ];
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +82,30 @@ struct DelegateArguments {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct StartTaskArguments {
+    uri: Uri,
+    /// The task's line, 0-based.
+    line: u32,
+    /// Left out: the first configured agent.
+    agent: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DelegateTaskArguments {
+    /// The document the run is anchored on, open in the editor.
+    uri: Uri,
+    /// The anchor (e.g. a task's line), tracked while the run is in flight or proposed.
+    range: Range,
+    agent: String,
+    instruction: String,
+    /// Workspace-relative files to show an HTTP agent in full.
+    #[serde(default)]
+    files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HunkArguments {
     hunk: u64,
 }
@@ -105,6 +135,7 @@ pub async fn execute_command(
     let arguments = params.arguments;
     match params.command.as_str() {
         DELEGATE => delegate(backend, parse(DELEGATE, arguments)?).await,
+        DELEGATE_TASK => delegate_task(backend, parse(DELEGATE_TASK, arguments)?),
         ACCEPT => {
             let arguments: HunkArguments = parse(ACCEPT, arguments)?;
             accept(backend, vec![HunkId(arguments.hunk)]).await
@@ -192,6 +223,14 @@ pub async fn execute_command(
             Ok(Some(json!({ "hunks": hunks })))
         }
         RUN_WORKFLOW => run_workflow(backend, parse(RUN_WORKFLOW, arguments)?),
+        START_TASK => {
+            let arguments: StartTaskArguments = parse(START_TASK, arguments)?;
+            let url = backend.url(&arguments.uri)?;
+            let run = backend
+                .start_task(url, arguments.line, arguments.agent)
+                .await?;
+            Ok(Some(json!({ "run": run })))
+        }
         unknown => Err(invalid_params(format!(
             "unknown command '{unknown}'; Director's commands are {}",
             COMMANDS.join(", ")
@@ -283,6 +322,33 @@ fn run_workflow(backend: &Backend, arguments: WorkflowArguments) -> Result<Optio
             },
             spec,
         )
+        .map_err(engine_error)?;
+    Ok(Some(json!({ "run": run })))
+}
+
+fn delegate_task(backend: &Backend, arguments: DelegateTaskArguments) -> Result<Option<Value>> {
+    let session = backend.session()?;
+    let url = backend.url(&arguments.uri)?;
+    if arguments.instruction.trim().is_empty() {
+        return Err(invalid_params("the instruction is empty"));
+    }
+    let range = {
+        let workspace = lock(&session.engine.workspace);
+        let document = workspace
+            .documents
+            .get(&url)
+            .ok_or_else(|| invalid_params(format!("the document {url} is not open")))?;
+        offsets(document, arguments.range, session.encoding)?
+    };
+    let run = session
+        .engine
+        .delegate_task(TaskDelegation {
+            uri: url,
+            range,
+            agent: arguments.agent,
+            instruction: arguments.instruction,
+            files: arguments.files,
+        })
         .map_err(engine_error)?;
     Ok(Some(json!({ "run": run })))
 }

@@ -9,6 +9,7 @@ mod decisions;
 mod proposing;
 mod reviewing;
 mod sandboxed;
+mod task_run;
 mod validating;
 mod workflow;
 
@@ -19,7 +20,7 @@ use super::review::FindingId;
 use super::state::{RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, backend_for};
 use crate::config::trust::untrusted_reason;
-use crate::config::{AgentConfig, AgentKind, Config};
+use crate::config::{AgentConfig, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
 use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
@@ -59,7 +60,7 @@ pub enum EngineError {
     /// A workspace-defined agent in a workspace the user has not trusted.
     #[error("{0}")]
     Untrusted(String),
-    #[error("agent `{0}` is a command agent: it edits files in a sandbox and cannot review yet")]
+    #[error("agent `{0}` edits files in a sandbox and cannot review yet")]
     CommandAgentCannotReview(String),
     #[error("there is no finding {0}")]
     UnknownFinding(FindingId),
@@ -110,6 +111,7 @@ pub struct AcceptPlan {
 }
 
 pub use reviewing::Review;
+pub use task_run::TaskDelegation;
 pub use workflow::WorkflowRun;
 
 pub struct Engine {
@@ -243,6 +245,9 @@ impl Engine {
         feedback: &str,
         agent_name: Option<&str>,
     ) -> Result<RunId, EngineError> {
+        if lock(&self.workspace).task_runs.contains(&run) {
+            return self.refine_task(run, feedback, agent_name);
+        }
         let config = self.config();
         let mut workspace = lock(&self.workspace);
         let previous = workspace
@@ -379,7 +384,7 @@ impl Engine {
             () = token.cancelled() => return self.finish(id, RunState::Cancelled, Some("cancelled while queued".into())),
         };
         self.enter(id, RunState::Running);
-        if agent.kind == AgentKind::Command {
+        if agent.kind.edits_in_sandbox() {
             return self.drive_command(id, &name, &agent, &token).await;
         }
         let backend = match backend_for(&name, &agent) {
@@ -433,7 +438,7 @@ impl Engine {
                     delay,
                     reason,
                 },
-                AgentEvent::Usage(_) => return,
+                AgentEvent::Usage(_) | AgentEvent::Activity(_) => return,
             };
             let _ = events.send(message);
         }

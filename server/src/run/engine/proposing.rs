@@ -27,6 +27,9 @@ impl Engine {
         if lock(&self.workspace).reviews.contains(&id) {
             return self.record_findings(id, messages, completion);
         }
+        if lock(&self.workspace).task_runs.contains(&id) {
+            return self.propose_task_answer(id, messages, completion);
+        }
         let mut workspace = lock(&self.workspace);
         self.record_output(&mut workspace, id, messages, &completion);
         let region = workspace.regions.get(&id).cloned();

@@ -1,15 +1,16 @@
 //! Reviews: a run whose answer becomes findings instead of proposals, and what
-//! the user does with a finding (dismiss it, apply its fix).
+//! the user does with a finding (dismiss it, apply its fix). Both are
+//! journaled, so open findings outlive a restart.
 
 use super::{Engine, EngineError, display_path, open_document_with_range};
 use crate::agent::{ChatMessage, Completion};
-use crate::config::AgentKind;
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::event::RunEvent;
-use crate::run::journal::{JournalEntry, base_sha256};
+use crate::run::journal::{FindingOutcome, JournalEntry, base_sha256};
 use crate::run::output::fit_to_region;
 use crate::run::prompt::{RegionContext, review_messages};
+use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::{FindingId, lines_range, parse_findings};
 use crate::run::state::{RunRecord, RunState, now_ms};
 use crate::workspace::lock;
@@ -31,7 +32,7 @@ impl Engine {
     pub fn review(self: &Arc<Self>, review: Review) -> Result<RunId, EngineError> {
         let config = self.config();
         let agent = self.agent_config(&config, &review.agent)?;
-        if agent.kind == AgentKind::Command {
+        if agent.kind.edits_in_sandbox() {
             return Err(EngineError::CommandAgentCannotReview(review.agent));
         }
         let mut workspace = lock(&self.workspace);
@@ -84,6 +85,7 @@ impl Engine {
             .findings
             .remove(finding)
             .ok_or(EngineError::UnknownFinding(finding))?;
+        self.finding_done(finding, FindingOutcome::Dismissed);
         let _ = self
             .events
             .send(RunEvent::ProposalsChanged { uri: removed.uri });
@@ -128,10 +130,19 @@ impl Engine {
             record.hunks.extend(hunk_ids.iter().copied());
         }
         workspace.findings.remove(finding);
+        self.finding_done(finding, FindingOutcome::Fixed);
         let _ = self
             .events
             .send(RunEvent::ProposalsChanged { uri: found.uri });
         Ok(hunk_ids)
+    }
+    /// Journals that the user is done with `finding`.
+    fn finding_done(&self, finding: FindingId, outcome: FindingOutcome) {
+        self.journal.append(&JournalEntry::FindingDone {
+            finding,
+            outcome,
+            time_ms: now_ms(),
+        });
     }
     /// Turns a review's answer into findings on the document as it is now.
     pub(super) fn record_findings(
@@ -158,7 +169,12 @@ impl Engine {
         for finding in review.findings {
             match lines_range(&document.text, finding.first_line, finding.last_line) {
                 Some(range) => {
-                    workspace.findings.add(id, &uri, range, finding);
+                    let found = workspace.findings.add(id, &uri, range, finding);
+                    if let Some(found) = workspace.findings.get(found) {
+                        self.journal.append(&JournalEntry::Finding {
+                            finding: RecordedFinding::new(found.clone(), &document.text),
+                        });
+                    }
                     count += 1;
                 }
                 None => review

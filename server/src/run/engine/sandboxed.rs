@@ -4,9 +4,10 @@
 //! the agent's validation retries are spent.
 
 use super::{Engine, display_path};
+use crate::agent::acp::{AcpLaunch, PermissionQuestion, run_acp};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
 use crate::agent::{AgentEvent, ChatMessage, Role};
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::check::CheckCancelled;
@@ -22,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 impl Engine {
-    /// The life of a `command` run once it may start: a sandbox seeded with the
-    /// open buffers, the CLI run in it, and its changes proposed file by file.
+    /// The life of a `command` or `acp` run once it may start: a sandbox seeded
+    /// with the open buffers, the agent run in it, and its changes proposed
+    /// file by file.
     pub(super) async fn drive_command(
         self: &Arc<Self>,
         id: RunId,
@@ -42,7 +44,7 @@ impl Engine {
             return self.finish(
                 id,
                 RunState::Failed,
-                Some("a command agent needs a workspace folder to copy into its sandbox".into()),
+                Some("a sandboxed agent needs a workspace folder to copy into its sandbox".into()),
             );
         };
         let sandbox_root = root.clone();
@@ -67,12 +69,22 @@ impl Engine {
         };
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
-            if let AgentEvent::Delta(text) = event {
-                let _ = events.send(RunEvent::Delta { run: id, text });
-            }
+            let event = match event {
+                AgentEvent::Delta(text) => RunEvent::Delta { run: id, text },
+                AgentEvent::Activity(line) => RunEvent::Activity { run: id, line },
+                AgentEvent::Retrying { .. } | AgentEvent::Usage(_) => return,
+            };
+            let _ = events.send(event);
         };
-        // The CLI runs again in the same sandbox while its work fails
-        // validation, told what fails, within the agent's validation retries.
+        let group_file = sandbox.agent_group_file();
+        let questions = self.events.clone();
+        let ask_user = move |question: PermissionQuestion| {
+            // Without a front end to ask, the question is dropped: no answer.
+            let _ = questions.send(RunEvent::Permission { run: id, question });
+        };
+        // The agent runs again in the same sandbox while its work fails
+        // validation, told what fails, within the agent's validation retries;
+        // for an ACP agent that is a new session and turn.
         let mut messages = Vec::new();
         let mut current_prompt = prompt.clone();
         let mut attempt = 0;
@@ -81,15 +93,29 @@ impl Engine {
                 role: Role::User,
                 content: current_prompt.clone(),
             });
-            let launch = CommandLaunch {
-                agent: name,
-                settings: &settings,
-                timeout: agent.timeout,
-                prompt: &current_prompt,
-                file: &file,
-                working_dir: sandbox.workspace_dir(),
+            let ran = if agent.kind == AgentKind::Acp {
+                let launch = AcpLaunch {
+                    agent: name,
+                    settings: &settings,
+                    timeout: agent.timeout,
+                    prompt: &current_prompt,
+                    working_dir: sandbox.workspace_dir(),
+                    group_file: Some(&group_file),
+                };
+                run_acp(&launch, &sink, &ask_user, token).await
+            } else {
+                let launch = CommandLaunch {
+                    agent: name,
+                    settings: &settings,
+                    timeout: agent.timeout,
+                    prompt: &current_prompt,
+                    file: &file,
+                    working_dir: sandbox.workspace_dir(),
+                    group_file: Some(&group_file),
+                };
+                run_command(&launch, &sink, token).await
             };
-            let output = match run_command(&launch, &sink, token).await {
+            let output = match ran {
                 Ok(output) => output,
                 Err(error) => break (Err(error), None),
             };
@@ -182,9 +208,11 @@ impl Engine {
                 ) + 1,
             )
         });
+        // A task run works on the whole workspace, not on a place in one file.
         let place = match lines {
-            Some((first, last)) => format!("in {file}, lines {first} to {last}"),
-            None => format!("in {file}"),
+            _ if workspace.task_runs.contains(&id) => String::new(),
+            Some((first, last)) => format!("Work in {file}, lines {first} to {last}. "),
+            None => format!("Work in {file}. "),
         };
         // A refined run carries on from the prompt of the run it refines.
         let earlier = record
@@ -199,7 +227,7 @@ impl Engine {
             })
             .unwrap_or_default();
         let prompt = format!(
-            "{earlier}{}\n\nWork {place}. Edit the files in the current folder directly; \
+            "{earlier}{}\n\n{place}Edit the files in the current folder directly; \
              do not ask for confirmation.",
             record.instruction
         );

@@ -111,7 +111,9 @@ impl Engine {
     }
 
     /// Why an answer on run `id`'s region does not pass validation. `None` for
-    /// reviews, unreadable answers (they fail on their own) and answers that pass.
+    /// reviews, task runs (their answers are checked file by file when proposed,
+    /// as warnings), unreadable answers (they fail on their own) and answers
+    /// that pass.
     pub(super) async fn answer_problem(
         &self,
         id: RunId,
@@ -120,8 +122,11 @@ impl Engine {
         agent: &AgentConfig,
         token: &CancellationToken,
     ) -> Result<Option<ValidationProblem>, CheckCancelled> {
-        if lock(&self.workspace).reviews.contains(&id) {
-            return Ok(None);
+        {
+            let workspace = lock(&self.workspace);
+            if workspace.reviews.contains(&id) || workspace.task_runs.contains(&id) {
+                return Ok(None);
+            }
         }
         let Ok(replacement) = extract_replacement(answer) else {
             return Ok(None);

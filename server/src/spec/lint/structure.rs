@@ -75,7 +75,7 @@ pub static RULES: &[Rule] = &[
         id: "SPEC013",
         default_severity: Severity::Warning,
         summary: "Looks like a task but is not one",
-        rationale: "Headings used as tasks, list items without a checkbox, malformed boxes such as `[ x]` and `[ ]*` on top-level tasks are not recognized as tasks, so editors cannot start or track them.",
+        rationale: "Headings used as tasks, list items without a checkbox, malformed boxes such as `[ x]`, a missing space around the box (`-[ ]`, `- [ ]Do`), a box with no text and `[ ]*` on top-level tasks are not recognized as tasks, so editors cannot start or track them (no *Start task* lens).",
         check: not_quite_a_task,
     },
 ];
@@ -571,6 +571,37 @@ fn not_quite_a_task(context: &LintContext<'_>, emitter: &mut Emitter) {
                         )],
                     );
             }
+            ObservationKind::TaskBoxSpacing => {
+                let open = line.find('[').unwrap_or(0);
+                let close = line[open..]
+                    .find(']')
+                    .map_or(open, |position| open + position);
+                let optional = line[close + 1..].starts_with('*');
+                let after = close + 1 + usize::from(optional);
+                let content = line[after..].trim();
+                emitter
+                    .emit(
+                        observation.range.clone(),
+                        "checkbox item is not a task: write `- [ ] ` with one space after the bullet and one after the box",
+                    )
+                    .with_fix(
+                        "Fix the task line's spacing",
+                        vec![(
+                            observation.range.clone(),
+                            format!(
+                                "{indent}- {}{} {content}",
+                                &line[open..=close],
+                                if optional { "*" } else { "" }
+                            ),
+                        )],
+                    );
+            }
+            ObservationKind::EmptyTask => {
+                emitter.emit(
+                    observation.range.clone(),
+                    "task has no text after its checkbox; say what is to be done",
+                );
+            }
             _ => {}
         }
     }
@@ -732,5 +763,63 @@ mod tests {
                 "- [ ]* 7 optional top"
             ]
         );
+    }
+
+    #[test]
+    fn task_like_lines_that_would_lose_their_lens_are_flagged_with_a_fix() {
+        let text = "# Tasks\n- [ ] 1. Setup\n  - Create folders\n  - _Requirements: 1.1_\n-[ ] 2. No space after the bullet\n- [ ]3. No space after the box\n* [ ]*3.1 Optional, no space\n[ ] 4. No bullet\n- [ ] \n- 5. Numbered, no box\n6. Ordered, no box\n- [ ] 7. Fine\n  1. a numbered detail stays a detail\n## Strategy\n1. Finish the setup first\n";
+        let path = ".kiro/specs/f/tasks.md";
+        let findings: Vec<_> = lint_files(&[(path, text)], path)
+            .into_iter()
+            .filter(|finding| finding.rule == "SPEC013")
+            .collect();
+        let lines: Vec<&str> = findings
+            .iter()
+            .map(|finding| &text[finding.range.clone()])
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "-[ ] 2. No space after the bullet",
+                "- [ ]3. No space after the box",
+                "* [ ]*3.1 Optional, no space",
+                "[ ] 4. No bullet",
+                "- [ ] ",
+                "- 5. Numbered, no box",
+                "6. Ordered, no box",
+            ]
+        );
+        let fixed: Vec<String> = findings
+            .iter()
+            .filter_map(|finding| finding.fix.as_ref())
+            .map(|fix| fix.edits[0].1.clone())
+            .collect();
+        assert_eq!(
+            fixed,
+            [
+                "- [ ] 2. No space after the bullet",
+                "- [ ] 3. No space after the box",
+                "- [ ]* 3.1 Optional, no space",
+                "- [ ] 4. No bullet",
+                "- [ ] 5. Numbered, no box",
+                "- [ ] 6. Ordered, no box",
+            ]
+        );
+        let document = crate::spec::parse::parse_spec_text(
+            std::path::Path::new(path),
+            &crate::spec::discovery::Classification {
+                format: crate::spec::model::Format::Kiro,
+                role: crate::spec::model::FileRole::Tasks,
+                spec_id: "f".to_string(),
+            },
+            text,
+        );
+        let ids: Vec<_> = document
+            .tasks
+            .iter()
+            .map(|task| task.id.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(ids, ["1", "7"]);
+        assert_eq!(document.tasks[0].refs.len(), 1);
     }
 }

@@ -1,0 +1,235 @@
+//! Answers to the agent's `session/request_permission`: a tool call that only
+//! touches files inside the sandbox is allowed, since whatever it changes
+//! comes back as proposals the user reviews; anything else (a path outside,
+//! a command with no path) goes to the user.
+
+use std::path::{Path, PathBuf};
+
+use super::files::inside_sandbox;
+use super::schema::{
+    PermissionOption, PermissionOptionKind, PermissionOutcome, RequestPermissionRequest,
+    ToolCallContent,
+};
+
+/// How a permission request is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Select this option without asking.
+    Allow(String),
+    /// Only the user can say.
+    AskUser,
+}
+
+/// Allows a tool call whose every path lies in the sandbox `root` (canonical)
+/// when the agent offers an allow option; asks the user about anything else.
+pub fn judge(root: &Path, request: &RequestPermissionRequest) -> Verdict {
+    let paths = touched_paths(request);
+    let contained = !paths.is_empty()
+        && paths
+            .iter()
+            .all(|path| inside_sandbox(root, path).is_some());
+    if !contained {
+        return Verdict::AskUser;
+    }
+    [
+        PermissionOptionKind::AllowOnce,
+        PermissionOptionKind::AllowAlways,
+    ]
+    .iter()
+    .find_map(|kind| option_of_kind(&request.options, *kind))
+    .map_or(Verdict::AskUser, |option| {
+        Verdict::Allow(option.option_id.clone())
+    })
+}
+
+/// The question put to the user for `request`, and its choices: the agent's
+/// options by name, in its order.
+pub fn question(agent: &str, request: &RequestPermissionRequest) -> (String, Vec<String>) {
+    let title = request
+        .tool_call
+        .title
+        .as_deref()
+        .unwrap_or("an action it did not name");
+    let paths = touched_paths(request);
+    let place = if paths.is_empty() {
+        String::new()
+    } else {
+        let listed: Vec<String> = paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        format!(" (touches {})", listed.join(", "))
+    };
+    let message = format!(
+        "Agent `{agent}` asks permission for: {title}{place}. It works in a copy of the \
+         workspace, but this reaches beyond it"
+    );
+    let choices = request
+        .options
+        .iter()
+        .map(|option| option.name.clone())
+        .collect();
+    (message, choices)
+}
+
+/// The outcome for the user's choice (an index into the question's choices);
+/// no choice rejects once, or cancels when the agent offers no way to reject.
+pub fn outcome_for_choice(
+    request: &RequestPermissionRequest,
+    choice: Option<usize>,
+) -> PermissionOutcome {
+    let chosen = choice
+        .and_then(|index| request.options.get(index))
+        .or_else(|| {
+            [
+                PermissionOptionKind::RejectOnce,
+                PermissionOptionKind::RejectAlways,
+            ]
+            .iter()
+            .find_map(|kind| option_of_kind(&request.options, *kind))
+        });
+    match chosen {
+        Some(option) => PermissionOutcome::Selected {
+            option_id: option.option_id.clone(),
+        },
+        None => PermissionOutcome::Cancelled,
+    }
+}
+
+/// Every path the tool call names, in its locations and its diffs.
+fn touched_paths(request: &RequestPermissionRequest) -> Vec<PathBuf> {
+    let locations = request
+        .tool_call
+        .locations
+        .iter()
+        .flatten()
+        .map(|location| location.path.clone());
+    let diffs = request
+        .tool_call
+        .content
+        .iter()
+        .flatten()
+        .filter_map(|content| match content {
+            ToolCallContent::Diff { path } => Some(path.clone()),
+            ToolCallContent::Other => None,
+        });
+    let mut paths: Vec<PathBuf> = locations.chain(diffs).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn option_of_kind(
+    options: &[PermissionOption],
+    kind: PermissionOptionKind,
+) -> Option<&PermissionOption> {
+    options.iter().find(|option| option.kind == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn request(tool_call: Value) -> RequestPermissionRequest {
+        serde_json::from_value(json!({
+            "sessionId": "s",
+            "toolCall": tool_call,
+            "options": [
+                { "optionId": "yes", "name": "Allow once", "kind": "allow_once" },
+                { "optionId": "always", "name": "Always allow", "kind": "allow_always" },
+                { "optionId": "no", "name": "Reject", "kind": "reject_once" },
+            ],
+        }))
+        .expect("a permission request")
+    }
+
+    fn root() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = dir.path().canonicalize().expect("a path");
+        (dir, root)
+    }
+
+    #[test]
+    fn an_edit_inside_the_sandbox_is_allowed_once() {
+        let (_dir, root) = root();
+        let edit = request(json!({
+            "toolCallId": "c", "title": "Edit lib.rs", "kind": "edit",
+            "content": [{ "type": "diff", "path": root.join("src/lib.rs"), "oldText": "a", "newText": "b" }],
+            "locations": [{ "path": root.join("src/lib.rs"), "line": 3 }],
+        }));
+        assert_eq!(judge(&root, &edit), Verdict::Allow("yes".into()));
+    }
+
+    #[test]
+    fn a_path_outside_or_no_path_at_all_asks_the_user() {
+        let (_dir, root) = root();
+        let mixed = request(json!({
+            "toolCallId": "c", "title": "Edit two files",
+            "content": [
+                { "type": "diff", "path": root.join("a.rs"), "newText": "" },
+                { "type": "diff", "path": "/etc/hosts", "newText": "" },
+            ],
+        }));
+        assert_eq!(judge(&root, &mixed), Verdict::AskUser);
+        let command =
+            request(json!({ "toolCallId": "c", "title": "Run rm -rf /", "kind": "execute" }));
+        assert_eq!(judge(&root, &command), Verdict::AskUser);
+        let escape = request(json!({
+            "toolCallId": "c", "locations": [{ "path": root.join("../elsewhere") }],
+        }));
+        assert_eq!(judge(&root, &escape), Verdict::AskUser);
+    }
+
+    #[test]
+    fn an_agent_offering_no_allow_option_is_asked_about() {
+        let (_dir, root) = root();
+        let mut edit = request(json!({
+            "toolCallId": "c", "locations": [{ "path": root.join("a.rs") }],
+        }));
+        edit.options
+            .retain(|option| option.kind == PermissionOptionKind::RejectOnce);
+        assert_eq!(judge(&root, &edit), Verdict::AskUser);
+    }
+
+    #[test]
+    fn the_question_names_the_paths_and_the_answer_maps_back_to_an_option() {
+        let outside = request(json!({
+            "toolCallId": "c", "title": "Write notes",
+            "content": [{ "type": "diff", "path": "/home/me/notes.txt", "newText": "x" }],
+        }));
+        let (message, choices) = question("gem", &outside);
+        assert!(
+            message.starts_with("Agent `gem` asks permission for: Write notes"),
+            "{message}"
+        );
+        assert!(message.contains("/home/me/notes.txt"), "{message}");
+        assert_eq!(choices, ["Allow once", "Always allow", "Reject"]);
+        assert_eq!(
+            outcome_for_choice(&outside, Some(1)),
+            PermissionOutcome::Selected {
+                option_id: "always".into()
+            }
+        );
+        assert_eq!(
+            outcome_for_choice(&outside, None),
+            PermissionOutcome::Selected {
+                option_id: "no".into()
+            }
+        );
+        assert_eq!(
+            outcome_for_choice(&outside, Some(7)),
+            PermissionOutcome::Selected {
+                option_id: "no".into()
+            }
+        );
+        let mut no_reject = outside.clone();
+        no_reject
+            .options
+            .retain(|option| option.kind == PermissionOptionKind::AllowOnce);
+        assert_eq!(
+            outcome_for_choice(&no_reject, None),
+            PermissionOutcome::Cancelled
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! Director's performance budgets (DESIGN §6), measured over stdio against the
+//! real binary, with the loopback mock agent standing in for a model.
+//!
+//! Run it on a release build: `cargo build --release -p director` then
+//! `DIRECTOR_BIN=target/release/director cargo bench -p director-e2e --bench budgets`.
+//! Each line shows the measurement, its budget and whether it holds; where a
+//! baseline exists in the same run (an idle server, `grep` over the same tree)
+//! the ratio is what is judged, so a slow machine does not fail a fast server.
+//! `--enforce` makes a broken budget exit 1; naming sections (`latency`,
+//! `streaming`, `overhead`, `memory`, `check`) runs only those.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use director_e2e::mock_openai::{MockOpenAi, Reply};
+use director_e2e::{LspClient, director_binary, file_uri};
+use serde_json::{Value, json};
+
+/// Requests per latency sample: enough for a p99 that means something.
+const SAMPLES: usize = 300;
+/// Agent runs streaming at once while latency is measured.
+const STREAMING_RUNS: usize = 32;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let enforce = arguments.iter().any(|argument| argument == "--enforce");
+    let sections: Vec<&str> = arguments
+        .iter()
+        .map(String::as_str)
+        .filter(|argument| !argument.starts_with("--"))
+        .collect();
+    let wanted = |section: &str| sections.is_empty() || sections.contains(&section);
+    let mut report = Report::default();
+    let _ = writeln!(report.text, "director: {}", director_binary().display());
+    let mock = MockOpenAi::start().await?;
+
+    if wanted("latency") || wanted("streaming") {
+        let idle_p99_10k = latency_budgets(&mut report, &mock, 10_000, 5.0).await?;
+        if wanted("latency") {
+            latency_budgets(&mut report, &mock, 100_000, 20.0).await?;
+        }
+        if wanted("streaming") {
+            latency_while_streaming(&mut report, &mock, idle_p99_10k).await?;
+        }
+    }
+    if wanted("overhead") {
+        overhead_per_run(&mut report, &mock).await?;
+    }
+    if wanted("memory") {
+        memory_and_idle_cpu(&mut report, &mock).await?;
+    }
+    if wanted("check") {
+        check_against_grep(&mut report)?;
+    }
+
+    std::io::stdout().write_all(report.text.as_bytes())?;
+    if enforce && report.broken > 0 {
+        anyhow::bail!("{} budget(s) broken", report.broken);
+    }
+    Ok(())
+}
+
+/// The lines printed at the end and how many budgets were broken.
+#[derive(Default)]
+struct Report {
+    text: String,
+    broken: usize,
+}
+
+impl Report {
+    fn line(&mut self, what: &str, measured: String, budget: String, holds: bool) {
+        if !holds {
+            self.broken += 1;
+        }
+        let verdict = if holds { "ok" } else { "OVER" };
+        let _ = writeln!(
+            self.text,
+            "{what:<52} {measured:>14}   budget {budget:<14} {verdict}"
+        );
+    }
+}
+
+/// A workspace folder with `director.toml` naming the mock as agent `mock`.
+fn workspace(mock: &MockOpenAi) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("director.toml"),
+        format!(
+            "[agents.mock]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\nmax_concurrent = {STREAMING_RUNS}\ntimeout = 120\n",
+            mock.url()
+        ),
+    )?;
+    Ok(dir)
+}
+
+/// A Rust file of `lines` lines: small functions with doc comments.
+fn rust_source(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 32);
+    for index in 0..lines / 4 {
+        let _ = write!(
+            text,
+            "/// Adds {index}.\npub fn add_{index}(a: i32) -> i32 {{\n    a + {index}\n}}\n"
+        );
+    }
+    text
+}
+
+async fn started(dir: &Path) -> LspClient {
+    let client = LspClient::start(dir).await;
+    client
+        .initialize(&file_uri(dir), true, json!({ "trusted": true }))
+        .await;
+    client
+}
+
+/// The p50 and p99 of `samples`, in milliseconds.
+fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let at = |fraction: f64| {
+        let index = ((samples.len() as f64 - 1.0) * fraction).round() as usize;
+        samples[index].as_secs_f64() * 1000.0
+    };
+    (at(0.50), at(0.99))
+}
+
+/// A cheap deterministic sequence of function lines (`pub fn add_N…`) to ask about.
+fn line_sequence(lines: usize) -> impl Iterator<Item = usize> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    std::iter::repeat_with(move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % (lines as u64 / 4)) as usize * 4 + 1
+    })
+}
+
+/// Times `SAMPLES` requests of `method` at lines of `uri`.
+async fn time_requests(
+    client: &LspClient,
+    method: &str,
+    uri: &str,
+    lines: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for line in line_sequence(lines).take(SAMPLES) {
+        let position = json!({ "line": line, "character": 8 });
+        let params = match method {
+            "textDocument/codeAction" => json!({
+                "textDocument": { "uri": uri },
+                "range": { "start": position, "end": { "line": line + 1, "character": 0 } },
+                "context": { "diagnostics": [] },
+            }),
+            _ => json!({ "textDocument": { "uri": uri }, "position": position }),
+        };
+        let started = Instant::now();
+        client
+            .request(method, params)
+            .await
+            .map_err(|error| anyhow::anyhow!("{method}: {error}"))?;
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Hover, code action and completion p99 on a file of `lines` lines, and
+/// `didChange` + hover round trips; returns the idle hover p99 (ms).
+async fn latency_budgets(
+    report: &mut Report,
+    mock: &MockOpenAi,
+    lines: usize,
+    budget_ms: f64,
+) -> anyhow::Result<f64> {
+    let dir = workspace(mock)?;
+    let path = dir.path().join("big.rs");
+    let text = rust_source(lines);
+    std::fs::write(&path, &text)?;
+    let client = started(dir.path()).await;
+    let uri = file_uri(&path);
+    client.open(&uri, "rust", &text).await;
+    let mut hover_p99 = 0.0;
+    for method in [
+        "textDocument/hover",
+        "textDocument/codeAction",
+        "textDocument/completion",
+    ] {
+        let (p50, p99) = percentiles(&mut time_requests(&client, method, &uri, lines).await?);
+        if method == "textDocument/hover" {
+            hover_p99 = p99;
+        }
+        report.line(
+            &format!("{method} p99, {lines} lines (p50 {p50:.2} ms)"),
+            format!("{p99:.2} ms"),
+            format!("< {budget_ms} ms"),
+            p99 < budget_ms,
+        );
+    }
+    let mut round_trips = Vec::with_capacity(SAMPLES);
+    for line in line_sequence(lines).take(SAMPLES) {
+        let position = json!({ "line": line, "character": 0 });
+        let started = Instant::now();
+        client
+            .change(&uri, json!({ "start": position, "end": position }), " ")
+            .await;
+        client
+            .request(
+                "textDocument/hover",
+                json!({ "textDocument": { "uri": uri }, "position": position }),
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("hover after change: {error}"))?;
+        round_trips.push(started.elapsed());
+    }
+    let (p50, p99) = percentiles(&mut round_trips);
+    report.line(
+        &format!("didChange + hover p99, {lines} lines (p50 {p50:.2} ms)"),
+        format!("{p99:.2} ms"),
+        format!("< {budget_ms} ms"),
+        p99 < budget_ms,
+    );
+    Ok(hover_p99)
+}
+
+/// Hover p99 while agent runs stream, against the idle p99 of the same file.
+async fn latency_while_streaming(
+    report: &mut Report,
+    mock: &MockOpenAi,
+    idle_p99_ms: f64,
+) -> anyhow::Result<()> {
+    let dir = workspace(mock)?;
+    let lines = 10_000;
+    let path = dir.path().join("big.rs");
+    let text = rust_source(lines);
+    std::fs::write(&path, &text)?;
+    let client = started(dir.path()).await;
+    let uri = file_uri(&path);
+    client.open(&uri, "rust", &text).await;
+    let chunk = "    a + 1 // streamed\n";
+    for _ in 0..STREAMING_RUNS {
+        let mut chunks = vec!["```rust\npub fn add_0(a: i32) -> i32 {\n".to_owned()];
+        chunks.extend(std::iter::repeat_n(chunk.to_owned(), 400));
+        chunks.push("}\n```\n".to_owned());
+        mock.push(Reply::Stream {
+            chunks,
+            usage: Some((100, 400)),
+            delay: Duration::from_millis(15),
+        });
+    }
+    for run in 0..STREAMING_RUNS {
+        let line = run * 4 + 1;
+        delegate(&client, &uri, line, line + 3).await?;
+    }
+    let (p50, p99) =
+        percentiles(&mut time_requests(&client, "textDocument/hover", &uri, lines).await?);
+    let ratio = p99 / idle_p99_ms.max(0.001);
+    report.line(
+        &format!("hover p99 while {STREAMING_RUNS} runs stream (p50 {p50:.2} ms)"),
+        format!("{ratio:.2}x idle"),
+        "< 1.5x idle".to_owned(),
+        ratio < 1.5,
+    );
+    Ok(())
+}
+
+async fn delegate(client: &LspClient, uri: &str, first: usize, last: usize) -> anyhow::Result<u64> {
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({
+                "command": "director.delegate",
+                "arguments": [{
+                    "uri": uri,
+                    "range": {
+                        "start": { "line": first, "character": 0 },
+                        "end": { "line": last, "character": 0 },
+                    },
+                    "agent": "mock",
+                    "instruction": "Simplify",
+                }],
+            }),
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("delegate: {error}"))?;
+    result["run"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("delegate answered no run: {result}"))
+}
+
+/// From delegation to published proposals against a mock that answers at once.
+async fn overhead_per_run(report: &mut Report, mock: &MockOpenAi) -> anyhow::Result<()> {
+    let dir = workspace(mock)?;
+    let runs = 50;
+    let mut durations = Vec::with_capacity(runs);
+    let client = started(dir.path()).await;
+    for index in 0..runs {
+        let path = dir.path().join(format!("f{index}.rs"));
+        let text = "pub fn f() -> i32 {\n    1\n}\n";
+        std::fs::write(&path, text)?;
+        let uri = file_uri(&path);
+        client.open(&uri, "rust", text).await;
+        mock.push(Reply::Json {
+            text: "```rust\npub fn f() -> i32 {\n    2\n}\n```".to_owned(),
+        });
+        let started = Instant::now();
+        delegate(&client, &uri, 0, 3).await?;
+        client
+            .wait_notification(
+                "textDocument/publishDiagnostics",
+                |params: &Value| {
+                    params["uri"] == uri.as_str()
+                        && params["diagnostics"]
+                            .as_array()
+                            .is_some_and(|diagnostics| !diagnostics.is_empty())
+                },
+                Duration::from_secs(10),
+            )
+            .await;
+        durations.push(started.elapsed());
+    }
+    let (p50, p99) = percentiles(&mut durations);
+    report.line(
+        &format!("delegate → proposals, instant mock (p99 {p99:.2} ms)"),
+        format!("{p50:.2} ms"),
+        "< 5 ms".to_owned(),
+        p50 < 5.0,
+    );
+    Ok(())
+}
+
+/// Resident memory idle and with 100 open documents, and CPU used while idle.
+async fn memory_and_idle_cpu(report: &mut Report, mock: &MockOpenAi) -> anyhow::Result<()> {
+    let dir = workspace(mock)?;
+    let client = started(dir.path()).await;
+    let pid = client
+        .server_pid()
+        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = resident_mb(pid)?;
+    report.line(
+        "resident memory, idle",
+        format!("{idle:.1} MB"),
+        "< 30 MB".to_owned(),
+        idle < 30.0,
+    );
+    let text = rust_source(1_000);
+    for index in 0..100 {
+        let path = dir.path().join(format!("doc{index}.rs"));
+        std::fs::write(&path, &text)?;
+        client.open(&file_uri(&path), "rust", &text).await;
+    }
+    // A request answered means every earlier notification was handled.
+    client
+        .request("director/runs", json!({}))
+        .await
+        .map_err(|error| anyhow::anyhow!("director/runs: {error}"))?;
+    let loaded = resident_mb(pid)?;
+    report.line(
+        "resident memory, 100 open documents of 1,000 lines",
+        format!("{loaded:.1} MB"),
+        "< 100 MB".to_owned(),
+        loaded < 100.0,
+    );
+    // Let the debounced work of the last change (reindex, lint) finish first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = cpu_ticks(pid)?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let spent = cpu_ticks(pid)? - before;
+    report.line(
+        "CPU while idle for 3 s",
+        format!("{spent} ticks"),
+        "0 ticks".to_owned(),
+        spent == 0,
+    );
+    Ok(())
+}
+
+fn resident_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kilobytes: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))?;
+    Ok(kilobytes / 1024.0)
+}
+
+/// User plus system clock ticks the process has used.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow::anyhow!("malformed /proc/{pid}/stat"))?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
+    let ticks = |index: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("short /proc/{pid}/stat"))?
+            .parse()?)
+    };
+    Ok(ticks(11)? + ticks(12)?)
+}
+
+/// `director check` on 1,000 spec files and 20,000 sources, against `grep`
+/// finding the same `@spec` tags.
+fn check_against_grep(report: &mut Report) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    for spec in 0..1_000 {
+        let folder = root.join(format!(".kiro/specs/feature-{spec}"));
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(
+            folder.join("requirements.md"),
+            format!(
+                "# Requirements\n\n### Requirement 1: Feature {spec}\n\n**User Story:** As a user, I want feature {spec}, so that it works.\n\n#### Acceptance Criteria\n\n1. WHEN the user asks THEN the system SHALL answer within 200 ms\n"
+            ),
+        )?;
+    }
+    for source in 0..20_000 {
+        let folder = root.join(format!("src/m{}", source / 500));
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(
+            folder.join(format!("f{source}.rs")),
+            format!(
+                "// @spec feature-{}/1.1\npub fn f{source}() -> u32 {{\n    {source}\n}}\n",
+                source % 1_000
+            ),
+        )?;
+    }
+    let started = Instant::now();
+    let check = std::process::Command::new(director_binary())
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .output()?;
+    let director = started.elapsed();
+    anyhow::ensure!(
+        check.status.code().is_some_and(|code| code <= 1),
+        "director check failed: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let started = Instant::now();
+    let grep = std::process::Command::new("grep")
+        .args(["-rn", "@spec"])
+        .arg(root)
+        .output()?;
+    let baseline = started.elapsed();
+    anyhow::ensure!(grep.status.success(), "grep found no tags");
+    let ratio = director.as_secs_f64() / baseline.as_secs_f64().max(1e-6);
+    report.line(
+        &format!(
+            "director check, 1,000 specs + 20,000 sources ({:.0} ms)",
+            director.as_secs_f64() * 1000.0
+        ),
+        format!("{ratio:.2}x grep"),
+        "< 2x (vs rg)".to_owned(),
+        ratio < 2.0,
+    );
+    report.line(
+        "workspace index cold (the same check)",
+        format!("{:.0} ms", director.as_secs_f64() * 1000.0),
+        "< 2000 ms".to_owned(),
+        director < Duration::from_secs(2),
+    );
+    Ok(())
+}

