@@ -1003,7 +1003,13 @@ context_lines = 10
             agent.command,
             Some(CommandSettings {
                 argv: vec!["gemini".into(), "--acp".into()],
-                env: vec!["GEMINI_API_KEY".into()],
+                // The config's variables, then the ones the preset's CLI reads.
+                env: vec![
+                    "GEMINI_API_KEY".into(),
+                    "GOOGLE_API_KEY".into(),
+                    "GOOGLE_GEMINI_BASE_URL".into(),
+                    "GEMINI_CLI_TRUST_WORKSPACE".into(),
+                ],
                 keep_sandbox: true,
             })
         );
