@@ -1099,7 +1099,7 @@ context_lines = 10
             agent.command,
             Some(CommandSettings {
                 argv: vec!["gemini".into(), "--acp".into()],
-                // The preset's variables; the config's `GEMINI_API_KEY` is one of them.
+                // The config's variables, then the ones the preset's CLI reads.
                 env: vec![
                     "GEMINI_API_KEY".into(),
                     "GOOGLE_API_KEY".into(),

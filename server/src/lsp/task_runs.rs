@@ -21,6 +21,9 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use url::Url;
 
+/// How long a box edit the editor applied may take to come back as `didChange`.
+const APPLIED_EDIT_ECHO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The runs started from tasks whose box Director still looks after.
 #[derive(Default)]
 pub struct TaskRuns {
@@ -189,7 +192,11 @@ impl Backend {
             ..WorkspaceEdit::default()
         };
         match self.client.apply_edit(workspace_edit).await {
-            Ok(response) if response.applied => Ok(()),
+            Ok(response) if response.applied => {
+                self.wait_for_version_after(&task_run.url, document.version)
+                    .await;
+                Ok(())
+            }
             Ok(response) => Err(format!(
                 "the editor did not apply the edit ({})",
                 response
@@ -197,6 +204,24 @@ impl Backend {
                     .unwrap_or_else(|| "no reason given".to_owned())
             )),
             Err(error) => Err(format!("the editor did not apply the edit ({error})")),
+        }
+    }
+
+    /// Waits (briefly) for the editor's `didChange` of an applied edit: the
+    /// answer to `workspace/applyEdit` can arrive before it, and the next box
+    /// edit must name the version the buffer is really at.
+    async fn wait_for_version_after(&self, url: &Url, version: i32) {
+        let Ok(session) = self.session() else { return };
+        let deadline = tokio::time::Instant::now() + APPLIED_EDIT_ECHO_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            let current = lock(&session.engine.workspace)
+                .documents
+                .get(url)
+                .map(|document| document.version);
+            if current.is_none_or(|current| current > version) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 

@@ -284,15 +284,21 @@ async fn a_started_task_is_marked_in_progress_then_done_when_everything_is_accep
     fixture
         .wait_task_line("- [x] 1. End idle sessions in `src/session.rs`")
         .await;
-    // A done task offers no Start task lens any more.
-    let lenses = fixture.lenses().await;
-    assert!(
-        !lenses
-            .iter()
-            .any(|lens| lens["range"]["start"]["line"] == TASK_LINE
-                && lens["command"]["command"] == "director.startTask"),
-        "{lenses:#?}"
-    );
+    // A done task offers no Start task lens any more, once the index has read
+    // the changed line (it waits for typing to pause, then refreshes lenses).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let lenses = fixture.lenses().await;
+        let offered = lenses.iter().any(|lens| {
+            lens["range"]["start"]["line"] == TASK_LINE
+                && lens["command"]["command"] == "director.startTask"
+        });
+        if !offered {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{lenses:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
