@@ -61,6 +61,34 @@ pub struct RunRecord {
     pub hunks: Vec<HunkId>,
 }
 
+impl RunRecord {
+    /// A run just registered: queued, with nothing decided or measured yet.
+    pub fn queued(
+        id: RunId,
+        agent: String,
+        instruction: String,
+        uri: Url,
+        region: Range<usize>,
+        base_version: i32,
+    ) -> RunRecord {
+        RunRecord {
+            id,
+            agent,
+            instruction,
+            uri,
+            region,
+            base_version,
+            refined_from: None,
+            state: RunState::Queued,
+            reason: None,
+            created_ms: now_ms(),
+            finished_ms: None,
+            usage: None,
+            hunks: Vec::new(),
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the time unit of the journal.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -14,7 +14,7 @@ mod validating;
 mod workflow;
 
 use super::event::RunEvent;
-use super::journal::{Journal, JournalEntry};
+use super::journal::{Journal, JournalEntry, Transcript};
 use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
 use super::review::FindingId;
 use super::state::{RunRecord, RunState, now_ms};
@@ -211,21 +211,14 @@ impl Engine {
         );
         let messages = region_messages(&delegation.instruction, &context);
         let id = workspace.allocate_run_id();
-        let record = RunRecord {
+        let record = RunRecord::queued(
             id,
-            agent: delegation.agent.clone(),
-            instruction: delegation.instruction.clone(),
-            uri: delegation.uri.clone(),
-            region: region.clone(),
-            base_version: document.version,
-            refined_from: None,
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
-        };
+            delegation.agent.clone(),
+            delegation.instruction.clone(),
+            delegation.uri.clone(),
+            region.clone(),
+            document.version,
+        );
         let name = delegation.agent.clone();
         self.start(
             &mut workspace,
@@ -248,8 +241,43 @@ impl Engine {
         if lock(&self.workspace).task_runs.contains(&run) {
             return self.refine_task(run, feedback, agent_name);
         }
-        let config = self.config();
         let mut workspace = lock(&self.workspace);
+        let (previous, transcript, (agent_name, agent)) =
+            self.refinement_of(&workspace, run, agent_name)?;
+        let document = workspace
+            .documents
+            .get(&previous.uri)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
+        let region = current_region_of(&workspace, &previous)
+            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
+        let messages = refine_messages(&transcript, feedback);
+        let id = workspace.allocate_run_id();
+        let record = RunRecord {
+            refined_from: Some(run),
+            ..RunRecord::queued(
+                id,
+                agent_name,
+                feedback.to_owned(),
+                previous.uri.clone(),
+                region.clone(),
+                document.version,
+            )
+        };
+        let base = document.slice(region);
+        let name = record.agent.clone();
+        self.start(&mut workspace, record, base, messages, (name, agent));
+        Ok(id)
+    }
+
+    /// What refining `run` starts from: its record, its conversation, and the
+    /// agent to continue it (the same one unless the user named another).
+    fn refinement_of(
+        &self,
+        workspace: &Workspace,
+        run: RunId,
+        agent_name: Option<&str>,
+    ) -> Result<(RunRecord, Transcript, (String, AgentConfig)), EngineError> {
         let previous = workspace
             .runs
             .get(&run)
@@ -261,35 +289,8 @@ impl Engine {
             .cloned()
             .ok_or(EngineError::NothingToRefine(run))?;
         let agent_name = agent_name.unwrap_or(&previous.agent).to_owned();
-        let agent = self.agent_config(&config, &agent_name)?;
-        let document = workspace
-            .documents
-            .get(&previous.uri)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
-        let region = current_region_of(&workspace, &previous)
-            .ok_or_else(|| EngineError::UnknownDocument(previous.uri.clone()))?;
-        let messages = refine_messages(&transcript, feedback);
-        let id = workspace.allocate_run_id();
-        let record = RunRecord {
-            id,
-            agent: agent_name,
-            instruction: feedback.to_owned(),
-            uri: previous.uri.clone(),
-            region: region.clone(),
-            base_version: document.version,
-            refined_from: Some(run),
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
-        };
-        let base = document.slice(region);
-        let name = record.agent.clone();
-        self.start(&mut workspace, record, base, messages, (name, agent));
-        Ok(id)
+        let agent = self.agent_config(&self.config(), &agent_name)?;
+        Ok((previous, transcript, (agent_name, agent)))
     }
 
     /// Cancels a run that is queued or running; other runs are left as they are.

@@ -54,21 +54,14 @@ impl Engine {
         let messages = review_messages(&context, document.text.byte_to_line(region.start) + 1);
         let id = workspace.allocate_run_id();
         workspace.reviews.insert(id);
-        let record = RunRecord {
+        let record = RunRecord::queued(
             id,
-            agent: review.agent.clone(),
-            instruction: "Review".to_owned(),
-            uri: review.uri.clone(),
+            review.agent.clone(),
+            "Review".to_owned(),
+            review.uri.clone(),
             region,
-            base_version: document.version,
-            refined_from: None,
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
-        };
+            document.version,
+        );
         self.start(
             &mut workspace,
             record,

@@ -17,7 +17,7 @@ use crate::run::edit_blocks::{
 use crate::run::event::RunEvent;
 use crate::run::prompt::{ShownFile, task_messages, task_refine_messages};
 use crate::run::sandbox::FileChange;
-use crate::run::state::{RunRecord, RunState, now_ms};
+use crate::run::state::{RunRecord, RunState};
 use crate::workspace::{Workspace, lock};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -51,21 +51,14 @@ impl Engine {
         let messages = task_messages(&task.instruction, &shown);
         let id = workspace.allocate_run_id();
         workspace.task_runs.insert(id);
-        let record = RunRecord {
+        let record = RunRecord::queued(
             id,
-            agent: task.agent.clone(),
-            instruction: task.instruction,
-            uri: task.uri,
-            region: task.range.clone(),
-            base_version: document.version,
-            refined_from: None,
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
-        };
+            task.agent.clone(),
+            task.instruction,
+            task.uri,
+            task.range.clone(),
+            document.version,
+        );
         // The anchor's text; a range that splits a character has none.
         let base = document
             .text
@@ -85,20 +78,9 @@ impl Engine {
         feedback: &str,
         agent_name: Option<&str>,
     ) -> Result<RunId, EngineError> {
-        let config = self.config();
         let mut workspace = lock(&self.workspace);
-        let previous = workspace
-            .runs
-            .get(&run)
-            .cloned()
-            .ok_or(EngineError::UnknownRun(run))?;
-        let transcript = workspace
-            .transcripts
-            .get(&run)
-            .cloned()
-            .ok_or(EngineError::NothingToRefine(run))?;
-        let agent_name = agent_name.unwrap_or(&previous.agent).to_owned();
-        let agent = self.agent_config(&config, &agent_name)?;
+        let (previous, transcript, (agent_name, agent)) =
+            self.refinement_of(&workspace, run, agent_name)?;
         // The anchor need not be open any more: its tracked range, else where it was.
         let anchor = workspace
             .regions
@@ -114,19 +96,15 @@ impl Engine {
         let id = workspace.allocate_run_id();
         workspace.task_runs.insert(id);
         let record = RunRecord {
-            id,
-            agent: agent_name.clone(),
-            instruction: feedback.to_owned(),
-            uri: previous.uri,
-            region: anchor,
-            base_version,
             refined_from: Some(run),
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
+            ..RunRecord::queued(
+                id,
+                agent_name.clone(),
+                feedback.to_owned(),
+                previous.uri,
+                anchor,
+                base_version,
+            )
         };
         self.start(&mut workspace, record, base, messages, (agent_name, agent));
         Ok(id)

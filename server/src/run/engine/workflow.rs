@@ -20,7 +20,7 @@ use crate::run::prompt::{
     RegionContext, SpecContext, region_messages, review_messages, validation_messages,
 };
 use crate::run::review::{ParsedReview, lines_range, parse_findings};
-use crate::run::state::{RunRecord, RunState, now_ms};
+use crate::run::state::{RunRecord, RunState};
 use crate::workspace::lock;
 use std::ops::Range;
 use std::sync::Arc;
@@ -107,28 +107,22 @@ impl Engine {
         );
         let id = workspace.allocate_run_id();
         let labels: Vec<&str> = workflow.steps.iter().map(WorkflowStep::label).collect();
-        let record = RunRecord {
+        let instruction = format!(
+            "Workflow {}: {}",
+            request.workflow,
+            workflow
+                .description
+                .clone()
+                .unwrap_or_else(|| labels.join(" → "))
+        );
+        let record = RunRecord::queued(
             id,
-            agent: (*first_agent).to_owned(),
-            instruction: format!(
-                "Workflow {}: {}",
-                request.workflow,
-                workflow
-                    .description
-                    .clone()
-                    .unwrap_or_else(|| labels.join(" → "))
-            ),
-            uri: request.uri.clone(),
+            (*first_agent).to_owned(),
+            instruction,
+            request.uri.clone(),
             region,
-            base_version: document.version,
-            refined_from: None,
-            state: RunState::Queued,
-            reason: None,
-            created_ms: now_ms(),
-            finished_ms: None,
-            usage: None,
-            hunks: Vec::new(),
-        };
+            document.version,
+        );
         let token = self.register(&mut workspace, record);
         drop(workspace);
         let engine = Arc::clone(self);
