@@ -3,6 +3,7 @@
 # the committed generated parser (src/) must be exactly what grammar.js generates,
 # and the corpus tests must pass. The tree-sitter CLI is installed
 # once into a cache folder (about 4 minutes on 2 cores); later runs reuse it.
+# `cargo xtask test` runs it.
 #
 # Environment: DIRECTOR_TOOLS (default ${XDG_CACHE_HOME:-$HOME/.cache}/director-tools).
 # Exit status: 0 and "PASS check-grammar" on success, 1 and "FAIL check-grammar: …" otherwise.
@@ -27,6 +28,8 @@ if ! "$CLI" --version 2>/dev/null | grep -q "tree-sitter $TREE_SITTER_CLI_VERSIO
     CARGO_TARGET_DIR="$TOOLS/ts/target" cargo install tree-sitter-cli \
         --version "$TREE_SITTER_CLI_VERSION" --locked --root "$TOOLS/ts" \
         || fail "cargo install tree-sitter-cli $TREE_SITTER_CLI_VERSION"
+    "$CLI" --version 2>/dev/null | grep -q "tree-sitter $TREE_SITTER_CLI_VERSION\b" \
+        || fail "$CLI is not tree-sitter $TREE_SITTER_CLI_VERSION after installing it"
 fi
 
 SCRATCH=$(mktemp -d) || fail "mktemp"

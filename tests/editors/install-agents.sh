@@ -6,8 +6,8 @@
 # set, else the same Node installed the same way; the CLI itself is a native
 # binary. Idempotent: a second run only checks and prints.
 #
-# Prints `export NAME=value` lines on stdout (everything else goes to stderr):
-#   eval "$(tests/editors/install-agents.sh)"
+# Prints `export NAME=value` lines on stdout (everything else goes to stderr).
+# `cargo xtask setup` runs it.
 set -euo pipefail
 
 tools="${DIRECTOR_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/director-tools}"
@@ -19,9 +19,8 @@ claude="$tools/agents/claude/node_modules/.bin/claude"
 
 mkdir -p "$tools"
 command -v npm >/dev/null || {
-  echo "install-agents.sh: apt-get install npm" >&2
-  apt-get update >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm >&2
+  echo "install-agents.sh: npm is missing; run \`cargo xtask setup\` (as root) first" >&2
+  exit 1
 }
 
 if ! "$node_bin" --version 2>/dev/null | grep -q "^v$node_version$"; then
@@ -38,5 +37,10 @@ if ! [ -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$claude_v
     "@anthropic-ai/claude-code@$claude_version" >&2
 fi
 
+# What arrived must be what was asked for, and run.
+"$node_bin" --version 2>/dev/null | grep -q "^v$node_version$" \
+  || { echo "install-agents.sh: $node_bin is not Node $node_version" >&2; exit 1; }
+"$claude" --version 2>/dev/null | grep -q "^$claude_version " \
+  || { echo "install-agents.sh: $claude is not Claude Code $claude_version" >&2; exit 1; }
 echo "install-agents.sh: node $("$node_bin" --version), claude $("$claude" --version 2>/dev/null)" >&2
 echo "export DIRECTOR_CLAUDE=$claude"

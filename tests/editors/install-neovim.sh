@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# Installs Neovim 0.10 for the Neovim plugin test (tests/tests/neovim.rs) into a
-# cache folder outside the repository, without touching the system: Debian
+# Installs Neovim 0.10 or newer for the Neovim plugin test (tests/tests/neovim.rs)
+# into a cache folder outside the repository, without touching the system: Debian
 # trixie's packages are downloaded through a private apt configuration, unpacked
 # into a folder, and run through trixie's own glibc loader (bookworm's glibc is
-# too old for them). Idempotent: a second run only prints the path.
+# too old for them). No Debian revision is pinned (trixie replaces them with
+# security updates and withdraws the old ones); what arrived is checked instead.
+# Idempotent: a second run only checks and prints. `cargo xtask setup` runs it.
 #
-# Prints the path of an `nvim` wrapper on its last line; export it as
-# DIRECTOR_NVIM for the test:
-#   export DIRECTOR_NVIM="$(tests/editors/install-neovim.sh | tail -n1)"
+# Prints `export DIRECTOR_NVIM=…` (the path of an `nvim` wrapper) on stdout;
+# everything else goes to stderr.
 set -euo pipefail
 
 tools="${DIRECTOR_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/director-tools}"
 root="$tools/nvim10/root"
 wrapper="$tools/nvim10/nvim"
-version="0.10.4-8"
 
-if [ -x "$wrapper" ] && "$wrapper" --version 2>/dev/null | head -n1 | grep -q '^NVIM v0\.10\.'; then
-  echo "$wrapper"
+# True when the wrapper runs a Neovim of 0.10 or newer.
+fits() {
+  "$wrapper" --version 2>/dev/null | head -n1 \
+    | grep -Eq '^NVIM v(0\.(1[0-9]|[2-9][0-9])|[1-9][0-9]*\.[0-9]+)\.'
+}
+
+if [ -x "$wrapper" ] && fits; then
+  echo "export DIRECTOR_NVIM=$wrapper"
   exit 0
 fi
 
@@ -28,7 +34,15 @@ esac
 apt_dir="$tools/apt-trixie"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" \
   "$apt_dir/etc/sources.list.d" "$apt_dir/etc/preferences.d"
-echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' \
+# The Debian mirror this machine's own apt uses, for trixie instead of its suite.
+mirror=$( { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+  /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
+  | grep -v '^[[:space:]]*#' | grep -oE '[a-z]+://[^[:space:]]+/debian' | head -n1 || true)
+if [ -z "$mirror" ]; then
+  echo "install-neovim.sh: found no Debian mirror in /etc/apt/sources.list*" >&2
+  exit 1
+fi
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
   > "$apt_dir/etc/sources.list"
 apt_options=(
   -o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
@@ -39,17 +53,21 @@ apt_options=(
   -o "Dir::Etc::PreferencesParts=$apt_dir/etc/preferences.d"
 )
 
-echo "install-neovim.sh: downloading Neovim $version from Debian trixie into $tools" >&2
+echo "install-neovim.sh: downloading Neovim from Debian trixie into $tools" >&2
 apt-get "${apt_options[@]}" update >&2
 
 debs="$tools/nvim10/debs"
 rm -rf "$debs" "$root"
 mkdir -p "$debs" "$root"
+# neovim and what it depends on in trixie, worked out now rather than listed here,
+# so that a renamed library in a later revision still arrives.
+packages=$(apt-cache "${apt_options[@]}" depends --recurse --no-recommends --no-suggests \
+  --no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends neovim \
+  | grep '^[a-z0-9]' | sort -u)
 (
   cd "$debs"
-  apt-get "${apt_options[@]}" download \
-    "neovim=$version" "neovim-runtime=$version" libc6 libluajit-5.1-2 libluajit-5.1-common \
-    libmsgpack-c2 libtree-sitter0.22 libunibilium4 libuv1t64 libvterm0 lua-lpeg lua-luv libgcc-s1 >&2
+  # shellcheck disable=SC2086 # one package name a word
+  apt-get "${apt_options[@]}" download $packages >&2
 )
 for deb in "$debs"/*.deb; do
   dpkg -x "$deb" "$root"
@@ -64,5 +82,10 @@ exec "$root/usr/lib64/ld-linux-x86-64.so.2" --library-path "$root/usr/lib/x86_64
 WRAPPER
 chmod +x "$wrapper"
 
+if ! fits; then
+  echo "install-neovim.sh: Debian trixie's neovim is not 0.10 or newer, or does not run:" >&2
+  "$wrapper" --version 2>&1 | head -n3 >&2
+  exit 1
+fi
 "$wrapper" --version | head -n1 >&2
-echo "$wrapper"
+echo "export DIRECTOR_NVIM=$wrapper"

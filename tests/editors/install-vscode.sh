@@ -3,11 +3,12 @@
 # Node 24 (from the npm registry), code-server 4.139.1 (VS Code 1.139.1, a real
 # extension host driven from a browser), @vscode/vsce to package the .vsix, all
 # into a cache folder outside the repository, plus Debian's chromium (headless
-# browser) and libkrb5-dev (code-server's native kerberos module) from apt.
-# Idempotent: a second run only checks and prints.
+# browser) and libkrb5-dev (code-server's native kerberos module), which
+# `cargo xtask setup` installs from apt. npm packages are pinned (the registry
+# keeps every version); each is checked by running it. Idempotent: a second run
+# only checks and prints.
 #
-# Prints `export NAME=value` lines on stdout (everything else goes to stderr):
-#   eval "$(tests/editors/install-vscode.sh)"
+# Prints `export NAME=value` lines on stdout (everything else goes to stderr).
 set -euo pipefail
 
 tools="${DIRECTOR_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/director-tools}"
@@ -26,17 +27,13 @@ case "$(uname -m)" in
 esac
 mkdir -p "$tools"
 
-need_apt=()
-dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
-command -v g++ >/dev/null || need_apt+=(build-essential)
-command -v python3 >/dev/null || need_apt+=(python3)
-command -v npm >/dev/null || need_apt+=(npm)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "install-vscode.sh: apt-get install ${need_apt[*]}" >&2
-  apt-get update >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}" >&2
-fi
+# System packages come from `cargo xtask setup` (apt, by name); here only checked.
+for program in chromium g++ python3 npm krb5-config; do
+  command -v "$program" >/dev/null || {
+    echo "install-vscode.sh: $program is missing; run \`cargo xtask setup\` (as root) first" >&2
+    exit 1
+  }
+done
 
 if ! "$node_bin" --version 2>/dev/null | grep -q "^v$node_version$"; then
   echo "install-vscode.sh: Node $node_version into $tools/node24" >&2
@@ -59,6 +56,15 @@ if ! [ -x "$vsce" ] || ! "$vsce" --version 2>/dev/null | grep -q "^$vsce_version
   npm install --prefix "$tools/vsce" --no-audit --no-fund "@vscode/vsce@$vsce_version" >&2
 fi
 
+# What arrived must be what was asked for, and run.
+"$node_bin" --version 2>/dev/null | grep -q "^v$node_version$" \
+  || { echo "install-vscode.sh: $node_bin is not Node $node_version" >&2; exit 1; }
+"$code_server" --version 2>/dev/null | head -n1 | grep -q "^$code_server_version " \
+  || { echo "install-vscode.sh: $code_server is not code-server $code_server_version" >&2; exit 1; }
+"$vsce" --version 2>/dev/null | grep -q "^$vsce_version$" \
+  || { echo "install-vscode.sh: $vsce is not vsce $vsce_version" >&2; exit 1; }
+chromium --version >/dev/null 2>&1 \
+  || { echo "install-vscode.sh: chromium does not run" >&2; exit 1; }
 echo "install-vscode.sh: node $("$node_bin" --version), code-server $("$code_server" --version | head -n1), vsce $("$vsce" --version), $(chromium --version 2>/dev/null)" >&2
 echo "export DIRECTOR_NODE24=$node_bin"
 echo "export DIRECTOR_CODE_SERVER=$code_server"

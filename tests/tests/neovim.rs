@@ -1,7 +1,7 @@
 //! The Neovim plugin (editors/neovim) in a real Neovim 0.10+: its Lua unit
 //! tests, and end-to-end scripts that drive the real `director lsp` against the
 //! loopback OpenAI mock. Neovim must be installed: these tests fail, never
-//! skip, without it (`tests/editors/install-neovim.sh` installs it).
+//! skip, without it (`cargo xtask setup` installs it).
 
 use director_e2e::director_binary;
 use director_e2e::mock_openai::{MockOpenAi, Reply};
@@ -251,8 +251,7 @@ fn neovim() -> PathBuf {
 }
 
 fn find_neovim() -> PathBuf {
-    const INSTALL: &str =
-        "install it with `export DIRECTOR_NVIM=\"$(tests/editors/install-neovim.sh | tail -n1)\"`";
+    const INSTALL: &str = "install it with `eval \"$(cargo xtask setup)\"`";
     if let Some(path) = std::env::var_os("DIRECTOR_NVIM") {
         let path = PathBuf::from(path);
         return match neovim_version(&path) {

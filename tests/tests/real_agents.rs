@@ -3,7 +3,7 @@
 //! mock of the Anthropic API, which tells it to write a file with its `Write`
 //! tool; the write comes back as a proposal in the editor.
 //!
-//! The CLI comes from tests/editors/install-agents.sh (`$DIRECTOR_CLAUDE`).
+//! The CLI comes from `cargo xtask setup` (tests/editors/install-agents.sh, `$DIRECTOR_CLAUDE`).
 //! Without it the test fails: it never skips.
 
 use director_e2e::mock_anthropic::{MockAnthropic, Reply, TOOL_USE_ID};
@@ -16,7 +16,7 @@ const ADD_FIXED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
 /// The `claude` the install script exported, else where it installs it.
 fn claude() -> PathBuf {
-    const INSTALL: &str = "install it with `eval \"$(tests/editors/install-agents.sh)\"`";
+    const INSTALL: &str = "install it with `eval \"$(cargo xtask setup)\"`";
     let path = std::env::var_os("DIRECTOR_CLAUDE")
         .map(PathBuf::from)
         .or_else(|| {

@@ -4,7 +4,7 @@
 //! loopback OpenAI mock. The extension drives itself through a scenario
 //! (`DIRECTOR_E2E_SCRIPT`) and writes what it saw to a results file; this test
 //! asserts on that file. The tools must be installed: these tests fail, never
-//! skip, without them (`eval "$(tests/editors/install-vscode.sh)"`).
+//! skip, without them (`eval "$(cargo xtask setup)"` installs them).
 
 use director_e2e::director_binary;
 use director_e2e::mock_openai::{MockOpenAi, Reply};
@@ -500,7 +500,7 @@ fn tools() -> &'static Tools {
             assert!(
                 path.is_file(),
                 "the VS Code extension tests need {variable} ({} does not exist); install the tools with \
-                 `eval \"$(tests/editors/install-vscode.sh)\"`",
+                 `eval \"$(cargo xtask setup)\"`",
                 path.display()
             );
             path
