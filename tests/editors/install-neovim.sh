@@ -17,8 +17,7 @@ wrapper="$tools/nvim10/nvim"
 
 # True when the wrapper runs a Neovim of 0.10 or newer.
 fits() {
-  "$wrapper" --version 2>/dev/null | head -n1 \
-    | grep -Eq '^NVIM v(0\.(1[0-9]|[2-9][0-9])|[1-9][0-9]*\.[0-9]+)\.'
+  [[ "$("$wrapper" --version 2>/dev/null)" =~ ^NVIM\ v(0\.(1[0-9]|[2-9][0-9])|[1-9][0-9]*\.[0-9]+)\. ]]
 }
 
 if [ -x "$wrapper" ] && fits; then

