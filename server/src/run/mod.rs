@@ -1,6 +1,7 @@
 //! Runs: one dispatch of an instruction on a region, from the prompt through the
 //! agent's streamed answer to proposals, recorded in the journal.
 
+pub mod boundary;
 pub mod check;
 pub mod edit_blocks;
 pub mod engine;

@@ -10,6 +10,7 @@ use crate::agent::{AgentEvent, ChatMessage, Role};
 use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
+use crate::run::boundary::relative_target;
 use crate::run::check::CheckCancelled;
 use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
@@ -267,31 +268,50 @@ impl Engine {
         workspace.transcripts.insert(id, transcript);
         let mut hunk_ids = Vec::new();
         let mut uris = Vec::new();
+        let mut refusals = Vec::new();
         for change in outcome.files {
-            let Some((uri, ids)) = self.propose_file(&mut workspace, id, root, change) else {
-                continue;
-            };
-            hunk_ids.extend(ids);
-            uris.push(uri);
+            match self.propose_file(&mut workspace, id, root, change) {
+                Ok(Some((uri, ids))) => {
+                    hunk_ids.extend(ids);
+                    uris.push(uri);
+                }
+                Ok(None) => {}
+                Err(refusal) => refusals.push(refusal),
+            }
         }
+        let refused = (!refusals.is_empty())
+            .then(|| format!("changes that were not proposed: {}", refusals.join("; ")));
         if hunk_ids.is_empty() {
-            return self.set_state(
-                &mut workspace,
-                id,
-                RunState::Settled,
-                Some("the agent proposed no change".into()),
-            );
+            let reason = refused.unwrap_or_else(|| "the agent proposed no change".into());
+            return self.set_state(&mut workspace, id, RunState::Settled, Some(reason));
         }
+        let warning = match (warning, refused) {
+            (Some(warning), Some(refused)) => Some(format!("{warning}\n{refused}")),
+            (warning, refused) => warning.or(refused),
+        };
         let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
         self.set_state(&mut workspace, id, RunState::Proposed, warning);
         for uri in uris.into_iter().chain(superseded) {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
     }
-    /// The hunks of one changed file. The agent's edit is diffed from the seed
-    /// it saw, so a hunk whose text the user changed meanwhile is conflicted
-    /// rather than silently reverting the user's edit.
+    /// The hunks of one changed file, `None` when it has none. The agent's
+    /// edit is diffed from the seed it saw, so a hunk whose text the user
+    /// changed meanwhile is conflicted rather than silently reverting the
+    /// user's edit. A file outside the workspace's boundary (see
+    /// [`crate::run::boundary`]) is refused with the reason.
     pub(super) fn propose_file(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        root: &Path,
+        change: FileChange,
+    ) -> Result<Option<(Url, Vec<HunkId>)>, String> {
+        relative_target(root, &change.path)?;
+        Ok(self.propose_hunks(workspace, id, root, change))
+    }
+
+    fn propose_hunks(
         &self,
         workspace: &mut Workspace,
         id: RunId,
