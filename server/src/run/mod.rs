@@ -3,6 +3,7 @@
 
 pub mod boundary;
 pub mod check;
+pub mod confine;
 pub mod edit_blocks;
 pub mod engine;
 pub mod event;

@@ -36,6 +36,7 @@ use crate::agent::process::{
 };
 use crate::agent::spawn_tied::spawn_tied_to_server;
 use crate::config::agent_config::CommandSettings;
+use crate::run::confine::Confinement;
 use jsonrpc::{INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcError};
 use permission::Verdict;
 use schema::{
@@ -70,6 +71,8 @@ pub struct AcpLaunch<'a> {
     /// Where the agent's process group is recorded while it runs (see
     /// [`crate::run::sandbox_cleanup`]); `None` to not record it.
     pub group_file: Option<&'a Path>,
+    /// What the agent may change and reach.
+    pub confinement: &'a Confinement,
 }
 
 /// A permission request only the user can answer, and where the answer goes:
@@ -101,7 +104,13 @@ pub async fn run_acp(
     let root = launch.working_dir.canonicalize().map_err(|error| {
         CommandError::Failed(format!("cannot open the sandbox folder: {error}"))
     })?;
-    let mut command = sandboxed_command(program, arguments, &launch.settings.env, &root);
+    let mut command = sandboxed_command(
+        launch.confinement,
+        program,
+        arguments,
+        &launch.settings.env,
+        &root,
+    );
     command.stdin(Stdio::piped());
     let mut child = spawn_tied_to_server(command).await.map_err(|error| {
         CommandError::Failed(format!("cannot start agent `{agent}` ({program}): {error}"))
@@ -602,6 +611,9 @@ mod tests {
             argv: vec!["sh".into(), "-c".into(), script.into()],
             env: vec![],
             keep_sandbox: false,
+            writable: vec![],
+            own_files: vec![],
+            network: true,
         };
         let launch = AcpLaunch {
             agent: "fake",
@@ -610,6 +622,7 @@ mod tests {
             prompt: "do it",
             working_dir: dir.path(),
             group_file: None,
+            confinement: &Confinement::Unconfined,
         };
         let events = Mutex::new(Vec::new());
         let sink = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);

@@ -7,11 +7,13 @@ use super::{Engine, display_path};
 use crate::agent::acp::{AcpLaunch, PermissionQuestion, run_acp};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
 use crate::agent::{AgentEvent, ChatMessage, Role};
+use crate::config::agent_config::CommandSettings;
 use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
 use crate::run::boundary::relative_target;
 use crate::run::check::CheckCancelled;
+use crate::run::confine::{Confinement, confinement_for};
 use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
 use crate::run::prompt::command_validation_prompt;
@@ -68,6 +70,20 @@ impl Engine {
                 );
             }
         };
+        let confinement = match self.confinement(&sandbox, Some(&settings)) {
+            Ok(confinement) => confinement,
+            Err(reason) => {
+                let _ = tokio::task::spawn_blocking(move || drop(sandbox)).await;
+                return self.finish(id, RunState::Failed, Some(reason));
+            }
+        };
+        if confinement == Confinement::Unconfined {
+            self.report_step(
+                id,
+                "running unconfined, as your user config allows: bubblewrap cannot confine it here"
+                    .to_owned(),
+            );
+        }
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
             let event = match event {
@@ -102,6 +118,7 @@ impl Engine {
                     prompt: &current_prompt,
                     working_dir: sandbox.workspace_dir(),
                     group_file: Some(&group_file),
+                    confinement: &confinement,
                 };
                 run_acp(&launch, &sink, &ask_user, token).await
             } else {
@@ -113,6 +130,7 @@ impl Engine {
                     file: &file,
                     working_dir: sandbox.workspace_dir(),
                     group_file: Some(&group_file),
+                    confinement: &confinement,
                 };
                 run_command(&launch, &sink, token).await
             };
@@ -138,7 +156,13 @@ impl Engine {
             });
             current_prompt = command_validation_prompt(&prompt, &problem.message);
         };
-        let changes = result.as_ref().ok().map(|_| sandbox.changes());
+        let changes = result.as_ref().ok().map(|_| {
+            sandbox.changes().map(|mut changes| {
+                // What the CLI writes for itself is not the user's to accept.
+                changes.retain(|change| !settings.is_own_file(&change.path));
+                changes
+            })
+        });
         let keep = settings.keep_sandbox;
         let kept = tokio::task::spawn_blocking(move || {
             if keep {
@@ -180,6 +204,28 @@ impl Engine {
         };
         self.propose_files(id, &root, messages, output, outcome, warning);
     }
+    /// How the programs of a run in `sandbox` are confined: writable in the
+    /// sandbox and in the folders the agent's CLI keeps for itself
+    /// (`settings`, `None` for a check), or why they may not run at all.
+    pub(super) fn confinement(
+        &self,
+        sandbox: &Sandbox,
+        settings: Option<&CommandSettings>,
+    ) -> Result<Confinement, String> {
+        let (mut writable, read_only) = sandbox.jail_paths();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(settings) = settings {
+            writable.extend(settings.writable_paths(home.as_deref()));
+        }
+        let network = settings.is_none_or(|settings| settings.network);
+        confinement_for(
+            writable,
+            read_only,
+            network,
+            self.config().allow_unconfined_agents,
+        )
+    }
+
     /// What a command run needs from the workspace: its root, the delegated
     /// file's relative path, the prompt, and the open buffers to seed.
     #[allow(clippy::type_complexity)]
