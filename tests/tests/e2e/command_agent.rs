@@ -7,7 +7,6 @@ use crate::support::*;
 use director_e2e::mock_openai::MockOpenAi;
 use director_e2e::{LspClient, file_uri, range};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::Duration;
 
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/agents");
