@@ -350,3 +350,63 @@ src/lib.rs
         git_config
     );
 }
+
+#[tokio::test]
+async fn the_files_a_preset_s_cli_writes_for_itself_are_never_proposed() {
+    require_bubblewrap();
+    let dir = folder();
+    let bin = folder();
+    let root = dir.path().canonicalize().expect("a path");
+    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    // A stand-in for Claude Code, found on PATH by the `claude` preset: it
+    // records an "Always allow" answer in the project, as the real one does.
+    let claude = bin.path().join("claude");
+    std::fs::write(
+        &claude,
+        format!(
+            "#!/bin/sh\nmkdir -p .claude\necho '{{\"permissions\":{{\"allow\":[\"Write\"]}}}}' > \
+             .claude/settings.local.json\nprintf '{}' > src/lib.rs\n",
+            ADD_FIXED.replace('\n', "\\n")
+        ),
+    )
+    .expect("a script");
+    std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    std::fs::write(
+        root.join("director.toml"),
+        format!("[agents.{AGENT}]\nkind = \"command\"\npreset = \"claude\"\ntimeout = 30\n"),
+    )
+    .expect("config");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let client = LspClient::start_with_env(&root, &[("PATH", &path)]).await;
+    client
+        .initialize(&file_uri(&root), false, json!({ "trusted": true }))
+        .await;
+    let mock = MockOpenAi::start().await.expect("mock server");
+    let fixture = Fixture { dir, mock, client };
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    let run = fixture
+        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
+        .await;
+    fixture.wait_proposals(&lib, 1).await;
+    fixture.wait_run_state(run, "proposed").await;
+    let own = fixture.uri(".claude/settings.local.json");
+    assert!(
+        !fixture
+            .client
+            .notifications("textDocument/publishDiagnostics")
+            .iter()
+            .any(|params| params["uri"] == own),
+        "Claude Code's own settings were proposed"
+    );
+    let runs = fixture
+        .client
+        .request("director/runs", json!({}))
+        .await
+        .expect("runs");
+    assert!(!runs.to_string().contains("settings.local.json"), "{runs}");
+}
