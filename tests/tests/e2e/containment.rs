@@ -410,3 +410,45 @@ async fn the_files_a_preset_s_cli_writes_for_itself_are_never_proposed() {
         .expect("runs");
     assert!(!runs.to_string().contains("settings.local.json"), "{runs}");
 }
+
+#[tokio::test]
+async fn agent_actions_on_spec_findings_are_disabled_for_an_agent_that_needs_trust() {
+    const SPEC: &str = "---\ndirector-spec: 1\nspec: auth\n---\n# Auth\n## Purpose\nP.\n## Requirements\n### Requirement: Idle timeout\n**ID**: AUTH-003\nTHE Session service SHALL expire idle sessions after 30 minutes if possible.\n#### Scenario: Idle\n- WHEN 30 minutes pass\n- THEN the next request gets 401\n";
+    // The workspace's agent would send a key to a loopback port, which is not
+    // its kind's endpoint: it needs trust, and the workspace has none.
+    let fixture = Fixture::with_config(
+        &[("specs/auth.md", SPEC)],
+        false,
+        "api_key_env = \"DIRECTOR_TEST_KEY\"",
+    )
+    .await;
+    let uri = fixture.open("specs/auth.md", "markdown").await;
+    let published = fixture
+        .client
+        .wait_notification(
+            "textDocument/publishDiagnostics",
+            |params| {
+                params["uri"] == uri
+                    && params["diagnostics"]
+                        .as_array()
+                        .is_some_and(|all| all.iter().any(|d| d["code"] == "AMB003"))
+            },
+            director_e2e::secs(15),
+        )
+        .await;
+    let finding = published["diagnostics"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["code"] == "AMB003"))
+        .expect("AMB003")
+        .clone();
+    let actions = fixture
+        .code_actions(&uri, finding["range"].clone(), vec![finding])
+        .await;
+    let fix = actions
+        .iter()
+        .find(|action| action["title"] == "Fix AMB003 with mock")
+        .unwrap_or_else(|| panic!("{:?}", titles(&actions)));
+    let reason = fix["disabled"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("would send your API key"), "{reason}");
+    assert!(reason.contains("trusted_roots"), "{reason}");
+}
