@@ -72,27 +72,41 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-async fn start(
-    workspace: &Path,
-    config: &str,
-    mock: MockOpenAi,
+/// A workspace holding `src/lib.rs`, and a folder outside it; the
+/// workspace's canonical path.
+fn workspace_and_outside() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    require_bubblewrap();
+    let dir = folder();
+    let root = dir.path().canonicalize().expect("a path");
+    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    (dir, folder(), root)
+}
+
+/// Serves the workspace in `dir` with `config` as its `director.toml` (and
+/// `env` for the server), in a trusted editor, and delegates to the agent on
+/// `src/lib.rs`; returns the fixture, the file's URI and the run.
+async fn delegate(
     dir: tempfile::TempDir,
-) -> Fixture {
-    std::fs::write(workspace.join("director.toml"), config).expect("config");
-    let client = LspClient::start(workspace).await;
+    config: &str,
+    env: &[(&str, &str)],
+) -> (Fixture, String, u64) {
+    std::fs::write(dir.path().join("director.toml"), config).expect("config");
+    let client = LspClient::start_with_env(dir.path(), env).await;
     client
-        .initialize(&file_uri(workspace), false, json!({ "trusted": true }))
+        .initialize(&file_uri(dir.path()), false, json!({ "trusted": true }))
         .await;
-    Fixture { dir, mock, client }
+    let mock = MockOpenAi::start().await.expect("mock server");
+    let fixture = Fixture { dir, mock, client };
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    let run = fixture
+        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
+        .await;
+    (fixture, lib, run)
 }
 
 #[tokio::test]
 async fn a_hostile_cli_agent_changes_nothing_outside_its_sandbox() {
-    require_bubblewrap();
-    let dir = folder();
-    let outside = folder();
-    let root = dir.path().canonicalize().expect("a path");
-    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    let (dir, outside, root) = workspace_and_outside();
     std::fs::create_dir_all(outside.path().join("linked")).expect("a folder");
     std::fs::create_dir_all(outside.path().join("tracked")).expect("a folder");
     // A hostile repository: a committed link out of it, and an untracked one.
@@ -111,12 +125,7 @@ async fn a_hostile_cli_agent_changes_nothing_outside_its_sandbox() {
         outside.path().display().to_string(),
         root.display().to_string(),
     );
-    let mock = MockOpenAi::start().await.expect("mock server");
-    let fixture = start(&root, &config, mock, dir).await;
-    let lib = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture
-        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
-        .await;
+    let (fixture, lib, run) = delegate(dir, &config, &[]).await;
     fixture.wait_proposals(&lib, 1).await;
     let record = fixture.wait_run_state(run, "proposed").await;
 
@@ -159,11 +168,7 @@ async fn a_hostile_cli_agent_changes_nothing_outside_its_sandbox() {
 
 #[tokio::test]
 async fn a_hostile_acp_agent_changes_nothing_outside_its_sandbox() {
-    require_bubblewrap();
-    let dir = folder();
-    let outside = folder();
-    let root = dir.path().canonicalize().expect("a path");
-    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    let (dir, outside, root) = workspace_and_outside();
     let log_folder = root.join("log");
     std::fs::create_dir_all(&log_folder).expect("a folder");
     let log = log_folder.join("agent-log.jsonl");
@@ -174,12 +179,7 @@ async fn a_hostile_acp_agent_changes_nothing_outside_its_sandbox() {
         outside.path().display().to_string(),
         log_folder.display().to_string(),
     );
-    let mock = MockOpenAi::start().await.expect("mock server");
-    let fixture = start(&root, &config, mock, dir).await;
-    let lib = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture
-        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
-        .await;
+    let (fixture, _, run) = delegate(dir, &config, &[]).await;
     let record = fixture.wait_run_state(run, "settled").await;
     assert!(
         record["reason"]
@@ -236,18 +236,11 @@ async fn a_hostile_acp_agent_changes_nothing_outside_its_sandbox() {
 
 #[tokio::test]
 async fn accepting_a_change_that_a_link_now_leads_outside_is_refused() {
-    require_bubblewrap();
-    let dir = folder();
-    let outside = folder();
-    let root = dir.path().canonicalize().expect("a path");
-    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    let (dir, outside, root) = workspace_and_outside();
     let config = format!(
         "[agents.{AGENT}]\nkind = \"command\"\ncommand = [\"sh\", \"{AGENTS}/create_in_gen.sh\"]\ntimeout = 30\n"
     );
-    let mock = MockOpenAi::start().await.expect("mock server");
-    let fixture = start(&root, &config, mock, dir).await;
-    let lib = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture.delegate(&lib, range(1, 4, 1, 4), "Generate").await;
+    let (fixture, _, run) = delegate(dir, &config, &[]).await;
     let created = fixture.uri("gen/new.txt");
     fixture.wait_proposals(&created, 1).await;
     fixture.wait_run_state(run, "proposed").await;
@@ -353,11 +346,7 @@ src/lib.rs
 
 #[tokio::test]
 async fn the_files_a_preset_s_cli_writes_for_itself_are_never_proposed() {
-    require_bubblewrap();
-    let dir = folder();
-    let bin = folder();
-    let root = dir.path().canonicalize().expect("a path");
-    write_files(&root, &[("src/lib.rs", ADD_RS)]);
+    let (dir, bin, _) = workspace_and_outside();
     // A stand-in for Claude Code, found on PATH by the `claude` preset: it
     // records an "Always allow" answer in the project, as the real one does.
     let claude = bin.path().join("claude");
@@ -372,26 +361,14 @@ async fn the_files_a_preset_s_cli_writes_for_itself_are_never_proposed() {
     .expect("a script");
     std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("executable");
-    std::fs::write(
-        root.join("director.toml"),
-        format!("[agents.{AGENT}]\nkind = \"command\"\npreset = \"claude\"\ntimeout = 30\n"),
-    )
-    .expect("config");
+    let config =
+        format!("[agents.{AGENT}]\nkind = \"command\"\npreset = \"claude\"\ntimeout = 30\n");
     let path = format!(
         "{}:{}",
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let client = LspClient::start_with_env(&root, &[("PATH", &path)]).await;
-    client
-        .initialize(&file_uri(&root), false, json!({ "trusted": true }))
-        .await;
-    let mock = MockOpenAi::start().await.expect("mock server");
-    let fixture = Fixture { dir, mock, client };
-    let lib = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture
-        .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
-        .await;
+    let (fixture, lib, run) = delegate(dir, &config, &[("PATH", &path)]).await;
     fixture.wait_proposals(&lib, 1).await;
     fixture.wait_run_state(run, "proposed").await;
     let own = fixture.uri(".claude/settings.local.json");
