@@ -24,6 +24,9 @@ use tokio::process::Command;
 
 /// The bubblewrap program looked up on `PATH`.
 const BWRAP: &str = "bwrap";
+/// Where distributions install it, for a server started with a `PATH` that
+/// lacks it (an editor launched from a desktop, a trimmed environment).
+const BWRAP_FALLBACKS: &[&str] = &["/usr/bin/bwrap", "/usr/local/bin/bwrap"];
 
 /// How the programs of one run are started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,13 +167,15 @@ pub fn bubblewrap() -> Result<&'static Path, &'static str> {
     }
 }
 
-/// Finds `bwrap` on `PATH` and checks that it can make the namespaces
-/// Director asks for (user namespaces may be disabled, or bwrap missing).
+/// Finds `bwrap` (on `PATH`, else where distributions put it) and checks
+/// that it can make the namespaces Director asks for (user namespaces may be
+/// disabled).
 fn find_bubblewrap() -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .map(|folder| folder.join(BWRAP))
+        .chain(BWRAP_FALLBACKS.iter().map(PathBuf::from))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
             "bubblewrap (`bwrap`) is not installed (on Debian and Ubuntu: apt-get install \
@@ -183,9 +188,12 @@ fn find_bubblewrap() -> Result<PathBuf, String> {
         read_only: Vec::new(),
         network: true,
     };
+    // bubblewrap itself, by its absolute path, is a program that surely runs inside.
     let tried = std::process::Command::new(&path)
         .args(jail.arguments(Path::new("/")))
-        .args(["--", "true"])
+        .arg("--")
+        .arg(&path)
+        .arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
