@@ -300,6 +300,20 @@ async fn cancelling_a_cli_agent_mid_run_kills_everything_it_started() {
 }
 
 #[tokio::test]
+async fn a_server_that_exits_leaves_no_agent_running() {
+    let marker = unique_marker();
+    let hang = script("hang.sh");
+    let mut fixture = command_fixture(&["sh", &hang, &marker], "timeout = 60", trusted()).await;
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    fixture.delegate(&lib, range(1, 4, 1, 4), "Hang").await;
+    let children = wait_for_marked(&marker, 2).await;
+    fixture.client.shutdown_and_exit().await;
+    for pid in children {
+        wait_until_gone(&pid).await;
+    }
+}
+
+#[tokio::test]
 async fn a_workspace_command_agent_waits_for_trust() {
     let edit = script("edit_files.sh");
     let fixture = command_fixture(&["sh", &edit, "{prompt}"], "", Value::Null).await;
