@@ -112,7 +112,8 @@ impl Jail {
                 arguments.push(path.into());
             }
         }
-        arguments.push("--chdir".into());
+        // Its /tmp is its own: a TMPDIR below the real one would not exist.
+        arguments.extend(["--setenv", "TMPDIR", "/tmp", "--chdir"].map(OsString::from));
         arguments.push(working_dir.into());
         arguments
     }
@@ -234,6 +235,7 @@ mod tests {
     async fn run(confinement: &Confinement, dir: &Path, script: &str) -> (bool, String) {
         let output = confinement
             .command("sh", &["-c".to_owned(), script.to_owned()], dir)
+            .env("TMPDIR", "/tmp/director-no-such-folder")
             .output()
             .await
             .expect("bwrap starts");
@@ -256,7 +258,7 @@ mod tests {
             "echo agent > here.txt && echo ok-inside; \
              echo agent > {outside} || echo refused-outside; \
              echo agent > locked/x || echo refused-locked; \
-             echo agent > /tmp/private && echo ok-tmp; \
+             echo agent > $TMPDIR/private && echo ok-tmp; \
              echo $$",
             outside = outside.display()
         );
