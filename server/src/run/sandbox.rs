@@ -6,6 +6,9 @@
 //! dirty and untracked files copied over; elsewhere it is a plain copy. Either
 //! way the editor's unsaved buffers are written over the files they edit.
 //!
+//! The programs a run starts in it are confined to it by the kernel (see
+//! [`crate::run::confine`] and [`Sandbox::jail_paths`]).
+//!
 //! Beside the copy (`tree/`), the sandbox folder holds what a later server
 //! needs to clean up after one that died: the owning server's pid, the agent's
 //! process group while it runs, and a marker when the user asked to keep it

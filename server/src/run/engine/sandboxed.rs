@@ -206,7 +206,8 @@ impl Engine {
     }
     /// How the programs of a run in `sandbox` are confined: writable in the
     /// sandbox and in the folders the agent's CLI keeps for itself
-    /// (`settings`, `None` for a check), or why they may not run at all.
+    /// (`settings`; `None` for an HTTP agent's check), or why they may not
+    /// run at all.
     pub(super) fn confinement(
         &self,
         sandbox: &Sandbox,
