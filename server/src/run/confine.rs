@@ -3,7 +3,8 @@
 //! the tool Claude Code's and Codex's own sandboxes build on).
 //!
 //! Inside, the program sees the whole file system read-only, a private `/tmp`,
-//! its own `/dev` and `/proc`, and may write only to the folders it is given:
+//! its own `/dev` and `/proc`, no `/run` (where services' sockets are), and
+//! may write only to the folders it is given:
 //! the run's sandbox copy, the sandbox worktree's own git folder, and the
 //! folders its CLI keeps its settings and caches in. The real workspace, its
 //! `.git` and the user's home cannot be changed. It runs in its own user and
@@ -97,6 +98,13 @@ impl Jail {
             "/tmp",
             "--tmpfs",
             "/var/tmp",
+            // The sockets of the machine's services (the user's D-Bus and
+            // systemd, Docker) would let it act outside; name resolution stays.
+            "--tmpfs",
+            "/run",
+            "--ro-bind-try",
+            "/run/systemd/resolve",
+            "/run/systemd/resolve",
         ]
         .iter()
         .map(OsString::from)
@@ -259,12 +267,19 @@ mod tests {
              echo agent > {outside} || echo refused-outside; \
              echo agent > locked/x || echo refused-locked; \
              echo agent > $TMPDIR/private && echo ok-tmp; \
+             [ -z \"$(ls -A /run | grep -v systemd)\" ] && echo no-sockets; \
              echo $$",
             outside = outside.display()
         );
         let (success, output) = run(&confinement, &sandbox, &script).await;
         assert!(success, "{output}");
-        for expected in ["ok-inside", "refused-outside", "refused-locked", "ok-tmp"] {
+        for expected in [
+            "ok-inside",
+            "refused-outside",
+            "refused-locked",
+            "ok-tmp",
+            "no-sockets",
+        ] {
             assert!(output.contains(expected), "{expected}: {output}");
         }
         assert_eq!(
