@@ -15,6 +15,7 @@ use crate::agent::process::{
     ProcessError, ProcessLaunch, describe_failure, run_process, with_tail,
 };
 use crate::config::agent_config::CommandSettings;
+use crate::run::confine::Confinement;
 
 /// One launch of a CLI agent.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct CommandLaunch<'a> {
     /// Where the agent's process group is written while it runs, so that the
     /// next server can kill it should this one die first.
     pub group_file: Option<&'a Path>,
+    /// What the agent may change and reach.
+    pub confinement: &'a Confinement,
 }
 
 /// Why a CLI agent's run did not succeed.
@@ -73,6 +76,7 @@ pub async fn run_command(
         env: &launch.settings.env,
         timeout: launch.timeout,
         group_file: launch.group_file,
+        confinement: launch.confinement,
     };
     let on_output = |text: &str| events(AgentEvent::Delta(text.to_owned()));
     match run_process(&process, &on_output, cancel).await {
@@ -119,6 +123,9 @@ mod tests {
             ],
             env: vec![],
             keep_sandbox: false,
+            writable: vec![],
+            own_files: vec![],
+            network: true,
         }
     }
 
@@ -138,6 +145,7 @@ mod tests {
             file: "src/lib.rs",
             working_dir: dir.path(),
             group_file: Some(&group_file),
+            confinement: &Confinement::Unconfined,
         };
         let streamed = Mutex::new(String::new());
         let sink = |event: AgentEvent| {
@@ -260,6 +268,9 @@ mod tests {
             argv: vec!["director-no-such-agent".into()],
             env: vec![],
             keep_sandbox: false,
+            writable: vec![],
+            own_files: vec![],
+            network: true,
         };
         let launch = CommandLaunch {
             agent: "ghost",
@@ -269,6 +280,7 @@ mod tests {
             file: "",
             working_dir: dir.path(),
             group_file: None,
+            confinement: &Confinement::Unconfined,
         };
         let result = run_command(&launch, &|_| {}, &CancellationToken::new()).await;
         let Err(CommandError::Failed(reason)) = result else {

@@ -1,5 +1,6 @@
 //! Running a local program for a run: a CLI agent, an ACP agent, or the check
-//! command that validates an edit. The program runs in its own process group
+//! command that validates an edit, confined as the run says (see
+//! [`crate::run::confine`]). The program runs in its own process group
 //! so that a timeout or a cancel kills everything it started, not only the
 //! first process; the group can be recorded while it runs, and the program
 //! dies with the server (see [`crate::agent::spawn_tied`]), so not even a
@@ -17,6 +18,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::spawn_tied::spawn_tied_to_server;
+use crate::run::confine::Confinement;
 
 /// Variables every program sees beside the ones its config names: enough to
 /// find programs, its own settings and credentials, and the locale.
@@ -50,6 +52,8 @@ pub struct ProcessLaunch<'a> {
     /// Where the program's process group is written while it runs, so that the
     /// next server can kill it should this one die first.
     pub group_file: Option<&'a Path>,
+    /// What the program may change and reach.
+    pub confinement: &'a Confinement,
 }
 
 /// A program that ran to its end, successfully or not.
@@ -85,7 +89,13 @@ pub async fn run_process(
             "the command is empty",
         )));
     };
-    let mut command = sandboxed_command(program, arguments, launch.env, launch.working_dir);
+    let mut command = sandboxed_command(
+        launch.confinement,
+        program,
+        arguments,
+        launch.env,
+        launch.working_dir,
+    );
     // Closed: `codex exec` would otherwise wait for more input.
     command.stdin(Stdio::null());
     let mut child = spawn_tied_to_server(command)
@@ -150,19 +160,19 @@ pub async fn run_process(
     })
 }
 
-/// The launch of a local program in `working_dir`: in its own process group
-/// (see [`process_group`]), killed when dropped, with piped output and only
-/// [`PASSED_ENVIRONMENT`] and the variables named in `env`.
+/// The launch of a local program in `working_dir`, confined as
+/// `confinement` says: in its own process group (see [`process_group`]),
+/// killed when dropped, with piped output and only [`PASSED_ENVIRONMENT`] and
+/// the variables named in `env`.
 pub fn sandboxed_command(
+    confinement: &Confinement,
     program: &str,
     arguments: &[String],
     env: &[String],
     working_dir: &Path,
 ) -> Command {
-    let mut command = Command::new(program);
+    let mut command = confinement.command(program, arguments, working_dir);
     command
-        .args(arguments)
-        .current_dir(working_dir)
         .env_clear()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -7,8 +7,10 @@
 //! whichever thread calls it: a runtime worker, or a blocking-pool thread that
 //! exits after idling a few seconds. So every agent is forked by one thread
 //! that lives as long as the process. The signal only reaches the agent's first
-//! process; the rest of its group is killed by the next server's startup
-//! cleanup ([`crate::run::sandbox_cleanup`]).
+//! process: confined (see [`crate::run::confine`]) that is bubblewrap, whose
+//! death ends the agent's PID namespace and everything in it; unconfined, the
+//! rest of its group is killed by the next server's startup cleanup
+//! ([`crate::run::sandbox_cleanup`]).
 
 use std::io;
 use std::sync::{OnceLock, mpsc};

@@ -84,6 +84,40 @@ pub struct CommandSettings {
     pub env: Vec<String>,
     /// Leaves the sandbox on disk after the run, for inspection.
     pub keep_sandbox: bool,
+    /// Folders and files outside the sandbox the program may write (its
+    /// settings, caches and logs), `~/` standing for the home folder; the
+    /// rest of the machine is read-only to it (see [`crate::run::confine`]).
+    pub writable: Vec<String>,
+    /// Files the program writes in its working folder for itself (its
+    /// settings, its history), relative to the workspace; a name ending in
+    /// `/` covers a folder. They are never proposed.
+    pub own_files: Vec<String>,
+    /// Whether the program may reach the network (its model's endpoint).
+    pub network: bool,
+}
+
+impl CommandSettings {
+    /// Whether `path` (relative to the workspace) is one of the program's own files.
+    pub fn is_own_file(&self, path: &std::path::Path) -> bool {
+        self.own_files
+            .iter()
+            .any(|own| match own.strip_suffix('/') {
+                Some(folder) => path.starts_with(folder),
+                None => path == std::path::Path::new(own),
+            })
+    }
+
+    /// [`CommandSettings::writable`] as paths, `~/` resolved against `home`;
+    /// entries that need a home when there is none are left out.
+    pub fn writable_paths(&self, home: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
+        self.writable
+            .iter()
+            .filter_map(|entry| match entry.strip_prefix("~/") {
+                Some(inside_home) => home.map(|home| home.join(inside_home)),
+                None => Some(std::path::PathBuf::from(entry)),
+            })
+            .collect()
+    }
 }
 
 /// A well-known agent CLI's launch: the command line that makes it edit files
@@ -94,7 +128,22 @@ pub struct CommandPreset {
     pub argv: &'static [&'static str],
     /// Passed through to the CLI beside the ones the config lists.
     pub env: &'static [&'static str],
+    /// Where the CLI keeps its settings, credentials and caches (see
+    /// [`CommandSettings::writable`]).
+    pub writable: &'static [&'static str],
+    /// The files the CLI writes in the workspace for itself (see
+    /// [`CommandSettings::own_files`]).
+    pub own_files: &'static [&'static str],
 }
+
+/// Where Claude Code keeps its settings, credentials, sessions and caches.
+const CLAUDE_WRITABLE: &[&str] = &["~/.claude", "~/.claude.json", "~/.cache/claude"];
+/// What Claude Code writes in the project for itself: "Always allow" answers.
+const CLAUDE_OWN_FILES: &[&str] = &[".claude/settings.local.json"];
+/// Where Codex keeps its settings, credentials and sessions.
+const CODEX_WRITABLE: &[&str] = &["~/.codex"];
+/// Where Gemini CLI keeps its settings, credentials and sessions.
+const GEMINI_WRITABLE: &[&str] = &["~/.gemini"];
 
 /// The well-known agent CLIs. Each runs headless in a sandbox nobody watches:
 /// `claude` may edit files without asking (not run commands), `codex` may
@@ -117,6 +166,8 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
             "DISABLE_AUTOUPDATER",
         ],
+        writable: CLAUDE_WRITABLE,
+        own_files: CLAUDE_OWN_FILES,
     },
     CommandPreset {
         name: "codex",
@@ -128,6 +179,8 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
             "{prompt}",
         ],
         env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
+        writable: CODEX_WRITABLE,
+        own_files: &[],
     },
     CommandPreset {
         name: "gemini",
@@ -140,6 +193,8 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
             "{prompt}",
         ],
         env: &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+        writable: GEMINI_WRITABLE,
+        own_files: &[],
     },
     CommandPreset {
         name: "aider",
@@ -147,6 +202,11 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
             "aider",
             "--yes-always",
             "--no-git",
+            "--chat-history-file",
+            "/dev/null",
+            "--input-history-file",
+            "/dev/null",
+            "--no-restore-chat-history",
             "--message",
             "{prompt}",
             "{file}",
@@ -156,6 +216,16 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
             "OPENAI_API_BASE",
             "ANTHROPIC_API_KEY",
             "AIDER_MODEL",
+        ],
+        writable: &["~/.aider", "~/.cache/aider"],
+        // Older versions write their history whatever the flags say, and
+        // every version keeps a tags cache.
+        own_files: &[
+            ".aider.chat.history.md",
+            ".aider.input.history",
+            ".aider.llm.history",
+            ".aider.tags.cache.v3/",
+            ".aider.tags.cache.v4/",
         ],
     },
 ];
@@ -172,6 +242,8 @@ pub const ACP_PRESETS: &[CommandPreset] = &[
             "GOOGLE_GEMINI_BASE_URL",
             "GEMINI_CLI_TRUST_WORKSPACE",
         ],
+        writable: GEMINI_WRITABLE,
+        own_files: &[],
     },
     CommandPreset {
         name: "claude",
@@ -183,16 +255,27 @@ pub const ACP_PRESETS: &[CommandPreset] = &[
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
             "DISABLE_AUTOUPDATER",
         ],
+        writable: CLAUDE_WRITABLE,
+        own_files: CLAUDE_OWN_FILES,
     },
     CommandPreset {
         name: "codex",
         argv: &["codex-acp"],
         env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
+        writable: CODEX_WRITABLE,
+        own_files: &[],
     },
     CommandPreset {
         name: "opencode",
         argv: &["opencode", "acp"],
         env: &[],
+        writable: &[
+            "~/.config/opencode",
+            "~/.local/share/opencode",
+            "~/.local/state/opencode",
+            "~/.cache/opencode",
+        ],
+        own_files: &[],
     },
 ];
 
@@ -215,6 +298,17 @@ impl CommandPreset {
                 .collect(),
             env: self.env.iter().map(|name| (*name).to_owned()).collect(),
             keep_sandbox: false,
+            writable: self
+                .writable
+                .iter()
+                .map(|path| (*path).to_owned())
+                .collect(),
+            own_files: self
+                .own_files
+                .iter()
+                .map(|path| (*path).to_owned())
+                .collect(),
+            network: true,
         }
     }
 }

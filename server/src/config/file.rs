@@ -32,6 +32,9 @@ pub struct ConfigFile {
     /// Workspaces whose own `command` agents may run; only the user file may
     /// name them.
     pub trusted_roots: Vec<PathBuf>,
+    /// Whether `command` and `acp` agents and checks may run unconfined where
+    /// bubblewrap cannot confine them; only the user file may say so.
+    pub allow_unconfined_agents: bool,
     pub workflows: BTreeMap<String, WorkflowConfig>,
     /// The agents the workflows name, checked once both files are read (an
     /// agent may come from the other file).
@@ -52,6 +55,7 @@ pub fn parse_file(
     let mut problems = Vec::new();
     let mut agents = BTreeMap::new();
     let mut trusted_roots = Vec::new();
+    let mut allow_unconfined_agents = false;
     let mut workflows = BTreeMap::new();
     let mut workflow_agents = Vec::new();
     for (key, value) in document.into_inner() {
@@ -74,14 +78,32 @@ pub fn parse_file(
                           workspace cannot trust itself"
                     .to_owned(),
             }),
+            "allow_unconfined_agents" if origin == ConfigOrigin::User => {
+                let span = value.span();
+                match bool::deserialize(ValueDeserializer::from(value)) {
+                    Ok(allowed) => allow_unconfined_agents = allowed,
+                    Err(_) => problems.push(ConfigProblem {
+                        path: path.to_owned(),
+                        range: Some(span),
+                        message: "`allow_unconfined_agents` must be true or false".to_owned(),
+                    }),
+                }
+            }
+            "allow_unconfined_agents" => problems.push(ConfigProblem {
+                path: path.to_owned(),
+                range: Some(key.span()),
+                message: "`allow_unconfined_agents` can only be set in the user config file: \
+                          a workspace cannot lift its agents' confinement"
+                    .to_owned(),
+            }),
             // The spec linter's table: it reads and checks it itself (spec::lint::config).
             "lint" => {}
             unknown => problems.push(ConfigProblem {
                 path: path.to_owned(),
                 range: Some(key.span()),
                 message: format!(
-                    "unknown table or key `{unknown}`, expected `agents`, `lint`, \
-                     `trusted_roots` or `workflows`"
+                    "unknown table or key `{unknown}`, expected `agents`, \
+                     `allow_unconfined_agents`, `lint`, `trusted_roots` or `workflows`"
                 ),
             }),
         }
@@ -92,6 +114,7 @@ pub fn parse_file(
             origin,
             agents,
             trusted_roots,
+            allow_unconfined_agents,
             workflows,
             workflow_agents,
         })
@@ -162,6 +185,8 @@ struct RawAgentConfig {
     preset: Option<Spanned<String>>,
     env: Option<Spanned<Vec<Spanned<String>>>>,
     keep_sandbox: Option<Spanned<bool>>,
+    writable: Option<Spanned<Vec<Spanned<String>>>>,
+    network: Option<Spanned<bool>>,
     check: Option<Spanned<Vec<String>>>,
     validation_retries: Option<Spanned<u32>>,
 }
@@ -499,7 +524,7 @@ fn validate_command(
             );
         }
     }
-    let (argv, preset_env): (Vec<String>, &[&str]) = match (&raw_agent.command, &raw_agent.preset) {
+    let (argv, preset) = match (&raw_agent.command, &raw_agent.preset) {
         (Some(command), None) => {
             if command
                 .get_ref()
@@ -512,17 +537,10 @@ fn validate_command(
                 );
                 return None;
             }
-            (command.get_ref().clone(), &[])
+            (command.get_ref().clone(), None)
         }
         (None, Some(preset)) => match command_preset(kind.presets(), preset.get_ref()) {
-            Some(preset) => (
-                preset
-                    .argv
-                    .iter()
-                    .map(|argument| (*argument).to_owned())
-                    .collect(),
-                preset.env,
-            ),
+            Some(preset) => (preset.settings().argv, Some(preset.settings())),
             None => {
                 let known: Vec<&str> = kind.presets().iter().map(|preset| preset.name).collect();
                 problems.push(
@@ -563,8 +581,11 @@ fn validate_command(
             return None;
         }
     };
-    // A preset's own variables (its endpoint and key) pass through unasked.
-    let mut env: Vec<String> = preset_env.iter().map(|name| (*name).to_owned()).collect();
+    // A preset's own variables (its endpoint and key), folders and files
+    // come with it.
+    let (mut env, mut writable, own_files) = preset
+        .map(|preset| (preset.env, preset.writable, preset.own_files))
+        .unwrap_or_default();
     for name in raw_agent.env.iter().flat_map(|env| env.get_ref()) {
         if env.contains(name.get_ref()) {
             continue;
@@ -578,6 +599,22 @@ fn validate_command(
             );
         }
     }
+    for entry in raw_agent
+        .writable
+        .iter()
+        .flat_map(|writable| writable.get_ref())
+    {
+        if entry.get_ref().starts_with("~/") || Path::new(entry.get_ref()).is_absolute() {
+            if !writable.contains(entry.get_ref()) {
+                writable.push(entry.get_ref().clone());
+            }
+        } else {
+            problems.push(
+                Some(entry.span()),
+                "`writable` lists absolute paths or paths starting with `~/`",
+            );
+        }
+    }
     Some(CommandSettings {
         argv,
         env,
@@ -585,6 +622,12 @@ fn validate_command(
             .keep_sandbox
             .as_ref()
             .is_some_and(|keep| *keep.get_ref()),
+        writable,
+        own_files,
+        network: raw_agent
+            .network
+            .as_ref()
+            .is_none_or(|network| *network.get_ref()),
     })
 }
 
@@ -599,6 +642,8 @@ fn refuse_command_fields(raw_agent: &RawAgentConfig, problems: &mut AgentProblem
             "keep_sandbox",
             raw_agent.keep_sandbox.as_ref().map(Spanned::span),
         ),
+        ("writable", raw_agent.writable.as_ref().map(Spanned::span)),
+        ("network", raw_agent.network.as_ref().map(Spanned::span)),
     ] {
         if let Some(span) = span {
             problems.push(
@@ -834,7 +879,8 @@ context_lines = 10
         assert_eq!(located, "agent");
         assert_eq!(
             message,
-            "unknown table or key `agent`, expected `agents`, `lint`, `trusted_roots` or `workflows`"
+            "unknown table or key `agent`, expected `agents`, `allow_unconfined_agents`, `lint`, \
+             `trusted_roots` or `workflows`"
         );
     }
 
@@ -996,7 +1042,7 @@ context_lines = 10
     #[test]
     fn a_command_agent_takes_its_command_line_and_options() {
         let file = parse(
-            "[agents.cli]\nkind = \"command\"\ncommand = [\"tool\", \"--edit\", \"{prompt}\"]\ntimeout = 5\nenv = [\"TOOL_TOKEN\"]\nkeep_sandbox = true\n",
+            "[agents.cli]\nkind = \"command\"\ncommand = [\"tool\", \"--edit\", \"{prompt}\"]\ntimeout = 5\nenv = [\"TOOL_TOKEN\"]\nkeep_sandbox = true\nwritable = [\"~/.tool\", \"/var/cache/tool\"]\nnetwork = false\n",
         )
         .expect("a valid config");
         let agent = &file.agents["cli"];
@@ -1009,8 +1055,44 @@ context_lines = 10
                 argv: vec!["tool".into(), "--edit".into(), "{prompt}".into()],
                 env: vec!["TOOL_TOKEN".into()],
                 keep_sandbox: true,
+                writable: vec!["~/.tool".into(), "/var/cache/tool".into()],
+                own_files: vec![],
+                network: false,
             })
         );
+    }
+
+    #[test]
+    fn writable_paths_must_be_absolute_or_in_the_home_folder() {
+        let (text, message) = single_problem(
+            "[agents.a]\nkind = \"command\"\npreset = \"claude\"\nwritable = [\"cache\"]\n",
+        );
+        assert_eq!(text, "\"cache\"");
+        assert!(
+            message.contains("absolute paths or paths starting with `~/`"),
+            "{message}"
+        );
+        let (text, message) =
+            single_problem("[agents.a]\nkind = \"openai\"\nmodel = \"m\"\nnetwork = false\n");
+        assert_eq!(text, "false");
+        assert!(message.contains("`network` only applies"), "{message}");
+    }
+
+    #[test]
+    fn only_the_user_may_let_agents_run_unconfined() {
+        let (text, message) = single_problem("allow_unconfined_agents = true\n");
+        assert_eq!(text, "allow_unconfined_agents");
+        assert!(
+            message.contains("only be set in the user config"),
+            "{message}"
+        );
+        let user = parse_file(
+            Path::new("config.toml"),
+            "allow_unconfined_agents = true\n",
+            ConfigOrigin::User,
+        )
+        .expect("a valid user config");
+        assert!(user.allow_unconfined_agents);
     }
 
     #[test]
@@ -1026,12 +1108,21 @@ context_lines = 10
                 "aider",
                 "--yes-always",
                 "--no-git",
+                "--chat-history-file",
+                "/dev/null",
+                "--input-history-file",
+                "/dev/null",
+                "--no-restore-chat-history",
                 "--message",
                 "{prompt}",
                 "{file}"
             ]
         );
         assert!(!command.keep_sandbox);
+        // Its history files are its own, never proposed.
+        assert!(command.is_own_file(Path::new(".aider.chat.history.md")));
+        assert!(command.is_own_file(Path::new(".aider.tags.cache.v4/cache.db")));
+        assert!(!command.is_own_file(Path::new("src/.aider.chat.history.md")));
         // The preset's own variables come first, then the config's, once each.
         assert_eq!(
             command.env,
@@ -1107,6 +1198,9 @@ context_lines = 10
                     "GEMINI_CLI_TRUST_WORKSPACE".into(),
                 ],
                 keep_sandbox: true,
+                writable: vec!["~/.gemini".into()],
+                own_files: vec![],
+                network: true,
             })
         );
         for (preset, argv) in [

@@ -36,6 +36,9 @@ pub struct Config {
     /// Workspaces the user trusts to define their own `command` agents (from
     /// the user file only).
     pub trusted_roots: Vec<PathBuf>,
+    /// The user lets local agents run unconfined where bubblewrap cannot
+    /// confine them (from the user file only).
+    pub allow_unconfined_agents: bool,
     /// Every configured workflow, by name; their agents are all in `agents`.
     pub workflows: BTreeMap<String, WorkflowConfig>,
 }
@@ -98,6 +101,7 @@ impl Config {
             trusted_roots: user
                 .map(|file| file.trusted_roots.clone())
                 .unwrap_or_default(),
+            allow_unconfined_agents: user.is_some_and(|file| file.allow_unconfined_agents),
         }
     }
 }

@@ -36,9 +36,9 @@ pub fn untrusted_reason(
         format!("runs its check `{}` on this machine", check.join(" "))
     } else if agent.api_key_env.is_some() && sends_key_elsewhere(agent) {
         format!(
-            "would send your API key from {} to {}, a host the workspace chose",
+            "would send your API key from {} to {}, an endpoint the workspace chose",
             agent.api_key_env.as_deref().unwrap_or_default(),
-            agent.base_url.host_str().unwrap_or("an unknown host")
+            agent.base_url.origin().ascii_serialization()
         )
     } else {
         return None;
@@ -59,19 +59,18 @@ pub fn untrusted_reason(
     ))
 }
 
-/// Whether an HTTP agent's endpoint is another host than its kind's default
-/// one and not this machine (a loopback server is the user's own: Ollama, a proxy).
+/// Whether an HTTP agent's endpoint is anything but its kind's default one
+/// exactly: another scheme (`http://` sends the key in clear text), another
+/// host, or another port. A loopback server is no exception: on a shared
+/// machine, anyone may listen there.
 fn sends_key_elsewhere(agent: &AgentConfig) -> bool {
-    let default_host = url::Url::parse(agent.kind.default_base_url())
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned));
-    let is_loopback = match agent.base_url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        None => false,
+    let Ok(default) = url::Url::parse(agent.kind.default_base_url()) else {
+        return true;
     };
-    !is_loopback && agent.base_url.host_str().map(str::to_owned) != default_host
+    let endpoint = &agent.base_url;
+    endpoint.scheme() != default.scheme()
+        || endpoint.host() != default.host()
+        || endpoint.port_or_known_default() != default.port_or_known_default()
 }
 
 #[cfg(test)]
@@ -171,10 +170,24 @@ mod tests {
         assert!(reason.contains("evil.example"), "{reason}");
         let honest = workspace_agent("[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\n");
         assert_eq!(untrusted_reason(&config, "a", &honest, None, false), None);
-        let local = workspace_agent(
-            "[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:8080\"\n",
+        // The default host, but in clear text, on another port, or a
+        // loopback port anyone on the machine may listen on.
+        for base_url in [
+            "http://api.anthropic.com",
+            "https://api.anthropic.com:8443",
+            "http://127.0.0.1:8080",
+        ] {
+            let elsewhere = workspace_agent(&format!(
+                "[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\nbase_url = \"{base_url}\"\n"
+            ));
+            let reason = untrusted_reason(&config, "a", &elsewhere, None, false)
+                .unwrap_or_else(|| panic!("{base_url} needs trust"));
+            assert!(reason.contains(base_url), "{reason}");
+        }
+        let explicit = workspace_agent(
+            "[agents.a]\nkind = \"anthropic\"\nmodel = \"m\"\nbase_url = \"https://api.anthropic.com:443/\"\n",
         );
-        assert_eq!(untrusted_reason(&config, "a", &local, None, false), None);
+        assert_eq!(untrusted_reason(&config, "a", &explicit, None, false), None);
         let keyless = workspace_agent(
             "[agents.l]\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n",
         );

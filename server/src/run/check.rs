@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::process::{
     ProcessError, ProcessLaunch, describe_failure, run_process, with_tail,
 };
+use crate::run::confine::Confinement;
 
 /// What a check said about an edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +28,11 @@ pub enum CheckOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckCancelled;
 
-/// Runs `argv` in `working_dir` within `timeout`.
+/// Runs `argv` in `working_dir` within `timeout`, confined as `confinement` says.
 pub async fn run_check(
     argv: &[String],
     working_dir: &Path,
+    confinement: &Confinement,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<CheckOutcome, CheckCancelled> {
@@ -41,6 +43,7 @@ pub async fn run_check(
         env: &[],
         timeout,
         group_file: None,
+        confinement,
     };
     let outcome = match run_process(&launch, &|_| {}, cancel).await {
         Ok(exit) if exit.status.success() => CheckOutcome::Passed,
@@ -71,9 +74,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join("code.txt"), "BROKEN here\n").expect("writable");
         let argv = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-        run_check(&argv, dir.path(), timeout, &CancellationToken::new())
-            .await
-            .expect("not cancelled")
+        run_check(
+            &argv,
+            dir.path(),
+            &Confinement::Unconfined,
+            timeout,
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("not cancelled")
     }
 
     #[tokio::test]
@@ -107,6 +116,7 @@ mod tests {
         let outcome = run_check(
             &argv,
             dir.path(),
+            &Confinement::Unconfined,
             Duration::from_secs(5),
             &CancellationToken::new(),
         )
@@ -123,7 +133,14 @@ mod tests {
         let cancel = CancellationToken::new();
         cancel.cancel();
         let argv = ["sleep".to_owned(), "30".to_owned()];
-        let outcome = run_check(&argv, dir.path(), Duration::from_secs(60), &cancel).await;
+        let outcome = run_check(
+            &argv,
+            dir.path(),
+            &Confinement::Unconfined,
+            Duration::from_secs(60),
+            &cancel,
+        )
+        .await;
         assert_eq!(outcome, Err(CheckCancelled));
     }
 }

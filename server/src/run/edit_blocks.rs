@@ -1,14 +1,16 @@
 //! SEARCH/REPLACE edit blocks, the multi-file edit format of task runs
 //! (aider's `diff` format, AGENT-PROTOCOLS.md §5): parsing them out of an
 //! answer, matching each SEARCH part on its file (exactly, then tolerating
-//! whitespace), and keeping paths inside the workspace.
+//! whitespace), and keeping paths inside the workspace (see [`crate::run::boundary`]).
 //!
 //! A block that cannot be applied fails alone, with a message meant for the
 //! agent: it names the block and its file and quotes the file's closest lines,
 //! because models that are not shown the actual text tend to give up.
 
 use similar::TextDiff;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use crate::run::boundary::relative_target;
 
 /// One SEARCH/REPLACE block of an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +109,7 @@ pub fn apply_edit_blocks(
     let mut files: Vec<(PathBuf, Option<String>, Option<String>)> = Vec::new();
     for block in &parsed.blocks {
         let failure = |reason: String| format!("block {} ({}): {reason}", block.number, block.path);
-        let relative = match workspace_relative_path(root, &block.path) {
+        let relative = match relative_target(root, Path::new(&block.path)) {
             Ok(relative) => relative,
             Err(reason) => {
                 failures.push(failure(reason));
@@ -140,44 +142,6 @@ pub fn apply_edit_blocks(
         })
         .collect();
     AppliedBlocks { files, failures }
-}
-
-/// The workspace-relative form of `path`, or why an agent may not touch it:
-/// it is absolute, climbs out with `..`, or leads out of `root` through a
-/// symbolic link.
-pub fn workspace_relative_path(root: &Path, path: &str) -> Result<PathBuf, String> {
-    let mut relative = PathBuf::new();
-    for component in Path::new(path).components() {
-        match component {
-            Component::Normal(part) => relative.push(part),
-            Component::CurDir => {}
-            Component::ParentDir => return Err(format!("the path {path} leaves the workspace")),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(format!(
-                    "the path {path} is absolute; name files relative to the workspace"
-                ));
-            }
-        }
-    }
-    if relative.as_os_str().is_empty() {
-        return Err("the block names no file".to_owned());
-    }
-    let outside = || format!("the path {path} leads out of the workspace");
-    let canonical_root = std::fs::canonicalize(root).map_err(|_| outside())?;
-    // The deepest part of the path that exists decides where it leads: a new
-    // file's folder may be a link out of the workspace too.
-    let mut existing = root.join(&relative);
-    while std::fs::symlink_metadata(&existing).is_err() {
-        if !existing.pop() {
-            return Err(outside());
-        }
-    }
-    let canonical = std::fs::canonicalize(&existing).map_err(|_| outside())?;
-    if canonical.starts_with(&canonical_root) {
-        Ok(relative)
-    } else {
-        Err(outside())
-    }
 }
 
 /// The text after one block, or why the block does not apply.
@@ -699,43 +663,27 @@ mod tests {
     }
 
     #[test]
-    fn paths_inside_the_workspace_are_made_relative() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir(root.path().join("src")).unwrap();
-        assert_eq!(
-            workspace_relative_path(root.path(), "./src/lib.rs"),
-            Ok(PathBuf::from("src/lib.rs"))
-        );
-        assert_eq!(
-            workspace_relative_path(root.path(), "new/dir/file.rs"),
-            Ok(PathBuf::from("new/dir/file.rs"))
-        );
-    }
-
-    #[test]
-    fn paths_leaving_the_workspace_are_refused() {
-        let root = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let absolute = outside.path().join("x.rs");
+    fn blocks_into_version_control_or_director_s_folder_are_refused() {
+        let root = tempfile::tempdir().expect("a temporary directory");
+        std::fs::create_dir_all(root.path().join(".git")).expect("a folder");
+        let parsed = ParsedBlocks {
+            blocks: vec![
+                block(".git/config", &[""], &["[core]", "hooksPath = /tmp/evil"]),
+                EditBlock {
+                    number: 2,
+                    ..block(".director/journal.jsonl", &[""], &["{}"])
+                },
+            ],
+            problems: Vec::new(),
+        };
+        let applied = apply_edit_blocks(root.path(), &parsed, |_| None);
+        assert!(applied.files.is_empty());
+        assert_eq!(applied.failures.len(), 2, "{:?}", applied.failures);
         assert!(
-            workspace_relative_path(root.path(), &absolute.display().to_string())
-                .unwrap_err()
-                .contains("absolute")
+            applied.failures[0]
+                .starts_with("block 1 (.git/config): the path .git/config is inside `.git`"),
+            "{:?}",
+            applied.failures
         );
-        assert!(
-            workspace_relative_path(root.path(), "src/../../x.rs")
-                .unwrap_err()
-                .contains("leaves the workspace")
-        );
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
-            assert!(
-                workspace_relative_path(root.path(), "link/x.rs")
-                    .unwrap_err()
-                    .contains("leads out of the workspace")
-            );
-        }
-        assert!(workspace_relative_path(root.path(), "").is_err());
     }
 }

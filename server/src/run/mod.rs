@@ -1,7 +1,9 @@
 //! Runs: one dispatch of an instruction on a region, from the prompt through the
 //! agent's streamed answer to proposals, recorded in the journal.
 
+pub mod boundary;
 pub mod check;
+pub mod confine;
 pub mod edit_blocks;
 pub mod engine;
 pub mod event;

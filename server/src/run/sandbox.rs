@@ -6,6 +6,9 @@
 //! dirty and untracked files copied over; elsewhere it is a plain copy. Either
 //! way the editor's unsaved buffers are written over the files they edit.
 //!
+//! The programs a run starts in it are confined to it by the kernel (see
+//! [`crate::run::confine`] and [`Sandbox::jail_paths`]).
+//!
 //! Beside the copy (`tree/`), the sandbox folder holds what a later server
 //! needs to clean up after one that died: the owning server's pid, the agent's
 //! process group while it runs, and a marker when the user asked to keep it
@@ -59,6 +62,11 @@ pub struct Sandbox {
     worktree: Option<(PathBuf, PathBuf)>,
     /// Where the workspace root is inside the sandbox: the agent's working directory.
     workspace_dir: PathBuf,
+    /// The copy: the workspace's repository (or the workspace) as a whole.
+    tree: PathBuf,
+    /// In a git workspace, the worktree's own folder in the repository's
+    /// `.git` (its index, HEAD and logs).
+    worktree_git_dir: Option<PathBuf>,
     /// The text of every text file as seeded, by relative path.
     seed: BTreeMap<PathBuf, String>,
 }
@@ -87,11 +95,14 @@ impl Sandbox {
                 (None, tree.clone())
             }
         };
+        let worktree_git_dir = worktree.as_ref().and_then(|_| worktree_git_dir(&tree));
         let mut sandbox = Sandbox {
             kept_at: folder.path().to_owned(),
             folder: Some(folder),
             worktree,
             workspace_dir,
+            tree,
+            worktree_git_dir,
             seed: BTreeMap::new(),
         };
         for (relative, text) in unsaved {
@@ -110,6 +121,27 @@ impl Sandbox {
     /// The agent's working directory: the workspace root inside the sandbox.
     pub fn workspace_dir(&self) -> &Path {
         &self.workspace_dir
+    }
+
+    /// What the run's programs may write (the copy, and in a git workspace
+    /// the worktree's own git folder, so that `git status` and `git add`
+    /// work), and what stays read-only inside those: the files that tie the
+    /// worktree to the repository. The repository's own `.git` stays
+    /// read-only (see [`crate::run::confine`]).
+    pub fn jail_paths(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let mut writable = vec![self.tree.clone()];
+        let mut read_only = vec![self.tree.join(".git")];
+        if let Some(git_dir) = &self.worktree_git_dir {
+            writable.push(git_dir.clone());
+            read_only.extend(
+                ["gitdir", "commondir"]
+                    .iter()
+                    .map(|name| git_dir.join(name))
+                    .filter(|path| path.exists()),
+            );
+        }
+        read_only.retain(|path| path.exists());
+        (writable, read_only)
     }
 
     /// Where the running agent's process group is recorded.
@@ -204,6 +236,19 @@ pub(crate) fn git_toplevel(folder: &Path) -> Option<PathBuf> {
     let toplevel = PathBuf::from(toplevel.trim_end_matches(['\n', '\r']));
     let folder = folder.canonicalize().ok()?;
     folder.starts_with(&toplevel).then_some(toplevel)
+}
+
+/// The worktree's own git folder, below the repository's `.git/worktrees`.
+fn worktree_git_dir(tree: &Path) -> Option<PathBuf> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(["rev-parse", "--absolute-git-dir"])
+        .output()
+        .ok()?;
+    let git_dir = String::from_utf8(output.stdout).ok()?;
+    let git_dir = PathBuf::from(git_dir.trim_end_matches(['\n', '\r']));
+    (output.status.success() && git_dir.parent()?.ends_with(".git/worktrees")).then_some(git_dir)
 }
 
 /// `git worktree add --detach` of HEAD; false when it cannot be made (no commit yet).
@@ -419,6 +464,18 @@ mod tests {
         let sandbox = Sandbox::create(root, &[]).expect("a sandbox");
         let dir = sandbox.workspace_dir().to_owned();
         assert!(dir.join(".git").is_file(), "a worktree has a .git file");
+        let (writable, read_only) = sandbox.jail_paths();
+        assert_eq!(writable.len(), 2, "{writable:?}");
+        assert_eq!(writable[0], dir);
+        assert!(
+            writable[1].starts_with(root.join(".git/worktrees")),
+            "{writable:?}"
+        );
+        assert!(read_only.contains(&dir.join(".git")), "{read_only:?}");
+        assert!(
+            read_only.contains(&writable[1].join("gitdir")),
+            "{read_only:?}"
+        );
         assert_eq!(read(&dir.join("tracked.txt")), "dirty\n");
         assert_eq!(read(&dir.join("untracked.txt")), "new\n");
         assert!(!dir.join("ignored.txt").exists());

@@ -13,6 +13,12 @@
 //! - `hang`: streams a message, then waits for `session/cancel` and ends its
 //!   turn `cancelled`.
 //! - `crash`: writes an error to stderr and exits with status 3.
+//! - `escape OUTSIDE`: a hostile agent. Through Director's `fs/write_text_file`
+//!   it writes through a dangling link it made in its cwd (pointing into the
+//!   folder OUTSIDE), to an absolute path in OUTSIDE, to `../../` of its cwd
+//!   and into `.director/` and `.git/`; then it writes to OUTSIDE itself and
+//!   asks permission for an edit whose only path is in its raw input. Each
+//!   answer is logged as an `escape` event.
 //!
 //! Each step is appended to LOG_FILE as one JSON object per line, for the
 //! test to check what the agent saw.
@@ -60,6 +66,9 @@ fn main() -> ExitCode {
                         agent.ask_outside()
                     }
                     "hang" => agent.hang(),
+                    "escape" => agent.escape(Path::new(
+                        arguments.get(3).map_or("/nonexistent", String::as_str),
+                    )),
                     "crash" => {
                         eprintln!("reading the code");
                         eprintln!("error: the model is overloaded");
@@ -143,6 +152,47 @@ impl Agent {
             .unwrap_or(Path::new("/"))
             .join("outside-notes.txt");
         self.ask_permission("call_2", "Write outside-notes.txt", &outside, "", "notes\n");
+        "end_turn"
+    }
+
+    fn escape(&mut self, outside: &Path) -> &'static str {
+        let link = self.cwd.join("dangling");
+        let linked = std::os::unix::fs::symlink(outside.join("through-link.txt"), &link);
+        self.record(json!({ "event": "link", "made": linked.is_ok() }));
+        for (what, path) in [
+            ("dangling link", link),
+            ("absolute", outside.join("absolute.txt")),
+            ("climbing", self.cwd.join("../../climbed.txt")),
+            ("journal", self.cwd.join(".director/journal.jsonl")),
+            ("git config", self.cwd.join(".git/config")),
+        ] {
+            let answer = self.request(
+                "fs/write_text_file",
+                json!({ "sessionId": "sess_1", "path": path, "content": "escaped\n" }),
+            );
+            self.record(json!({ "event": "escape", "what": what, "answer": answer }));
+        }
+        let direct = std::fs::write(outside.join("direct.txt"), "escaped\n");
+        self.record(json!({
+            "event": "escape", "what": "direct",
+            "answer": direct.map_or_else(|error| error.to_string(), |()| "written".to_owned()),
+        }));
+        // Like claude-code-acp: the request names its file only in its raw input.
+        let answer = self.request(
+            "session/request_permission",
+            json!({
+                "sessionId": "sess_1",
+                "toolCall": {
+                    "toolCallId": "call_9", "title": "Write src/lib.rs",
+                    "rawInput": { "file_path": self.cwd.join("src/lib.rs"), "content": "x" },
+                },
+                "options": [
+                    { "optionId": "allow", "name": "Allow once", "kind": "allow_once" },
+                    { "optionId": "reject", "name": "Reject", "kind": "reject_once" },
+                ],
+            }),
+        );
+        self.record(json!({ "event": "permission", "outcome": answer["result"]["outcome"] }));
         "end_turn"
     }
 

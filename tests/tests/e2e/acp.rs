@@ -20,10 +20,15 @@ const UNSAVED_LINE: &str = "// unsaved note from the editor\n";
 async fn acp_fixture(scenario: &str, options: Value) -> (Fixture, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     write_files(dir.path(), &[("src/lib.rs", ADD_RS)]);
-    let log = dir.path().join("agent-log.jsonl");
+    // The agent may write its log there only because its config says so:
+    // the rest of the real workspace is read-only to it.
+    let log_folder = dir.path().join("log");
+    std::fs::create_dir_all(&log_folder).expect("a folder");
+    let log = log_folder.join("agent-log.jsonl");
     let config = format!(
-        "[agents.{AGENT}]\nkind = \"acp\"\ncommand = [{MOCK_ACP_AGENT:?}, {scenario:?}, {:?}]\ntimeout = 20\n",
-        log.display().to_string()
+        "[agents.{AGENT}]\nkind = \"acp\"\ncommand = [{MOCK_ACP_AGENT:?}, {scenario:?}, {:?}]\ntimeout = 20\nwritable = [{:?}]\n",
+        log.display().to_string(),
+        log_folder.display().to_string()
     );
     std::fs::write(dir.path().join("director.toml"), config).expect("config");
     let client = LspClient::start(dir.path()).await;

@@ -35,8 +35,14 @@ async fn anthropic_workspace(replies: Vec<Reply>) -> AnthropicWorkspace {
     );
     std::fs::write(dir.path().join("director.toml"), config).expect("config");
     let client = LspClient::start_with_env(dir.path(), &[(KEY_VARIABLE, KEY)]).await;
+    // The key goes to the loopback mock, not to Anthropic: only a trusted
+    // workspace may send it there.
     client
-        .initialize(&director_e2e::file_uri(dir.path()), false, Value::Null)
+        .initialize(
+            &director_e2e::file_uri(dir.path()),
+            false,
+            serde_json::json!({ "trusted": true }),
+        )
         .await;
     let uri = director_e2e::file_uri(dir.path().join("src/lib.rs"));
     client.open(&uri, "rust", ADD_RS).await;

@@ -27,17 +27,17 @@ async fn fake_ollama() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 /// A directory on a private `PATH` holding an executable fake `claude`: it
-/// writes its arguments to `claude-args.txt` beside the directory and fixes
-/// `src/lib.rs` in its working folder, with shell builtins only (the private
-/// `PATH` has nothing else).
+/// prints its arguments one by one after `arg: ` and fixes `src/lib.rs` in
+/// its working folder, with shell builtins only (the private `PATH` has
+/// nothing else). `root` must not be in /tmp, which a confined agent sees
+/// as its own empty folder.
 fn path_with_claude(root: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).expect("a bin directory");
     let claude = bin.join("claude");
     let script = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nprintf '%s' '{ADD_FIXED}' > src/lib.rs\necho edited\n",
-        root.join("claude-args.txt").display()
+        "#!/bin/sh\nprintf 'arg: %s\\n' \"$@\"\nprintf '%s' '{ADD_FIXED}' > src/lib.rs\necho edited\n"
     );
     std::fs::write(&claude, script).expect("a script");
     std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("a mode");
@@ -160,7 +160,7 @@ async fn a_configured_agent_means_no_discovery() {
 
 #[tokio::test]
 async fn a_claude_on_path_is_offered_and_a_delegation_through_its_preset_is_proposed() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let workspace = dir.path().join("workspace");
     write_files(&workspace, &[("src/lib.rs", ADD_RS)]);
     let path = path_with_claude(dir.path());
@@ -227,8 +227,15 @@ async fn a_claude_on_path_is_offered_and_a_delegation_through_its_preset_is_prop
             secs(15),
         )
         .await;
-    let arguments = std::fs::read_to_string(dir.path().join("claude-args.txt")).expect("args");
-    let arguments: Vec<&str> = arguments.lines().collect();
+    let detail = client
+        .request("director/run", json!({ "run": 1 }))
+        .await
+        .expect("the run");
+    let output = detail["transcript"]["answer"].as_str().unwrap_or_default();
+    let arguments: Vec<&str> = output
+        .lines()
+        .filter_map(|line| line.strip_prefix("arg: "))
+        .collect();
     assert_eq!(arguments[..3], ["-p", "--permission-mode", "acceptEdits"]);
     assert!(arguments[3].starts_with("Fix the bug"), "{arguments:?}");
     // The workspace is untouched until the user accepts.

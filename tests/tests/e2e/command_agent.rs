@@ -7,7 +7,6 @@ use crate::support::*;
 use director_e2e::mock_openai::MockOpenAi;
 use director_e2e::{LspClient, file_uri, range};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::Duration;
 
 const AGENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/agents");
@@ -54,7 +53,7 @@ fn is_running(pid: &str) -> bool {
         .is_ok_and(|stat| !stat.contains(") Z "))
 }
 
-async fn wait_until_gone(pid: &str) {
+pub async fn wait_until_gone(pid: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while is_running(pid) {
         assert!(
@@ -65,18 +64,45 @@ async fn wait_until_gone(pid: &str) {
     }
 }
 
-async fn wait_for_file(path: &Path) -> String {
+/// A name no other test's processes carry.
+pub fn unique_marker() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "director-marker-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// The pids, as this machine sees them, of the running processes whose
+/// command line holds `marker`: an agent confined in its own PID namespace
+/// cannot tell them.
+fn marked_processes(marker: &str) -> Vec<String> {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    processes
+        .flatten()
+        .filter_map(|process| {
+            let pid = process.file_name().to_str()?.to_owned();
+            let command_line = std::fs::read(process.path().join("cmdline")).ok()?;
+            let marked = String::from_utf8_lossy(&command_line).contains(marker);
+            (marked && is_running(&pid)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits until `count` processes carrying `marker` run; returns their pids.
+pub async fn wait_for_marked(marker: &str, count: usize) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && !text.trim().is_empty()
-        {
-            return text;
+        let pids = marked_processes(marker);
+        if pids.len() >= count {
+            return pids;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
+            "{count} processes marked {marker} never ran (found {pids:?})"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -233,44 +259,58 @@ async fn a_crashing_cli_agent_fails_the_run_with_the_tail_of_its_output() {
 }
 
 #[tokio::test]
-async fn a_hanging_cli_agent_times_out_and_its_process_group_is_killed() {
-    let pid_dir = tempfile::tempdir().unwrap();
-    let pid_file = pid_dir.path().join("pid");
+async fn a_hanging_cli_agent_times_out_and_everything_it_started_is_killed() {
+    let marker = unique_marker();
     let hang = script("hang.sh");
-    let pid_path = pid_file.display().to_string();
-    let fixture = command_fixture(&["sh", &hang, &pid_path], "timeout = 1", trusted()).await;
+    let fixture = command_fixture(&["sh", &hang, &marker], "timeout = 3", trusted()).await;
     let lib = fixture.open("src/lib.rs", "rust").await;
     let run = fixture
         .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
         .await;
+    // Its child and the one that left its session (setsid).
+    let children = wait_for_marked(&marker, 2).await;
     let record = fixture.wait_run_state(run, "failed").await;
     let reason = record["reason"].as_str().unwrap();
-    assert!(reason.contains("did not finish within 1 s"), "{reason}");
+    assert!(reason.contains("did not finish within 3 s"), "{reason}");
     assert!(reason.ends_with("thinking"), "{reason}");
-    let pid = wait_for_file(&pid_file).await;
-    wait_until_gone(&pid).await;
+    for pid in children {
+        wait_until_gone(&pid).await;
+    }
 }
 
 #[tokio::test]
-async fn cancelling_a_cli_agent_mid_run_kills_it() {
-    let pid_dir = tempfile::tempdir().unwrap();
-    let pid_file = pid_dir.path().join("pid");
+async fn cancelling_a_cli_agent_mid_run_kills_everything_it_started() {
+    let marker = unique_marker();
     let hang = script("hang.sh");
-    let pid_path = pid_file.display().to_string();
-    let fixture = command_fixture(&["sh", &hang, &pid_path], "timeout = 60", trusted()).await;
+    let fixture = command_fixture(&["sh", &hang, &marker], "timeout = 60", trusted()).await;
     let lib = fixture.open("src/lib.rs", "rust").await;
     let run = fixture
         .delegate(&lib, range(1, 4, 1, 4), "Fix the bug")
         .await;
-    let pid = wait_for_file(&pid_file).await;
-    assert!(is_running(&pid));
+    let children = wait_for_marked(&marker, 2).await;
     let cancelled = fixture
         .execute("director.cancel", json!({ "run": run }))
         .await
         .unwrap();
     assert_eq!(cancelled["cancelled"], true);
     fixture.wait_run_state(run, "cancelled").await;
-    wait_until_gone(&pid).await;
+    for pid in children {
+        wait_until_gone(&pid).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_exits_leaves_no_agent_running() {
+    let marker = unique_marker();
+    let hang = script("hang.sh");
+    let mut fixture = command_fixture(&["sh", &hang, &marker], "timeout = 60", trusted()).await;
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    fixture.delegate(&lib, range(1, 4, 1, 4), "Hang").await;
+    let children = wait_for_marked(&marker, 2).await;
+    fixture.client.shutdown_and_exit().await;
+    for pid in children {
+        wait_until_gone(&pid).await;
+    }
 }
 
 #[tokio::test]
@@ -325,45 +365,33 @@ async fn a_workspace_command_agent_waits_for_trust() {
 }
 
 #[tokio::test]
-async fn a_killed_server_leaves_no_agent_running_once_a_new_one_starts() {
-    let pid_dir = tempfile::tempdir().unwrap();
-    let [leader_file, child_file, cwd_file] =
-        ["leader", "child", "cwd"].map(|name| pid_dir.path().join(name).display().to_string());
-    let mut fixture = command_fixture(
-        &[
-            "sh",
-            "-c",
-            "pwd > \"$3\"; echo $$ > \"$1\"; sleep 300 & echo $! > \"$2\"; wait",
-            "agent",
-            &leader_file,
-            &child_file,
-            &cwd_file,
-        ],
-        "timeout = 60",
-        trusted(),
-    )
-    .await;
+async fn a_killed_server_leaves_no_agent_running_and_the_next_removes_its_sandbox() {
+    let marker = unique_marker();
+    let hang = script("hang.sh");
+    let mut fixture = command_fixture(&["sh", &hang, &marker], "timeout = 60", trusted()).await;
     let lib = fixture.open("src/lib.rs", "rust").await;
     fixture.delegate(&lib, range(1, 4, 1, 4), "Hang").await;
-    let child = wait_for_file(Path::new(&child_file)).await;
-    let leader = wait_for_file(Path::new(&leader_file)).await;
-    let sandbox = wait_for_file(Path::new(&cwd_file)).await;
+    let children = wait_for_marked(&marker, 2).await;
+    let sandbox =
+        std::fs::read_link(format!("/proc/{}/cwd", children[0])).expect("the agent's folder");
+    assert!(
+        sandbox.to_string_lossy().contains("director-sandbox-"),
+        "{}",
+        sandbox.display()
+    );
     fixture.client.kill().await;
 
-    // The agent's first process dies with the server that started it…
-    wait_until_gone(&leader).await;
-    // …and the rest of its group, once the next server starts.
-    assert!(
-        is_running(&child),
-        "only the startup cleanup kills the rest"
-    );
+    // Everything the agent started dies with the server that started it,
+    // even what left the agent's session: its PID namespace goes with it.
+    for pid in children {
+        wait_until_gone(&pid).await;
+    }
+    // The next server removes the sandbox the killed one left.
     fixture.client = LspClient::start(fixture.dir.path()).await;
     fixture
         .client
         .initialize(&file_uri(fixture.dir.path()), false, trusted())
         .await;
-    wait_until_gone(&child).await;
-    let sandbox = Path::new(sandbox.trim()).to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sandbox.exists() {
         assert!(

@@ -10,6 +10,7 @@ mod arbitration;
 mod casting;
 mod command_agent;
 mod config;
+mod containment;
 mod delegate_cli;
 mod encodings;
 mod faults;

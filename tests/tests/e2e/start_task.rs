@@ -69,7 +69,8 @@ printf 'pub fn sweep() {\n    end_idle_sessions();\n}\n' > src/session.rs
 /// session source open in a client that trusts the workspace.
 struct TaskFixture {
     fixture: Fixture,
-    /// Where the agent leaves its prompt and waits for its signals; outside the workspace.
+    /// Where the agent leaves its prompt and waits for its signals; outside the
+    /// workspace, and writable to the agent as its config says.
     out: tempfile::TempDir,
     tasks: String,
 }
@@ -94,8 +95,9 @@ impl TaskFixture {
         )
         .expect("agent script");
         let config = format!(
-            "[agents.{AGENT}]\nkind = \"command\"\ncommand = [\"sh\", {:?}, \"{{prompt}}\"]\ntimeout = 30\n",
-            script.display().to_string()
+            "[agents.{AGENT}]\nkind = \"command\"\ncommand = [\"sh\", {:?}, \"{{prompt}}\"]\ntimeout = 30\nwritable = [{:?}]\n",
+            script.display().to_string(),
+            out.path().display().to_string()
         );
         std::fs::write(dir.path().join("director.toml"), config).expect("config");
         let client = LspClient::start(dir.path()).await;

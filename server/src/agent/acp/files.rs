@@ -3,36 +3,20 @@
 //! what the user sees, and a write lands where the sandbox diff finds it.
 //! Nothing outside the sandbox is read or written.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use crate::run::boundary::absolute_target;
 
 use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND, RpcError};
 use super::schema::{ReadTextFileRequest, WriteTextFileRequest};
 
-/// `path` without `.` and `..`, if it is absolute and stays inside `root`
-/// both as written and once its existing part's symbolic links are resolved.
-/// `root` must be canonical.
+/// `path` inside the sandbox `root`, if it stays there both as written and
+/// once its links are resolved (a dangling link counts as outside), and is
+/// not in `.git` or `.director` (see [`crate::run::boundary`]).
 pub fn inside_sandbox(root: &Path, path: &Path) -> Option<PathBuf> {
-    if !path.is_absolute() {
-        return None;
-    }
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                normal.pop();
-            }
-            Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    if !normal.starts_with(root) {
-        return None;
-    }
-    // A symbolic link in the sandbox could point anywhere: judge the deepest
-    // part of the path that exists by where it really is.
-    let existing = normal.ancestors().find(|ancestor| ancestor.exists())?;
-    let real = existing.canonicalize().ok()?;
-    real.starts_with(root).then_some(normal)
+    absolute_target(root, path)
+        .ok()
+        .map(|relative| root.join(relative))
 }
 
 /// The text `fs/read_text_file` asks for: the whole file, or `limit` lines
@@ -156,6 +140,19 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("link")).expect("a link");
         assert!(read(&root, root.join("link/key"), None, None).is_err());
         assert!(inside_sandbox(&root, &root.join("link/new.txt")).is_none());
+
+        // A dangling link inside the sandbox is not followed out of it.
+        let target = outside.path().join("created.txt");
+        std::os::unix::fs::symlink(&target, root.join("dangling")).expect("a link");
+        let refused = write_text_file(
+            &root,
+            &WriteTextFileRequest {
+                path: root.join("dangling"),
+                content: "x".into(),
+            },
+        );
+        assert_eq!(refused.expect_err("refused").code, INVALID_PARAMS);
+        assert!(!target.exists(), "nothing was created outside");
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::agent::process::{
 };
 use crate::agent::spawn_tied::spawn_tied_to_server;
 use crate::config::agent_config::CommandSettings;
+use crate::run::confine::Confinement;
 use jsonrpc::{INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcError};
 use permission::Verdict;
 use schema::{
@@ -70,6 +71,8 @@ pub struct AcpLaunch<'a> {
     /// Where the agent's process group is recorded while it runs (see
     /// [`crate::run::sandbox_cleanup`]); `None` to not record it.
     pub group_file: Option<&'a Path>,
+    /// What the agent may change and reach.
+    pub confinement: &'a Confinement,
 }
 
 /// A permission request only the user can answer, and where the answer goes:
@@ -101,7 +104,13 @@ pub async fn run_acp(
     let root = launch.working_dir.canonicalize().map_err(|error| {
         CommandError::Failed(format!("cannot open the sandbox folder: {error}"))
     })?;
-    let mut command = sandboxed_command(program, arguments, &launch.settings.env, &root);
+    let mut command = sandboxed_command(
+        launch.confinement,
+        program,
+        arguments,
+        &launch.settings.env,
+        &root,
+    );
     command.stdin(Stdio::piped());
     let mut child = spawn_tied_to_server(command).await.map_err(|error| {
         CommandError::Failed(format!("cannot start agent `{agent}` ({program}): {error}"))
@@ -142,6 +151,7 @@ pub async fn run_acp(
         answer_receiver,
         waiting_for_user: HashMap::new(),
         tool_titles: HashMap::new(),
+        tool_paths: HashMap::new(),
         session_id: None,
         prompt_id: None,
         stopping: false,
@@ -240,6 +250,9 @@ struct Client<'a> {
     waiting_for_user: HashMap<String, (Value, RequestPermissionRequest)>,
     /// Tool call titles by id, since updates name only what changed.
     tool_titles: HashMap<String, String>,
+    /// The files each tool call named in its updates, by id: a permission
+    /// request about it may name none (claude-code-acp's do not).
+    tool_paths: HashMap<String, Vec<PathBuf>>,
     session_id: Option<String>,
     prompt_id: Option<u64>,
     /// Set once the turn is being cancelled: permissions are then refused.
@@ -423,12 +436,20 @@ impl Client<'_> {
         if self.stopping {
             return self.respond_permission(&id, PermissionOutcome::Cancelled);
         }
-        match permission::judge(&self.root, &request) {
+        let earlier = request
+            .tool_call
+            .tool_call_id
+            .as_ref()
+            .and_then(|tool_call_id| self.tool_paths.get(tool_call_id))
+            .cloned()
+            .unwrap_or_default();
+        match permission::judge(&self.root, &request, &earlier) {
             Verdict::Allow(option_id) => {
                 self.respond_permission(&id, PermissionOutcome::Selected { option_id });
             }
             Verdict::AskUser => {
-                let (message, choices) = permission::question(self.agent, &request);
+                let (message, choices) =
+                    permission::question(self.agent, &self.root, &request, &earlier);
                 self.activity(format!("waiting for your answer: {message}"));
                 let (reply, answered) = oneshot::channel();
                 (self.ask_user)(PermissionQuestion {
@@ -504,7 +525,10 @@ impl Client<'_> {
                 tool_call_id,
                 title,
                 status,
+                locations,
+                raw_input,
             } => {
+                self.remember_paths(&tool_call_id, locations, raw_input);
                 self.tool_titles.insert(tool_call_id, title.clone());
                 let status = status.unwrap_or(ToolCallStatus::Pending);
                 self.activity(format!("tool: {title} ({})", status_name(status)));
@@ -513,7 +537,10 @@ impl Client<'_> {
                 tool_call_id,
                 title,
                 status,
+                locations,
+                raw_input,
             } => {
+                self.remember_paths(&tool_call_id, locations, raw_input);
                 if let Some(title) = title {
                     self.tool_titles.insert(tool_call_id.clone(), title);
                 }
@@ -533,6 +560,30 @@ impl Client<'_> {
                 self.activity(format!("context: {used} of {size} tokens{cost}"));
             }
             SessionUpdate::AgentMessageChunk { .. } | SessionUpdate::Other => {}
+        }
+    }
+
+    /// Keeps the files a tool call's update names, for a permission request
+    /// about it that names none.
+    fn remember_paths(
+        &mut self,
+        tool_call_id: &str,
+        locations: Option<Vec<schema::ToolCallLocation>>,
+        raw_input: Option<Value>,
+    ) {
+        let mut paths: Vec<PathBuf> = locations
+            .into_iter()
+            .flatten()
+            .map(|location| location.path)
+            .collect();
+        if let Some(raw_input) = &raw_input {
+            paths.extend(permission::paths_in_raw_input(&self.root, raw_input));
+        }
+        if !paths.is_empty() {
+            self.tool_paths
+                .entry(tool_call_id.to_owned())
+                .or_default()
+                .extend(paths);
         }
     }
 
@@ -602,6 +653,9 @@ mod tests {
             argv: vec!["sh".into(), "-c".into(), script.into()],
             env: vec![],
             keep_sandbox: false,
+            writable: vec![],
+            own_files: vec![],
+            network: true,
         };
         let launch = AcpLaunch {
             agent: "fake",
@@ -610,6 +664,7 @@ mod tests {
             prompt: "do it",
             working_dir: dir.path(),
             group_file: None,
+            confinement: &Confinement::Unconfined,
         };
         let events = Mutex::new(Vec::new());
         let sink = |event: AgentEvent| events.lock().expect("unpoisoned").push(event);

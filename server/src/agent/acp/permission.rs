@@ -2,14 +2,23 @@
 //! touches files inside the sandbox is allowed, since whatever it changes
 //! comes back as proposals the user reviews; anything else (a path outside,
 //! a command with no path) goes to the user.
+//!
+//! The files a tool call touches are read from the request (its locations,
+//! diffs and raw input) and from what the agent's earlier updates of the same
+//! tool call named: claude-code-acp's requests name no path at all.
 
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use super::files::inside_sandbox;
 use super::schema::{
     PermissionOption, PermissionOptionKind, PermissionOutcome, RequestPermissionRequest,
     ToolCallContent,
 };
+
+/// The raw input arguments that name a file, as agents' tools call them.
+const PATH_ARGUMENTS: &[&str] = &["file_path", "filePath", "notebook_path", "path"];
 
 /// How a permission request is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +31,9 @@ pub enum Verdict {
 
 /// Allows a tool call whose every path lies in the sandbox `root` (canonical)
 /// when the agent offers an allow option; asks the user about anything else.
-pub fn judge(root: &Path, request: &RequestPermissionRequest) -> Verdict {
-    let paths = touched_paths(request);
+/// `earlier` are the paths the agent's updates of the tool call named.
+pub fn judge(root: &Path, request: &RequestPermissionRequest, earlier: &[PathBuf]) -> Verdict {
+    let paths = touched_paths(root, request, earlier);
     let contained = !paths.is_empty()
         && paths
             .iter()
@@ -43,33 +53,59 @@ pub fn judge(root: &Path, request: &RequestPermissionRequest) -> Verdict {
 }
 
 /// The question put to the user for `request`, and its choices: the agent's
-/// options by name, in its order.
-pub fn question(agent: &str, request: &RequestPermissionRequest) -> (String, Vec<String>) {
+/// options by name, in its order. It says the call reaches beyond the
+/// sandbox only when one of its paths does.
+pub fn question(
+    agent: &str,
+    root: &Path,
+    request: &RequestPermissionRequest,
+    earlier: &[PathBuf],
+) -> (String, Vec<String>) {
     let title = request
         .tool_call
         .title
         .as_deref()
         .unwrap_or("an action it did not name");
-    let paths = touched_paths(request);
-    let place = if paths.is_empty() {
-        String::new()
+    let paths = touched_paths(root, request, earlier);
+    let outside: Vec<String> = paths
+        .iter()
+        .filter(|path| inside_sandbox(root, path).is_none())
+        .map(|path| path.display().to_string())
+        .collect();
+    let message = if paths.is_empty() {
+        format!(
+            "Agent `{agent}` asks permission for: {title}. It names no file, so Director \
+             cannot tell what it touches; the agent works in a confined copy of the workspace"
+        )
+    } else if outside.is_empty() {
+        format!(
+            "Agent `{agent}` asks permission for: {title}. It stays in the agent's copy of \
+             the workspace; what it changes comes back as proposals"
+        )
     } else {
-        let listed: Vec<String> = paths
-            .iter()
-            .map(|path| path.display().to_string())
-            .collect();
-        format!(" (touches {})", listed.join(", "))
+        format!(
+            "Agent `{agent}` asks permission for: {title} (touches {}). It works in a copy of \
+             the workspace, but this reaches beyond it",
+            outside.join(", ")
+        )
     };
-    let message = format!(
-        "Agent `{agent}` asks permission for: {title}{place}. It works in a copy of the \
-         workspace, but this reaches beyond it"
-    );
     let choices = request
         .options
         .iter()
         .map(|option| option.name.clone())
         .collect();
     (message, choices)
+}
+
+/// The files a tool's raw input names (`file_path`, `path`, …), relative
+/// ones taken from the sandbox `root`.
+pub fn paths_in_raw_input(root: &Path, raw_input: &Value) -> Vec<PathBuf> {
+    PATH_ARGUMENTS
+        .iter()
+        .filter_map(|argument| raw_input.get(argument)?.as_str())
+        .filter(|path| !path.is_empty())
+        .map(|path| root.join(path))
+        .collect()
 }
 
 /// The outcome for the user's choice (an index into the question's choices);
@@ -96,8 +132,13 @@ pub fn outcome_for_choice(
     }
 }
 
-/// Every path the tool call names, in its locations and its diffs.
-fn touched_paths(request: &RequestPermissionRequest) -> Vec<PathBuf> {
+/// Every path the tool call names: in its locations, its diffs, its raw
+/// input and `earlier` updates.
+fn touched_paths(
+    root: &Path,
+    request: &RequestPermissionRequest,
+    earlier: &[PathBuf],
+) -> Vec<PathBuf> {
     let locations = request
         .tool_call
         .locations
@@ -113,7 +154,16 @@ fn touched_paths(request: &RequestPermissionRequest) -> Vec<PathBuf> {
             ToolCallContent::Diff { path } => Some(path.clone()),
             ToolCallContent::Other => None,
         });
-    let mut paths: Vec<PathBuf> = locations.chain(diffs).collect();
+    let raw_input = request
+        .tool_call
+        .raw_input
+        .iter()
+        .flat_map(|raw_input| paths_in_raw_input(root, raw_input));
+    let mut paths: Vec<PathBuf> = locations
+        .chain(diffs)
+        .chain(raw_input)
+        .chain(earlier.iter().cloned())
+        .collect();
     paths.sort();
     paths.dedup();
     paths
@@ -158,7 +208,7 @@ mod tests {
             "content": [{ "type": "diff", "path": root.join("src/lib.rs"), "oldText": "a", "newText": "b" }],
             "locations": [{ "path": root.join("src/lib.rs"), "line": 3 }],
         }));
-        assert_eq!(judge(&root, &edit), Verdict::Allow("yes".into()));
+        assert_eq!(judge(&root, &edit, &[]), Verdict::Allow("yes".into()));
     }
 
     #[test]
@@ -171,14 +221,14 @@ mod tests {
                 { "type": "diff", "path": "/etc/hosts", "newText": "" },
             ],
         }));
-        assert_eq!(judge(&root, &mixed), Verdict::AskUser);
+        assert_eq!(judge(&root, &mixed, &[]), Verdict::AskUser);
         let command =
             request(json!({ "toolCallId": "c", "title": "Run rm -rf /", "kind": "execute" }));
-        assert_eq!(judge(&root, &command), Verdict::AskUser);
+        assert_eq!(judge(&root, &command, &[]), Verdict::AskUser);
         let escape = request(json!({
             "toolCallId": "c", "locations": [{ "path": root.join("../elsewhere") }],
         }));
-        assert_eq!(judge(&root, &escape), Verdict::AskUser);
+        assert_eq!(judge(&root, &escape, &[]), Verdict::AskUser);
     }
 
     #[test]
@@ -189,7 +239,39 @@ mod tests {
         }));
         edit.options
             .retain(|option| option.kind == PermissionOptionKind::RejectOnce);
-        assert_eq!(judge(&root, &edit), Verdict::AskUser);
+        assert_eq!(judge(&root, &edit, &[]), Verdict::AskUser);
+    }
+
+    #[test]
+    fn a_request_naming_no_path_is_judged_by_its_raw_input_and_earlier_updates() {
+        let (_dir, root) = root();
+        // claude-code-acp: no locations, no diff, only the tool's arguments.
+        let write = request(json!({
+            "toolCallId": "c", "title": "Write src/lib.rs",
+            "rawInput": { "file_path": root.join("src/lib.rs"), "content": "x" },
+        }));
+        assert_eq!(judge(&root, &write, &[]), Verdict::Allow("yes".into()));
+        let relative = request(json!({
+            "toolCallId": "c", "title": "Edit", "rawInput": { "file_path": "src/lib.rs" },
+        }));
+        assert_eq!(judge(&root, &relative, &[]), Verdict::Allow("yes".into()));
+        let bare = request(json!({ "toolCallId": "c", "title": "Edit" }));
+        assert_eq!(
+            judge(&root, &bare, &[root.join("src/lib.rs")]),
+            Verdict::Allow("yes".into())
+        );
+        // Asked about without a path, it is not said to reach beyond the sandbox.
+        assert_eq!(judge(&root, &bare, &[]), Verdict::AskUser);
+        let (message, _) = question("claude", &root, &bare, &[]);
+        assert!(!message.contains("beyond"), "{message}");
+        assert!(message.contains("names no file"), "{message}");
+        let outside = request(json!({
+            "toolCallId": "c", "title": "Write", "rawInput": { "file_path": "/etc/hosts" },
+        }));
+        assert_eq!(judge(&root, &outside, &[]), Verdict::AskUser);
+        let (message, _) = question("claude", &root, &outside, &[]);
+        assert!(message.contains("/etc/hosts"), "{message}");
+        assert!(message.contains("beyond"), "{message}");
     }
 
     #[test]
@@ -198,7 +280,8 @@ mod tests {
             "toolCallId": "c", "title": "Write notes",
             "content": [{ "type": "diff", "path": "/home/me/notes.txt", "newText": "x" }],
         }));
-        let (message, choices) = question("gem", &outside);
+        let (_dir, root) = root();
+        let (message, choices) = question("gem", &root, &outside, &[]);
         assert!(
             message.starts_with("Agent `gem` asks permission for: Write notes"),
             "{message}"

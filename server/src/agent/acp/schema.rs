@@ -136,6 +136,12 @@ pub enum SessionUpdate {
         title: String,
         #[serde(default)]
         status: Option<ToolCallStatus>,
+        /// The files it works on, which a later permission request may not repeat.
+        #[serde(default)]
+        locations: Option<Vec<ToolCallLocation>>,
+        /// The tool's own arguments (`file_path`, …).
+        #[serde(default)]
+        raw_input: Option<serde_json::Value>,
     },
     /// Only the fields that changed are present.
     ToolCallUpdate {
@@ -144,6 +150,10 @@ pub enum SessionUpdate {
         title: Option<String>,
         #[serde(default)]
         status: Option<ToolCallStatus>,
+        #[serde(default)]
+        locations: Option<Vec<ToolCallLocation>>,
+        #[serde(default)]
+        raw_input: Option<serde_json::Value>,
     },
     /// How much of its context window the agent has used, and its cost so far.
     UsageUpdate {
@@ -220,8 +230,14 @@ pub struct RequestPermissionRequest {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionToolCall {
+    /// The tool call this asks about, reported earlier with its locations.
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
     #[serde(default)]
     pub title: Option<String>,
+    /// The tool's own arguments (`file_path`, …).
+    #[serde(default)]
+    pub raw_input: Option<serde_json::Value>,
     #[serde(default)]
     pub content: Option<Vec<ToolCallContent>>,
     #[serde(default)]
@@ -304,7 +320,9 @@ mod tests {
             SessionUpdate::ToolCallUpdate {
                 tool_call_id: "c1".into(),
                 title: None,
-                status: Some(ToolCallStatus::InProgress)
+                status: Some(ToolCallStatus::InProgress),
+                locations: None,
+                raw_input: None,
             }
         );
         let unknown: SessionUpdate = serde_json::from_value(json!({

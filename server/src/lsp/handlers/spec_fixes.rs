@@ -106,10 +106,16 @@ pub fn lint_actions(
         let instruction = agent_instruction(&finding);
         for agent in config.agents.keys() {
             let title = format!("Fix {} with {agent}", finding.rule);
+            // Offered but disabled, with how to trust, like every agent action.
+            let disabled = session
+                .engine
+                .untrusted_reason(agent)
+                .map(|reason| CodeActionDisabled { reason });
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
                 kind: Some(CodeActionKind::QUICKFIX),
                 diagnostics: diagnostics.clone(),
+                disabled,
                 command: Some(Command {
                     title,
                     command: DELEGATE.to_owned(),

@@ -74,6 +74,7 @@ impl Engine {
             .ok_or(EngineError::UnknownHunk(first))?
             .uri
             .clone();
+        self.within_boundary(&uri)?;
         let version = workspace
             .documents
             .get(&uri)

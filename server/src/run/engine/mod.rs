@@ -23,6 +23,7 @@ use crate::config::trust::untrusted_reason;
 use crate::config::{AgentConfig, Config};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
+use crate::run::boundary::absolute_target;
 use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -68,6 +69,10 @@ pub enum EngineError {
     UnknownWorkflow { name: String, known: Vec<String> },
     #[error("finding {0} has no fix")]
     FindingHasNoFix(FindingId),
+    /// A proposal whose file lies outside the workspace, or in `.git` or
+    /// `.director`: it is never applied.
+    #[error("this change is refused: {0}")]
+    OutsideBoundary(String),
 }
 
 fn known_agents(known: &[String]) -> String {
@@ -180,6 +185,22 @@ impl Engine {
             self.root.as_deref(),
             self.trusted_by_editor.load(Ordering::Relaxed),
         )
+    }
+
+    /// Refuses a change to `uri` unless it is a file of the workspace (see
+    /// [`crate::run::boundary`]), judged now: a link may have appeared since
+    /// the proposal was made. Without a workspace folder only region runs
+    /// exist, and they propose on the document the user delegated from.
+    fn within_boundary(&self, uri: &Url) -> Result<(), EngineError> {
+        let Some(root) = self.root.as_deref() else {
+            return Ok(());
+        };
+        let path = uri
+            .to_file_path()
+            .map_err(|()| EngineError::OutsideBoundary(format!("{uri} is not a local file")))?;
+        absolute_target(root, &path)
+            .map(drop)
+            .map_err(EngineError::OutsideBoundary)
     }
 
     pub fn journal(&self) -> &Journal {

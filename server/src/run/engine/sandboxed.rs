@@ -7,10 +7,13 @@ use super::{Engine, display_path};
 use crate::agent::acp::{AcpLaunch, PermissionQuestion, run_acp};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
 use crate::agent::{AgentEvent, ChatMessage, Role};
+use crate::config::agent_config::CommandSettings;
 use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::diff_hunks;
+use crate::run::boundary::relative_target;
 use crate::run::check::CheckCancelled;
+use crate::run::confine::{Confinement, confinement_for};
 use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
 use crate::run::prompt::command_validation_prompt;
@@ -67,6 +70,20 @@ impl Engine {
                 );
             }
         };
+        let confinement = match self.confinement(&sandbox, Some(&settings)) {
+            Ok(confinement) => confinement,
+            Err(reason) => {
+                let _ = tokio::task::spawn_blocking(move || drop(sandbox)).await;
+                return self.finish(id, RunState::Failed, Some(reason));
+            }
+        };
+        if confinement == Confinement::Unconfined {
+            self.report_step(
+                id,
+                "running unconfined, as your user config allows: bubblewrap cannot confine it here"
+                    .to_owned(),
+            );
+        }
         let events = self.events.clone();
         let sink = move |event: AgentEvent| {
             let event = match event {
@@ -101,6 +118,7 @@ impl Engine {
                     prompt: &current_prompt,
                     working_dir: sandbox.workspace_dir(),
                     group_file: Some(&group_file),
+                    confinement: &confinement,
                 };
                 run_acp(&launch, &sink, &ask_user, token).await
             } else {
@@ -112,6 +130,7 @@ impl Engine {
                     file: &file,
                     working_dir: sandbox.workspace_dir(),
                     group_file: Some(&group_file),
+                    confinement: &confinement,
                 };
                 run_command(&launch, &sink, token).await
             };
@@ -137,7 +156,13 @@ impl Engine {
             });
             current_prompt = command_validation_prompt(&prompt, &problem.message);
         };
-        let changes = result.as_ref().ok().map(|_| sandbox.changes());
+        let changes = result.as_ref().ok().map(|_| {
+            sandbox.changes().map(|mut changes| {
+                // What the CLI writes for itself is not the user's to accept.
+                changes.retain(|change| !settings.is_own_file(&change.path));
+                changes
+            })
+        });
         let keep = settings.keep_sandbox;
         let kept = tokio::task::spawn_blocking(move || {
             if keep {
@@ -179,6 +204,29 @@ impl Engine {
         };
         self.propose_files(id, &root, messages, output, outcome, warning);
     }
+    /// How the programs of a run in `sandbox` are confined: writable in the
+    /// sandbox and in the folders the agent's CLI keeps for itself
+    /// (`settings`; `None` for an HTTP agent's check), or why they may not
+    /// run at all.
+    pub(super) fn confinement(
+        &self,
+        sandbox: &Sandbox,
+        settings: Option<&CommandSettings>,
+    ) -> Result<Confinement, String> {
+        let (mut writable, read_only) = sandbox.jail_paths();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(settings) = settings {
+            writable.extend(settings.writable_paths(home.as_deref()));
+        }
+        let network = settings.is_none_or(|settings| settings.network);
+        confinement_for(
+            writable,
+            read_only,
+            network,
+            self.config().allow_unconfined_agents,
+        )
+    }
+
     /// What a command run needs from the workspace: its root, the delegated
     /// file's relative path, the prompt, and the open buffers to seed.
     #[allow(clippy::type_complexity)]
@@ -267,31 +315,50 @@ impl Engine {
         workspace.transcripts.insert(id, transcript);
         let mut hunk_ids = Vec::new();
         let mut uris = Vec::new();
+        let mut refusals = Vec::new();
         for change in outcome.files {
-            let Some((uri, ids)) = self.propose_file(&mut workspace, id, root, change) else {
-                continue;
-            };
-            hunk_ids.extend(ids);
-            uris.push(uri);
+            match self.propose_file(&mut workspace, id, root, change) {
+                Ok(Some((uri, ids))) => {
+                    hunk_ids.extend(ids);
+                    uris.push(uri);
+                }
+                Ok(None) => {}
+                Err(refusal) => refusals.push(refusal),
+            }
         }
+        let refused = (!refusals.is_empty())
+            .then(|| format!("changes that were not proposed: {}", refusals.join("; ")));
         if hunk_ids.is_empty() {
-            return self.set_state(
-                &mut workspace,
-                id,
-                RunState::Settled,
-                Some("the agent proposed no change".into()),
-            );
+            let reason = refused.unwrap_or_else(|| "the agent proposed no change".into());
+            return self.set_state(&mut workspace, id, RunState::Settled, Some(reason));
         }
+        let warning = match (warning, refused) {
+            (Some(warning), Some(refused)) => Some(format!("{warning}\n{refused}")),
+            (warning, refused) => warning.or(refused),
+        };
         let superseded = self.record_proposals(&mut workspace, id, hunk_ids);
         self.set_state(&mut workspace, id, RunState::Proposed, warning);
         for uri in uris.into_iter().chain(superseded) {
             let _ = self.events.send(RunEvent::ProposalsChanged { uri });
         }
     }
-    /// The hunks of one changed file. The agent's edit is diffed from the seed
-    /// it saw, so a hunk whose text the user changed meanwhile is conflicted
-    /// rather than silently reverting the user's edit.
+    /// The hunks of one changed file, `None` when it has none. The agent's
+    /// edit is diffed from the seed it saw, so a hunk whose text the user
+    /// changed meanwhile is conflicted rather than silently reverting the
+    /// user's edit. A file outside the workspace's boundary (see
+    /// [`crate::run::boundary`]) is refused with the reason.
     pub(super) fn propose_file(
+        &self,
+        workspace: &mut Workspace,
+        id: RunId,
+        root: &Path,
+        change: FileChange,
+    ) -> Result<Option<(Url, Vec<HunkId>)>, String> {
+        relative_target(root, &change.path)?;
+        Ok(self.propose_hunks(workspace, id, root, change))
+    }
+
+    fn propose_hunks(
         &self,
         workspace: &mut Workspace,
         id: RunId,

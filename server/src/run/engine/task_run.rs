@@ -11,9 +11,8 @@ use super::{Engine, EngineError, open_document_with_range};
 use crate::agent::{ChatMessage, Completion};
 use crate::document::Document;
 use crate::ids::RunId;
-use crate::run::edit_blocks::{
-    EditedFile, apply_edit_blocks, parse_edit_blocks, workspace_relative_path,
-};
+use crate::run::boundary::relative_target;
+use crate::run::edit_blocks::{EditedFile, apply_edit_blocks, parse_edit_blocks};
 use crate::run::event::RunEvent;
 use crate::run::prompt::{ShownFile, task_messages, task_refine_messages};
 use crate::run::sandbox::FileChange;
@@ -161,9 +160,13 @@ impl Engine {
                 before: file.before,
                 after: Some(file.after),
             };
-            if let Some((uri, ids)) = self.propose_file(&mut workspace, id, &root, change) {
-                hunk_ids.extend(ids);
-                uris.push(uri);
+            match self.propose_file(&mut workspace, id, &root, change) {
+                Ok(Some((uri, ids))) => {
+                    hunk_ids.extend(ids);
+                    uris.push(uri);
+                }
+                Ok(None) => {}
+                Err(refusal) => problems.push(refusal),
             }
         }
         let reason = (!problems.is_empty()).then(|| problems.join("\n"));
@@ -210,7 +213,7 @@ fn read_shown_files(root: Option<&Path>, files: &[PathBuf]) -> Vec<(PathBuf, Opt
     files
         .iter()
         .filter_map(|file| {
-            let relative = workspace_relative_path(root, &file.to_string_lossy()).ok()?;
+            let relative = relative_target(root, file).ok()?;
             let text = std::fs::read_to_string(root.join(&relative)).ok();
             Some((root.join(relative), text))
         })

@@ -241,7 +241,26 @@ impl Engine {
             return Ok(None);
         };
         self.report_step(id, format!("validating: `{}`", check.join(" ")));
-        let outcome = run_check(check, sandbox.workspace_dir(), agent.timeout, token).await?;
+        // A check writes where an agent's CLI does: its sandbox, and the
+        // folders the agent's config lets it write (a build cache).
+        let confinement = match self.confinement(sandbox, agent.command.as_ref()) {
+            Ok(confinement) => confinement,
+            Err(reason) => {
+                return Ok(Some(ValidationProblem {
+                    summary: "the check cannot run",
+                    message: format!("the check was not run: {reason}"),
+                    retryable: false,
+                }));
+            }
+        };
+        let outcome = run_check(
+            check,
+            sandbox.workspace_dir(),
+            &confinement,
+            agent.timeout,
+            token,
+        )
+        .await?;
         Ok(match outcome {
             CheckOutcome::Passed => None,
             CheckOutcome::Failed(message) => Some(ValidationProblem {
