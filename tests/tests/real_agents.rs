@@ -6,44 +6,16 @@
 //! The CLI comes from `cargo xtask setup` (tests/editors/install-agents.sh, `$DIRECTOR_CLAUDE`).
 //! Without it the test fails: it never skips.
 
+use director_e2e::installed_agents::CLAUDE;
 use director_e2e::mock_anthropic::{MockAnthropic, Reply, TOOL_USE_ID};
 use director_e2e::{LspClient, file_uri, range, secs};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 const ADD_RS: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n";
 const ADD_FIXED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
-/// The `claude` the install script exported, else where it installs it.
-fn claude() -> PathBuf {
-    const INSTALL: &str = "install it with `eval \"$(cargo xtask setup)\"`";
-    let path = std::env::var_os("DIRECTOR_CLAUDE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
-                })?;
-            Some(cache.join("director-tools/agents/claude/node_modules/.bin/claude"))
-        })
-        .unwrap_or_else(|| panic!("no DIRECTOR_CLAUDE and no HOME; {INSTALL}"));
-    let version = std::process::Command::new(&path)
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}; {INSTALL}", path.display()));
-    let version = String::from_utf8_lossy(&version.stdout);
-    assert!(
-        version.contains("Claude Code"),
-        "{} is not Claude Code (it says {version:?}); {INSTALL}",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test]
 async fn claude_code_s_write_comes_back_as_a_proposal() {
-    let claude = claude();
     let dir = tempfile::tempdir().expect("temp dir");
     let workspace = dir.path().join("workspace");
     std::fs::create_dir_all(workspace.join("src")).expect("a folder");
@@ -60,8 +32,7 @@ async fn claude_code_s_write_comes_back_as_a_proposal() {
     });
     mock.push(Reply::stream(&["Fixed: it adds now."], (30, 6)));
 
-    let bin = claude.parent().expect("a folder").display().to_string();
-    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    let path = CLAUDE.search_path();
     let client = LspClient::start_with_env(
         &workspace,
         &[

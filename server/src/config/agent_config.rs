@@ -97,8 +97,8 @@ pub struct CommandPreset {
 }
 
 /// The well-known agent CLIs. Each runs headless in a sandbox nobody watches:
-/// `claude` may edit files without asking (not run commands), `codex` may
-/// write in its folder, `gemini` trusts the sandbox and auto-approves edits.
+/// `claude` may edit files without asking (not run commands), `codex` (whose
+/// `exec` never asks) may write in its folder, `gemini` trusts the sandbox and auto-approves edits.
 /// Their stdin is closed, which `codex exec` needs to not wait for more input.
 pub const COMMAND_PRESETS: &[CommandPreset] = &[
     CommandPreset {
@@ -123,8 +123,11 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
         argv: &[
             "codex",
             "exec",
-            "--full-auto",
+            "--sandbox",
+            "workspace-write",
             "--skip-git-repo-check",
+            "--color",
+            "never",
             "{prompt}",
         ],
         env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
@@ -192,7 +195,12 @@ pub const ACP_PRESETS: &[CommandPreset] = &[
     CommandPreset {
         name: "opencode",
         argv: &["opencode", "acp"],
-        env: &[],
+        env: &[
+            "OPENCODE_CONFIG",
+            "OPENCODE_CONFIG_CONTENT",
+            "OPENCODE_DISABLE_AUTOUPDATE",
+            "OPENCODE_DISABLE_MODELS_FETCH",
+        ],
     },
 ];
 
