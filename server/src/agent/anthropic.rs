@@ -51,7 +51,7 @@ impl AnthropicBackend {
         let endpoint = endpoint_below(&config.base_url, "v1/messages");
         Ok(AnthropicBackend {
             agent_name: agent_name.to_owned(),
-            limits: RequestLimits::of(&endpoint, config),
+            limits: RequestLimits::of(agent_name, &endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
@@ -118,7 +118,7 @@ impl AnthropicBackend {
         if let Some(api_key) = api_key {
             request = request.header("x-api-key", api_key.expose());
         }
-        let response = send_attempt(request, &self.limits.host).await?;
+        let response = send_attempt(request, &self.limits, api_key).await?;
         match answer_body(response, self.stream, &self.limits.host).await? {
             AnswerBody::EventStream(response) => self.read_stream(response, events).await,
             AnswerBody::Json(response) => Ok(self.read_json(response, events).await?),

@@ -1,5 +1,6 @@
 //! Run events forwarded to the editor: `$/progress` for every run (begin, reports
-//! with tokens so far and the tail of the text or the agent's activity, end),
+//! with the characters received so far and the tail of the text or the agent's
+//! activity, end),
 //! diagnostics when proposals change, one message when a run finishes, an
 //! agent's permission questions as `window/showMessageRequest`, and the box of
 //! the task a run was started from.
@@ -27,7 +28,9 @@ const TOKEN_PREFIX: &str = "director/run/";
 #[derive(Debug, Default)]
 struct RunProgress {
     token: Option<ProgressToken>,
-    tokens: u64,
+    /// Characters of answer received: what a stream's pieces honestly count
+    /// (a piece is not a token).
+    characters: usize,
     text: String,
     last_report: Option<Instant>,
 }
@@ -43,7 +46,7 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                 }
                 RunEvent::Delta { run, text } => {
                     let progress = runs.entry(run).or_default();
-                    progress.tokens += 1;
+                    progress.characters += text.chars().count();
                     progress.text.push_str(&text);
                     let due = progress
                         .last_report
@@ -51,8 +54,8 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                     if due {
                         progress.last_report = Some(Instant::now());
                         let message = format!(
-                            "run {run} · {} tokens · {}",
-                            progress.tokens,
+                            "run {run} · {} characters · {}",
+                            progress.characters,
                             tail(&progress.text)
                         );
                         report(&backend, progress, message).await;
