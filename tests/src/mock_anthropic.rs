@@ -34,7 +34,10 @@ pub enum Reply {
     /// The answer in pieces as proxies (LiteLLM) stream it: `message_start`
     /// counts no input tokens and `message_delta` carries the whole usage,
     /// input tokens included, as the current API also sends it there.
-    UsageAtEnd { chunks: Vec<String>, usage: (u64, u64) },
+    UsageAtEnd {
+        chunks: Vec<String>,
+        usage: (u64, u64),
+    },
     /// The chunks, then an `error` event of type `overloaded_error`, as the API
     /// sends when it is overloaded after the stream began; to a non-streaming
     /// request, the 529 it sends otherwise.

@@ -1,36 +1,110 @@
-//! A real agent CLI as a `command` agent: Claude Code (`claude -p`, through
-//! Director's `claude` preset) runs in Director's sandbox against a loopback
-//! mock of the Anthropic API, which tells it to write a file with its `Write`
-//! tool; the write comes back as a proposal in the editor.
+//! Real agents against loopback mocks of their model APIs, end to end through
+//! the editor protocol:
+//! - Claude Code as a `command` agent (`claude -p`, through Director's
+//!   `claude` preset), told by a mock of the Anthropic API to write a file
+//!   with its `Write` tool; the write comes back as a proposal.
+//! - opencode as an ACP agent (`opencode acp`, the `opencode` ACP preset),
+//!   told by a mock of an OpenAI-compatible API to use its `edit` tool: the
+//!   edit comes back as a proposal with the turn's usage, is accepted, and a
+//!   second run, cancelled while the model stalls, leaves no process behind.
 //!
-//! The CLI comes from `cargo xtask setup` (tests/editors/install-agents.sh, `$DIRECTOR_CLAUDE`).
-//! Without it the test fails: it never skips.
+//! The CLIs come from `cargo xtask setup` (tests/editors/install-agents.sh:
+//! `$DIRECTOR_CLAUDE`, `$DIRECTOR_OPENCODE`). Without them the tests fail:
+//! they never skip.
 
-use director_e2e::installed_agents::CLAUDE;
-use director_e2e::mock_anthropic::{MockAnthropic, Reply, TOOL_USE_ID};
-use director_e2e::{LspClient, file_uri, range, secs};
+use director_e2e::installed_agents::{CLAUDE, OPENCODE};
+use director_e2e::mock_anthropic::{self, MockAnthropic, TOOL_USE_ID};
+use director_e2e::mock_openai::{self, MockOpenAi, TOOL_CALL_ID};
+use director_e2e::{LspClient, director_binary, file_uri, range, secs};
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const ADD_RS: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n";
 const ADD_FIXED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
+/// A workspace holding `src/lib.rs` (the bug) and a `director.toml`.
+fn workspace_with(dir: &Path, config: &str) -> PathBuf {
+    let workspace = dir.join("workspace");
+    std::fs::create_dir_all(workspace.join("src")).expect("a folder");
+    std::fs::write(workspace.join("src/lib.rs"), ADD_RS).expect("a file");
+    std::fs::write(workspace.join("director.toml"), config).expect("config");
+    workspace
+}
+
+/// A trusting editor on `workspace` with `src/lib.rs` open; returns its URI.
+async fn open_lib(client: &LspClient, workspace: &Path) -> String {
+    client
+        .initialize(&file_uri(workspace), false, json!({ "trusted": true }))
+        .await;
+    let uri = file_uri(workspace.join("src/lib.rs"));
+    client.open(&uri, "rust", ADD_RS).await;
+    uri
+}
+
+async fn delegate(client: &LspClient, uri: &str, agent: &str, instruction: &str) -> u64 {
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "director.delegate", "arguments": [{
+                "uri": uri, "range": range(1, 4, 1, 4), "agent": agent,
+                "instruction": instruction,
+            }]}),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("delegate failed: {error}\n{}", client.stderr()));
+    result["run"].as_u64().expect("a run id")
+}
+
+/// Waits for the first proposal on `uri` and returns its diagnostic.
+async fn first_proposal(client: &LspClient, uri: &str) -> Value {
+    let is_proposal = |diagnostic: &Value| diagnostic["code"] == "proposal";
+    let published = client
+        .wait_notification(
+            "textDocument/publishDiagnostics",
+            |params| {
+                params["uri"] == uri
+                    && params["diagnostics"]
+                        .as_array()
+                        .is_some_and(|diagnostics| diagnostics.iter().any(is_proposal))
+            },
+            secs(120),
+        )
+        .await;
+    published["diagnostics"]
+        .as_array()
+        .and_then(|diagnostics| {
+            diagnostics
+                .iter()
+                .find(|diagnostic| is_proposal(diagnostic))
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn run_detail(client: &LspClient, run: u64) -> Value {
+    client
+        .request("director/run", json!({ "run": run }))
+        .await
+        .expect("director/run")
+}
+
 #[tokio::test]
 async fn claude_code_s_write_comes_back_as_a_proposal() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let workspace = dir.path().join("workspace");
-    std::fs::create_dir_all(workspace.join("src")).expect("a folder");
-    std::fs::write(workspace.join("src/lib.rs"), ADD_RS).expect("a file");
-    std::fs::write(
-        workspace.join("director.toml"),
+    let workspace = workspace_with(
+        dir.path(),
         "[agents.claude]\nkind = \"command\"\npreset = \"claude\"\ntimeout = 120\n",
-    )
-    .expect("config");
+    );
     let mock = MockAnthropic::start().await.expect("mock server");
-    mock.push(Reply::ToolUse {
+    mock.push(mock_anthropic::Reply::ToolUse {
         name: "Write".to_owned(),
         input: json!({ "file_path": "src/lib.rs", "content": ADD_FIXED }),
     });
-    mock.push(Reply::stream(&["Fixed: it adds now."], (30, 6)));
+    mock.push(mock_anthropic::Reply::stream(
+        &["Fixed: it adds now."],
+        (30, 6),
+    ));
 
     let path = CLAUDE.search_path();
     let client = LspClient::start_with_env(
@@ -44,51 +118,12 @@ async fn claude_code_s_write_comes_back_as_a_proposal() {
         ],
     )
     .await;
-    client
-        .initialize(&file_uri(&workspace), false, json!({ "trusted": true }))
-        .await;
-    let uri = file_uri(workspace.join("src/lib.rs"));
-    client.open(&uri, "rust", ADD_RS).await;
-    let result = client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "director.delegate", "arguments": [{
-                "uri": uri, "range": range(1, 4, 1, 4), "agent": "claude",
-                "instruction": "Fix the bug",
-            }]}),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("delegate failed: {error}\n{}", client.stderr()));
-    let run = result["run"].as_u64().expect("a run id");
+    let uri = open_lib(&client, &workspace).await;
+    let run = delegate(&client, &uri, "claude", "Fix the bug").await;
 
-    let proposals = client
-        .wait_notification(
-            "textDocument/publishDiagnostics",
-            |params| {
-                params["uri"] == uri
-                    && params["diagnostics"].as_array().is_some_and(|diagnostics| {
-                        diagnostics
-                            .iter()
-                            .any(|diagnostic| diagnostic["code"] == "proposal")
-                    })
-            },
-            secs(120),
-        )
-        .await;
-    let proposal = proposals["diagnostics"]
-        .as_array()
-        .and_then(|diagnostics| {
-            diagnostics
-                .iter()
-                .find(|diagnostic| diagnostic["code"] == "proposal")
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
+    let proposal = first_proposal(&client, &uri).await;
     assert_eq!(proposal["range"], range(1, 6, 1, 7), "{proposal:#}");
-    let detail = client
-        .request("director/run", json!({ "run": run }))
-        .await
-        .expect("director/run");
+    let detail = run_detail(&client, run).await;
     assert_eq!(detail["run"]["state"], "proposed", "{detail:#}");
     assert!(
         detail["transcript"]["answer"]
@@ -113,5 +148,201 @@ async fn claude_code_s_write_comes_back_as_a_proposal() {
     assert!(
         tool_result.contains(TOOL_USE_ID) && tool_result.contains("tool_result"),
         "Claude Code reported its write back: {tool_result}"
+    );
+}
+
+/// opencode's configuration: one OpenAI-compatible provider at the mock, no
+/// update checks, no model list from models.dev, no sharing.
+fn opencode_config(mock: &MockOpenAi) -> String {
+    json!({
+        "provider": {"mock": {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "Mock",
+            "options": {"baseURL": mock.url(), "apiKey": "dummy"},
+            "models": {"mock-model": {"name": "Mock model"}},
+        }},
+        "model": "mock/mock-model",
+        "small_model": "mock/mock-model",
+        "autoupdate": false,
+        "share": "disabled",
+    })
+    .to_string()
+}
+
+/// The processes other than the server whose environment has `HOME=home`:
+/// what a run's agent left.
+fn processes_with_home(home: &Path) -> Vec<String> {
+    let server = director_binary().display().to_string();
+    let marker = format!("HOME={}\0", home.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.bytes().all(|byte| byte.is_ascii_digit()))
+        })
+        .filter(|entry| {
+            std::fs::read(entry.path().join("environ")).is_ok_and(|environ| {
+                environ
+                    .windows(marker.len())
+                    .any(|window| window == marker.as_bytes())
+            })
+        })
+        .map(|entry| {
+            let command = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&command).replace('\0', " ")
+        })
+        .filter(|command| !command.starts_with(&format!("{server} ")))
+        .collect()
+}
+
+#[tokio::test]
+async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
+    let opencode_path = OPENCODE.search_path();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = workspace_with(
+        dir.path(),
+        "[agents.opencode]\nkind = \"acp\"\npreset = \"opencode\"\ntimeout = 120\n",
+    );
+    // opencode keeps its config, session database, cache and state under
+    // HOME's XDG folders: all of them in the test's folder.
+    let home = dir.path().join("home");
+    let folder = |name: &str| home.join(name).display().to_string();
+    let mock = MockOpenAi::start().await.expect("mock server");
+    // Its side requests (a session title) offer no tools.
+    mock.answer_toolless_requests_with("Fix add");
+    mock.push(mock_openai::Reply::ToolCall {
+        name: "edit".to_owned(),
+        arguments: json!({ "filePath": "src/lib.rs", "oldString": "a - b", "newString": "a + b" }),
+    });
+    mock.push(mock_openai::Reply::stream(
+        &["Fixed: ", "it adds now."],
+        Some((30, 6)),
+    ));
+    let config = opencode_config(&mock);
+    let (config_home, data_home, cache_home, state_home) = (
+        folder(".config"),
+        folder(".local/share"),
+        folder(".cache"),
+        folder(".local/state"),
+    );
+    let home_text = home.display().to_string();
+    let client = LspClient::start_with_env(
+        &workspace,
+        &[
+            ("PATH", &opencode_path),
+            ("HOME", &home_text),
+            ("XDG_CONFIG_HOME", &config_home),
+            ("XDG_DATA_HOME", &data_home),
+            ("XDG_CACHE_HOME", &cache_home),
+            ("XDG_STATE_HOME", &state_home),
+            ("OPENCODE_CONFIG_CONTENT", &config),
+            ("OPENCODE_DISABLE_AUTOUPDATE", "1"),
+            ("OPENCODE_DISABLE_MODELS_FETCH", "1"),
+        ],
+    )
+    .await;
+    let uri = open_lib(&client, &workspace).await;
+
+    // Delegate: opencode's edit comes back as a proposal, nothing on disk.
+    let run = delegate(&client, &uri, "opencode", "Fix the bug").await;
+    let proposal = first_proposal(&client, &uri).await;
+    assert_eq!(proposal["range"], range(1, 6, 1, 7), "{proposal:#}");
+    let detail = run_detail(&client, run).await;
+    assert_eq!(detail["run"]["state"], "proposed", "{detail:#}");
+    assert!(
+        detail["transcript"]["answer"]
+            .as_str()
+            .is_some_and(|answer| answer.ends_with("Fixed: it adds now.")),
+        "opencode's message is the transcript: {detail:#}"
+    );
+    assert!(
+        detail["run"]["tokens"]
+            .as_u64()
+            .is_some_and(|tokens| tokens > 0),
+        "opencode's usage is recorded: {detail:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("src/lib.rs")).expect("the file"),
+        ADD_RS
+    );
+    let turns: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|request| {
+            request.body["tools"]
+                .as_array()
+                .is_some_and(|tools| !tools.is_empty())
+        })
+        .collect();
+    assert_eq!(turns.len(), 2, "the edit, then the final answer");
+    assert_eq!(turns[0].headers["authorization"], "Bearer dummy");
+    let tool_result = turns[1].body["messages"].to_string();
+    assert!(
+        tool_result.contains(TOOL_CALL_ID),
+        "opencode reported its edit back: {tool_result}"
+    );
+
+    // Accept: the editor's buffer gets the fix.
+    let hunk = proposal["data"]["hunk"].as_u64().expect("a hunk id");
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "director.accept", "arguments": [{ "hunk": hunk }]}),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("accept failed: {error}\n{}", client.stderr()));
+    assert_eq!(client.text(&uri), ADD_FIXED);
+    assert!(
+        processes_with_home(&home).is_empty(),
+        "the finished run left {:?}",
+        processes_with_home(&home)
+    );
+
+    // Cancel while the model stalls: the run ends cancelled, no process stays.
+    mock.push(mock_openai::Reply::Stall);
+    let asked_before = mock.requests().len();
+    let run = delegate(&client, &uri, "opencode", "Simplify").await;
+    let deadline = tokio::time::Instant::now() + secs(60);
+    while !mock.requests()[asked_before..].iter().any(|request| {
+        request.body["tools"]
+            .as_array()
+            .is_some_and(|tools| !tools.is_empty())
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "opencode never asked the model\n{}",
+            client.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "director.cancel", "arguments": [{ "run": run }]}),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("cancel failed: {error}"));
+    let deadline = tokio::time::Instant::now() + secs(15);
+    loop {
+        let detail = run_detail(&client, run).await;
+        let left = processes_with_home(&home);
+        if detail["run"]["state"] == "cancelled" && left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after cancel: {detail:#}, processes left: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        client.text(&uri),
+        ADD_FIXED,
+        "a cancelled run changes nothing"
     );
 }

@@ -206,7 +206,10 @@ mod tests {
         let (result, streamed, _dir) =
             run(script, Duration::from_secs(10), &CancellationToken::new()).await;
         let output = result.expect("a successful run");
-        assert!(output.contains("done\n") && output.contains("error: bad\n"), "{output:?}");
+        assert!(
+            output.contains("done\n") && output.contains("error: bad\n"),
+            "{output:?}"
+        );
         assert!(!output.contains('\x1b'), "{output:?}");
         assert_eq!(streamed, output);
         let failing = format!("{script}; exit 1");

@@ -664,7 +664,9 @@ mod tests {
         assert_eq!(retries.len(), 1, "{events:?}");
         let reason = &retries[0].2;
         assert!(
-            reason.ends_with("HTTP 500: litellm.InternalServerError: upstream down (key <redacted>) (…)"),
+            reason.ends_with(
+                "HTTP 500: litellm.InternalServerError: upstream down (key <redacted>) (…)"
+            ),
             "{reason}"
         );
 

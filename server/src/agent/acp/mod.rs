@@ -28,14 +28,14 @@ use tokio::process::{ChildStderr, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::plain_text::{AnsiStripper, without_ansi};
-use crate::agent::{AgentEvent, TokenUsage};
 use crate::agent::command::CommandError;
+use crate::agent::plain_text::{AnsiStripper, without_ansi};
 use crate::agent::process::{
     describe_failure, kill_process_group, process_group, record_process_group, sandboxed_command,
     with_tail,
 };
 use crate::agent::spawn_tied::spawn_tied_to_server;
+use crate::agent::{AgentEvent, TokenUsage};
 use crate::config::agent_config::CommandSettings;
 use jsonrpc::{INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcError};
 use permission::Verdict;
