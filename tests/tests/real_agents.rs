@@ -82,6 +82,35 @@ async fn first_proposal(client: &LspClient, uri: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Delegates "Fix the bug" on `src/lib.rs` to `agent`, whose model is scripted
+/// to fix it and then say "Fixed: it adds now.", and checks what every agent
+/// must do: the fix comes back as a proposal, the final text is the
+/// transcript, and the workspace is untouched until the user accepts.
+/// Returns the proposal's diagnostic and the run's detail.
+async fn proposed_fix(
+    client: &LspClient,
+    workspace: &Path,
+    uri: &str,
+    agent: &str,
+) -> (Value, Value) {
+    let run = delegate(client, uri, agent, "Fix the bug").await;
+    let proposal = first_proposal(client, uri).await;
+    assert_eq!(proposal["range"], range(1, 6, 1, 7), "{proposal:#}");
+    let detail = run_detail(client, run).await;
+    assert_eq!(detail["run"]["state"], "proposed", "{detail:#}");
+    assert!(
+        detail["transcript"]["answer"]
+            .as_str()
+            .is_some_and(|answer| answer.trim_end().ends_with("Fixed: it adds now.")),
+        "{agent}'s final text is the transcript: {detail:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("src/lib.rs")).expect("the file"),
+        ADD_RS
+    );
+    (proposal, detail)
+}
+
 async fn run_detail(client: &LspClient, run: u64) -> Value {
     client
         .request("director/run", json!({ "run": run }))
@@ -119,23 +148,7 @@ async fn claude_code_s_write_comes_back_as_a_proposal() {
     )
     .await;
     let uri = open_lib(&client, &workspace).await;
-    let run = delegate(&client, &uri, "claude", "Fix the bug").await;
-
-    let proposal = first_proposal(&client, &uri).await;
-    assert_eq!(proposal["range"], range(1, 6, 1, 7), "{proposal:#}");
-    let detail = run_detail(&client, run).await;
-    assert_eq!(detail["run"]["state"], "proposed", "{detail:#}");
-    assert!(
-        detail["transcript"]["answer"]
-            .as_str()
-            .is_some_and(|answer| answer.contains("Fixed: it adds now.")),
-        "Claude Code's final text is the transcript: {detail:#}"
-    );
-    // The workspace itself is untouched until the user accepts.
-    assert_eq!(
-        std::fs::read_to_string(workspace.join("src/lib.rs")).expect("the file"),
-        ADD_RS
-    );
+    proposed_fix(&client, &workspace, &uri, "claude").await;
 
     let requests = mock.requests();
     let messages: Vec<_> = requests
@@ -248,27 +261,13 @@ async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
     .await;
     let uri = open_lib(&client, &workspace).await;
 
-    // Delegate: opencode's edit comes back as a proposal, nothing on disk.
-    let run = delegate(&client, &uri, "opencode", "Fix the bug").await;
-    let proposal = first_proposal(&client, &uri).await;
-    assert_eq!(proposal["range"], range(1, 6, 1, 7), "{proposal:#}");
-    let detail = run_detail(&client, run).await;
-    assert_eq!(detail["run"]["state"], "proposed", "{detail:#}");
-    assert!(
-        detail["transcript"]["answer"]
-            .as_str()
-            .is_some_and(|answer| answer.ends_with("Fixed: it adds now.")),
-        "opencode's message is the transcript: {detail:#}"
-    );
+    // Delegate: opencode's edit comes back as a proposal, with its usage.
+    let (proposal, detail) = proposed_fix(&client, &workspace, &uri, "opencode").await;
     assert!(
         detail["run"]["tokens"]
             .as_u64()
             .is_some_and(|tokens| tokens > 0),
         "opencode's usage is recorded: {detail:#}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(workspace.join("src/lib.rs")).expect("the file"),
-        ADD_RS
     );
     let turns: Vec<_> = mock
         .requests()
