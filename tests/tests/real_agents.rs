@@ -6,7 +6,8 @@
 //! - opencode as an ACP agent (`opencode acp`, the `opencode` ACP preset),
 //!   told by a mock of an OpenAI-compatible API to use its `edit` tool: the
 //!   edit comes back as a proposal with the turn's usage, is accepted, and a
-//!   second run, cancelled while the model stalls, leaves no process behind.
+//!   second run, cancelled while the model stalls, leaves no process behind;
+//!   with its endpoint down, its timed-out run quotes opencode's own errors.
 //!
 //! The CLIs come from `cargo xtask setup` (tests/editors/install-agents.sh:
 //! `$DIRECTOR_CLAUDE`, `$DIRECTOR_OPENCODE`). Without them the tests fail:
@@ -166,12 +167,12 @@ async fn claude_code_s_write_comes_back_as_a_proposal() {
 
 /// opencode's configuration: one OpenAI-compatible provider at the mock, no
 /// update checks, no model list from models.dev, no sharing.
-fn opencode_config(mock: &MockOpenAi) -> String {
+fn opencode_config(base_url: &str) -> String {
     json!({
         "provider": {"mock": {
             "npm": "@ai-sdk/openai-compatible",
             "name": "Mock",
-            "options": {"baseURL": mock.url(), "apiKey": "dummy"},
+            "options": {"baseURL": base_url, "apiKey": "dummy"},
             "models": {"mock-model": {"name": "Mock model"}},
         }},
         "model": "mock/mock-model",
@@ -213,30 +214,23 @@ fn processes_with_home(home: &Path) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
+/// A trusting editor on a workspace whose agent `opencode` is the opencode
+/// ACP preset (with `timeout` seconds) whose model is at `base_url`.
+/// opencode keeps its config, session database, cache and state under HOME's
+/// XDG folders: all of them in `dir/home`, returned with the client.
+async fn opencode_client(
+    dir: &Path,
+    base_url: &str,
+    timeout: u32,
+) -> (LspClient, PathBuf, PathBuf) {
     let opencode_path = OPENCODE.search_path();
-    let dir = tempfile::tempdir().expect("temp dir");
     let workspace = workspace_with(
-        dir.path(),
-        "[agents.opencode]\nkind = \"acp\"\npreset = \"opencode\"\ntimeout = 120\n",
+        dir,
+        &format!("[agents.opencode]\nkind = \"acp\"\npreset = \"opencode\"\ntimeout = {timeout}\n"),
     );
-    // opencode keeps its config, session database, cache and state under
-    // HOME's XDG folders: all of them in the test's folder.
-    let home = dir.path().join("home");
+    let home = dir.join("home");
     let folder = |name: &str| home.join(name).display().to_string();
-    let mock = MockOpenAi::start().await.expect("mock server");
-    // Its side requests (a session title) offer no tools.
-    mock.answer_toolless_requests_with("Fix add");
-    mock.push(mock_openai::Reply::ToolCall {
-        name: "edit".to_owned(),
-        arguments: json!({ "filePath": "src/lib.rs", "oldString": "a - b", "newString": "a + b" }),
-    });
-    mock.push(mock_openai::Reply::stream(
-        &["Fixed: ", "it adds now."],
-        Some((30, 6)),
-    ));
-    let config = opencode_config(&mock);
+    let config = opencode_config(base_url);
     let (config_home, data_home, cache_home, state_home) = (
         folder(".config"),
         folder(".local/share"),
@@ -259,6 +253,24 @@ async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
         ],
     )
     .await;
+    (client, workspace, home)
+}
+
+#[tokio::test]
+async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mock = MockOpenAi::start().await.expect("mock server");
+    // Its side requests (a session title) offer no tools.
+    mock.answer_toolless_requests_with("Fix add");
+    mock.push(mock_openai::Reply::ToolCall {
+        name: "edit".to_owned(),
+        arguments: json!({ "filePath": "src/lib.rs", "oldString": "a - b", "newString": "a + b" }),
+    });
+    mock.push(mock_openai::Reply::stream(
+        &["Fixed: ", "it adds now."],
+        Some((30, 6)),
+    ));
+    let (client, workspace, home) = opencode_client(dir.path(), &mock.url(), 120).await;
     let uri = open_lib(&client, &workspace).await;
 
     // Delegate: opencode's edit comes back as a proposal, with its usage.
@@ -343,5 +355,36 @@ async fn opencode_over_acp_edits_is_accepted_and_cancelled_without_leftovers() {
         client.text(&uri),
         ADD_FIXED,
         "a cancelled run changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn opencode_s_errors_are_quoted_when_its_endpoint_is_down() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A port nothing listens on: opencode retries quietly until the timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let base_url = format!("http://{closed}/v1");
+    let (client, workspace, _home) = opencode_client(dir.path(), &base_url, 20).await;
+    let uri = open_lib(&client, &workspace).await;
+    let run = delegate(&client, &uri, "opencode", "Fix the bug").await;
+    let deadline = tokio::time::Instant::now() + secs(60);
+    let detail = loop {
+        let detail = run_detail(&client, run).await;
+        if detail["run"]["state"] == "failed" {
+            break detail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never failed: {detail:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = detail["run"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("agent `opencode` did not finish within 20 s")
+            && reason.contains("Cannot connect to API"),
+        "the failure quotes opencode's own errors: {reason}"
     );
 }

@@ -194,7 +194,9 @@ pub const ACP_PRESETS: &[CommandPreset] = &[
     },
     CommandPreset {
         name: "opencode",
-        argv: &["opencode", "acp"],
+        // Its errors (an endpoint it cannot reach, which it retries
+        // quietly) on stderr, which a failure quotes.
+        argv: &["opencode", "acp", "--print-logs", "--log-level", "WARN"],
         env: &[
             "OPENCODE_CONFIG",
             "OPENCODE_CONFIG_CONTENT",
