@@ -5,6 +5,7 @@
 //! - [`lsp_client`]: [`LspClient`], a strict editor-like client driving a server over stdio.
 //! - [`mock_openai`]: a loopback OpenAI-compatible server with scripted answers and faults.
 //! - [`mock_anthropic`]: the same for the Anthropic Messages API.
+//! - [`installed_agents`]: the real agent CLIs the install script provides.
 //! - [`lsp_values`]: `file_uri`, `pos`, `range`, `secs` for short tests.
 //! - [`binary`]: finds or builds the real `director` binary once per test process.
 //! - [`client_documents`]: the client's buffers and how edits apply to them.
@@ -13,6 +14,7 @@
 
 pub mod binary;
 pub mod client_documents;
+pub mod installed_agents;
 pub mod lsp_client;
 pub mod lsp_framing;
 pub mod lsp_positions;

@@ -31,6 +31,13 @@ pub enum Reply {
         /// Pause before each event, so a test can act mid-stream.
         delay: Duration,
     },
+    /// The answer in pieces as proxies (LiteLLM) stream it: `message_start`
+    /// counts no input tokens and `message_delta` carries the whole usage,
+    /// input tokens included, as the current API also sends it there.
+    UsageAtEnd {
+        chunks: Vec<String>,
+        usage: (u64, u64),
+    },
     /// The chunks, then an `error` event of type `overloaded_error`, as the API
     /// sends when it is overloaded after the stream began; to a non-streaming
     /// request, the 529 it sends otherwise.
@@ -191,6 +198,19 @@ impl Wire {
                 events.push(sse("message_stop", json!({})));
                 event_stream(events, delay, false)
             }
+            Reply::UsageAtEnd { chunks, usage } => {
+                let mut events = self.opening(0, &chunks);
+                events.push(sse("content_block_stop", json!({"index": 0})));
+                events.push(sse(
+                    "message_delta",
+                    json!({
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                        "usage": {"input_tokens": usage.0, "output_tokens": usage.1},
+                    }),
+                ));
+                events.push(sse("message_stop", json!({})));
+                event_stream(events, Duration::ZERO, false)
+            }
             Reply::OverloadedMidStream { chunks } => {
                 let mut events = self.opening(10, &chunks);
                 events.push(sse(
@@ -244,7 +264,7 @@ impl Wire {
 
     fn whole(&self, reply: Reply) -> Response {
         match reply {
-            Reply::Stream { chunks, usage, .. } => {
+            Reply::Stream { chunks, usage, .. } | Reply::UsageAtEnd { chunks, usage } => {
                 json_text_response(self.message(&chunks.concat(), usage).to_string())
             }
             Reply::OverloadedMidStream { .. } => text_response(

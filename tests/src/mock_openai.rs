@@ -50,7 +50,15 @@ pub enum Reply {
     /// A 200 whose body is not JSON: an SSE event carrying this text to a
     /// streaming request, the text itself otherwise.
     Garbage(String),
+    /// A call of the client's tool `name` with `arguments`, as an agent CLI's
+    /// model answers: a `tool_calls` delta whose arguments stream in two
+    /// pieces, finish reason `tool_calls`, and usage; to a non-streaming
+    /// request, one message holding the call.
+    ToolCall { name: String, arguments: Value },
 }
+
+/// The id of every tool call the mock makes.
+pub const TOOL_CALL_ID: &str = "call_mock_1";
 
 impl Reply {
     /// A streamed answer with usage and no pause between chunks.
@@ -110,6 +118,13 @@ impl MockOpenAi {
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         lock(&self.state).requests.clone()
     }
+
+    /// Answers every request that offers no tools with `text`, leaving the
+    /// script to the requests that do: an agent CLI's side requests (a
+    /// session's title) come when they come, its turns in order.
+    pub fn answer_toolless_requests_with(&self, text: &str) {
+        lock(&self.state).toolless_answer = Some(text.to_owned());
+    }
 }
 
 impl Drop for MockOpenAi {
@@ -156,6 +171,8 @@ pub(crate) async fn receive(request: Request) -> ReceivedRequest {
 struct MockState {
     script: VecDeque<Reply>,
     requests: Vec<ReceivedRequest>,
+    /// See [`MockOpenAi::answer_toolless_requests_with`].
+    toolless_answer: Option<String>,
 }
 
 /// The reply given when the script is exhausted: a failure the test will see.
@@ -170,13 +187,17 @@ async fn answer(State(state): State<Arc<Mutex<MockState>>>, request: Request) ->
     let body = received.body.clone();
     let is_chat_completion =
         received.method == "POST" && received.path.ends_with("/chat/completions");
+    let offers_tools = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| !tools.is_empty());
     let reply = {
         let mut state = lock(&state);
         state.requests.push(received);
-        if is_chat_completion {
-            state.script.pop_front()
-        } else {
-            None
+        match (&state.toolless_answer, is_chat_completion) {
+            (_, false) => None,
+            (Some(text), true) if !offers_tools => Some(Reply::stream(&[text], None)),
+            _ => state.script.pop_front(),
         }
     };
     if !is_chat_completion {
@@ -275,6 +296,37 @@ impl Wire {
                 }
                 text_response(200, text)
             }
+            Reply::ToolCall { name, arguments } => {
+                let arguments = arguments.to_string();
+                if !self.streaming {
+                    let mut body = self.completion_body("", Some((10, 5)));
+                    body["choices"][0]["message"] = json!({
+                        "role": "assistant",
+                        "content": null,
+                        "tool_calls": [tool_call(&name, &arguments)],
+                    });
+                    body["choices"][0]["finish_reason"] = json!("tool_calls");
+                    return json_text_response(body.to_string());
+                }
+                let middle = arguments
+                    .char_indices()
+                    .nth(arguments.chars().count() / 2)
+                    .map_or(0, |(index, _)| index);
+                let (first, second) = arguments.split_at(middle);
+                let mut opening = tool_call(&name, first);
+                opening["index"] = json!(0);
+                let events = vec![
+                    self.chunk(json!({"role": "assistant", "tool_calls": [opening]}), None),
+                    self.chunk(
+                        json!({"tool_calls": [{"index": 0, "function": {"arguments": second}}]}),
+                        None,
+                    ),
+                    self.chunk(json!({}), Some("tool_calls")),
+                    self.usage_chunk((10, 5)),
+                    "data: [DONE]\n\n".to_owned(),
+                ];
+                event_stream(events, Duration::ZERO, false)
+            }
         }
     }
 
@@ -322,6 +374,14 @@ impl Wire {
             "usage": usage_json(prompt_tokens, completion_tokens),
         })
     }
+}
+
+fn tool_call(name: &str, arguments: &str) -> Value {
+    json!({
+        "id": TOOL_CALL_ID,
+        "type": "function",
+        "function": {"name": name, "arguments": arguments},
+    })
 }
 
 fn usage_json(prompt_tokens: u64, completion_tokens: u64) -> Value {

@@ -51,7 +51,7 @@ impl AnthropicBackend {
         let endpoint = endpoint_below(&config.base_url, "v1/messages");
         Ok(AnthropicBackend {
             agent_name: agent_name.to_owned(),
-            limits: RequestLimits::of(&endpoint, config),
+            limits: RequestLimits::of(agent_name, &endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
@@ -118,7 +118,7 @@ impl AnthropicBackend {
         if let Some(api_key) = api_key {
             request = request.header("x-api-key", api_key.expose());
         }
-        let response = send_attempt(request, &self.limits.host).await?;
+        let response = send_attempt(request, &self.limits, api_key).await?;
         match answer_body(response, self.stream, &self.limits.host).await? {
             AnswerBody::EventStream(response) => self.read_stream(response, events).await,
             AnswerBody::Json(response) => Ok(self.read_json(response, events).await?),
@@ -168,13 +168,14 @@ impl AnthropicBackend {
                         stop_reason = delta.stop_reason;
                     }
                     if let Some(delta_usage) = delta_usage {
-                        // `output_tokens` here is the running total of the answer.
-                        let prompt_tokens = usage.map_or(0, |usage| usage.prompt_tokens);
-                        usage = Some(TokenUsage {
-                            prompt_tokens,
-                            completion_tokens: delta_usage.output_tokens,
-                            cost_usd: None,
-                        });
+                        // The counts here are running totals; the input ones
+                        // are here only on some servers (the current API,
+                        // LiteLLM, whose `message_start` counts none).
+                        let started = usage.map_or(0, |usage| usage.prompt_tokens);
+                        usage = Some(delta_usage.token_usage(delta_usage.output_tokens));
+                        if let Some(usage) = usage.as_mut() {
+                            usage.prompt_tokens = usage.prompt_tokens.max(started);
+                        }
                     }
                 }
                 WireStreamEvent::MessageStop => {
@@ -295,7 +296,7 @@ enum WireStreamEvent {
     },
     MessageDelta {
         delta: WireMessageDelta,
-        usage: Option<WireOutputUsage>,
+        usage: Option<WireUsage>,
     },
     MessageStop,
     Error {
@@ -329,12 +330,6 @@ struct WireMessageDelta {
 }
 
 #[derive(Deserialize)]
-struct WireOutputUsage {
-    #[serde(default)]
-    output_tokens: u64,
-}
-
-#[derive(Deserialize)]
 struct WireMessageAnswer {
     #[serde(default)]
     content: Vec<WireContentBlock>,
@@ -354,7 +349,8 @@ enum WireContentBlock {
 }
 
 /// Usage as the API counts it: cached prompt tokens are counted apart from
-/// the others, and all of them are prompt tokens.
+/// the others, and all of them are prompt tokens. In `message_delta` only
+/// `output_tokens` is sure to be there.
 #[derive(Deserialize)]
 struct WireUsage {
     #[serde(default)]
@@ -472,6 +468,23 @@ mod tests {
             .collect();
         assert_eq!(roles, ["user", "assistant", "user"]);
         assert_eq!(body["messages"][2]["content"], "Shorter.");
+    }
+
+    #[tokio::test]
+    async fn input_tokens_counted_only_at_the_end_of_the_stream_are_kept() {
+        let mock = MockAnthropic::start().await.expect("a mock");
+        mock.push(Reply::UsageAtEnd {
+            chunks: vec!["```\nx\n```".to_owned()],
+            usage: (1_234, 56),
+        });
+        let (result, events) = complete(&agent_config(&mock)).await;
+        let usage = TokenUsage {
+            prompt_tokens: 1_234,
+            completion_tokens: 56,
+            cost_usd: None,
+        };
+        assert_eq!(result.expect("an answer").usage, Some(usage));
+        assert_eq!(events.last(), Some(&AgentEvent::Usage(usage)));
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentEvent;
+use crate::agent::plain_text::{AnsiStripper, without_ansi};
 use crate::agent::process::{
     ProcessError, ProcessLaunch, describe_failure, run_process, with_tail,
 };
@@ -78,9 +79,18 @@ pub async fn run_command(
         group_file: launch.group_file,
         confinement: launch.confinement,
     };
-    let on_output = |text: &str| events(AgentEvent::Delta(text.to_owned()));
+    let stripper = std::sync::Mutex::new(AnsiStripper::default());
+    let on_output = |text: &str| {
+        let plain = stripper
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .strip(text);
+        if !plain.is_empty() {
+            events(AgentEvent::Delta(plain));
+        }
+    };
     match run_process(&process, &on_output, cancel).await {
-        Ok(exit) if exit.status.success() => Ok(exit.output),
+        Ok(exit) if exit.status.success() => Ok(without_ansi(&exit.output)),
         Ok(exit) => Err(CommandError::Failed(with_tail(
             format!("agent `{}` {}", launch.agent, describe_failure(exit.status)),
             &exit.output,
@@ -196,6 +206,28 @@ mod tests {
             !dir.path().join("agent.pgid").exists(),
             "removed after the run"
         );
+    }
+
+    #[tokio::test]
+    async fn colour_and_cursor_codes_never_reach_the_stream_the_output_or_a_failure() {
+        let script = "printf '\\033[1;32mdone\\033[0m\\n'; printf '\\033[2K\\033[31merror: bad\\033[0m\\n' >&2";
+        let (result, streamed, _dir) =
+            run(script, Duration::from_secs(10), &CancellationToken::new()).await;
+        let output = result.expect("a successful run");
+        assert!(
+            output.contains("done\n") && output.contains("error: bad\n"),
+            "{output:?}"
+        );
+        assert!(!output.contains('\x1b'), "{output:?}");
+        assert_eq!(streamed, output);
+        let failing = format!("{script}; exit 1");
+        let (result, _, _dir) =
+            run(&failing, Duration::from_secs(10), &CancellationToken::new()).await;
+        let Err(CommandError::Failed(reason)) = result else {
+            panic!("expected a failure, got {result:?}");
+        };
+        assert!(reason.contains("\nerror: bad"), "{reason:?}");
+        assert!(!reason.contains('\x1b'), "{reason:?}");
     }
 
     #[tokio::test]

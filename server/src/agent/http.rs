@@ -8,6 +8,10 @@
 //! `retries` times and each retry reported; other errors fail at once with the
 //! server's own message. The whole request, retries included, is bounded by the
 //! agent's timeout, and the cancellation token stops it at any point.
+//!
+//! Each request's life is logged at debug level (attempts, statuses, a failed
+//! answer's whole body, retries, usage, the end), never the key (redacted from
+//! whatever a server echoes) nor the prompt.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -29,7 +33,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest wait a `Retry-After` header can impose; a longer one means the
 /// user is better told now than kept waiting.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// How much of a body that is not the expected JSON goes into a message.
+/// How much of a body that is not the expected JSON, or of a server's
+/// explanation, goes into a message.
 const SNIPPET_CHARS: usize = 200;
 /// The first wait before retrying a 5xx answer; it doubles on each retry.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -37,6 +42,8 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The bounds of one agent's requests, from its config.
 #[derive(Debug, Clone)]
 pub struct RequestLimits {
+    /// The agent's name, for the log.
+    pub agent: String,
     /// The endpoint's host and port, for messages.
     pub host: String,
     /// Bounds the whole request, retries included.
@@ -46,9 +53,10 @@ pub struct RequestLimits {
 }
 
 impl RequestLimits {
-    /// The limits of the agent `config` for requests to `endpoint`.
-    pub fn of(endpoint: &Url, config: &AgentConfig) -> RequestLimits {
+    /// The limits of the agent `agent` (as `config` says) for requests to `endpoint`.
+    pub fn of(agent: &str, endpoint: &Url, config: &AgentConfig) -> RequestLimits {
         RequestLimits {
+            agent: agent.to_owned(),
             host: host_of(endpoint),
             timeout: config.timeout,
             retries: config.retries,
@@ -94,10 +102,11 @@ where
     Attempt: FnMut() -> AttemptFuture,
     AttemptFuture: Future<Output = Result<Completion, AttemptFailure>>,
 {
-    let deadline = Instant::now() + limits.timeout;
+    let started = Instant::now();
+    let deadline = started + limits.timeout;
     let bounded = tokio::time::timeout_at(
         deadline,
-        retry_until(limits.retries, api_key, events, deadline, attempt),
+        retry_until(limits, api_key, events, deadline, attempt),
     );
     let result = tokio::select! {
         biased;
@@ -107,11 +116,33 @@ where
             after: limits.timeout,
         })),
     };
-    result.map_err(|error| redact(error, api_key))
+    let result = result.map_err(|error| redact(error, api_key));
+    let agent = &limits.agent;
+    let elapsed = started.elapsed().as_millis();
+    match &result {
+        Ok(completion) => {
+            let usage = completion.usage.map_or_else(
+                || "no usage reported".to_owned(),
+                |usage| {
+                    format!(
+                        "{} tokens in, {} out",
+                        usage.prompt_tokens, usage.completion_tokens
+                    )
+                },
+            );
+            tracing::debug!(
+                "agent `{agent}`: answered in {elapsed} ms ({} characters, {usage}, finish reason {})",
+                completion.text.chars().count(),
+                completion.finish_reason.as_deref().unwrap_or("none"),
+            );
+        }
+        Err(error) => tracing::debug!("agent `{agent}`: ended after {elapsed} ms: {error}"),
+    }
+    result
 }
 
 async fn retry_until<Attempt, AttemptFuture>(
-    retries: u32,
+    limits: &RequestLimits,
     api_key: Option<&ApiKey>,
     events: &(dyn Fn(AgentEvent) + Send + Sync),
     deadline: Instant,
@@ -121,8 +152,15 @@ where
     Attempt: FnMut() -> AttemptFuture,
     AttemptFuture: Future<Output = Result<Completion, AttemptFailure>>,
 {
+    let retries = limits.retries;
     let mut retries_done = 0;
     loop {
+        tracing::debug!(
+            "agent `{}`: request {} to {}",
+            limits.agent,
+            retries_done + 1,
+            limits.host
+        );
         let (error, retry_after) = match attempt().await {
             Ok(completion) => return Ok(completion),
             Err(AttemptFailure::Final(error)) => return Err(error),
@@ -138,31 +176,49 @@ where
             return Err(error);
         }
         retries_done += 1;
+        let reason = redact(error, api_key).to_string();
+        tracing::debug!(
+            "agent `{}`: retry {retries_done} of {retries} in {} ms: {reason}",
+            limits.agent,
+            delay.as_millis()
+        );
         events(AgentEvent::Retrying {
             attempt: retries_done,
             delay,
-            reason: redact(error, api_key).to_string(),
+            reason,
         });
         tokio::time::sleep(delay).await;
     }
 }
 
-/// Sends one attempt; an error status becomes a failure carrying the server's
-/// message, retryable for 429 and 5xx (529 is Anthropic's "overloaded").
+/// Sends one attempt; an error status becomes a failure carrying the first
+/// line of the server's message (its whole body goes to the log), retryable
+/// for 429 and 5xx (529 is Anthropic's "overloaded").
 pub async fn send_attempt(
     request: reqwest::RequestBuilder,
-    host: &str,
+    limits: &RequestLimits,
+    api_key: Option<&ApiKey>,
 ) -> Result<reqwest::Response, AttemptFailure> {
+    let host = limits.host.as_str();
     let response = request
         .send()
         .await
         .map_err(|error| AttemptFailure::Final(connection_failure(host, &error)))?;
     let status = response.status();
+    tracing::debug!("agent `{}`: {host} answered HTTP {status}", limits.agent);
     if status.is_success() {
         return Ok(response);
     }
     let retry_after = retry_after(response.headers());
     let body = response.text().await.unwrap_or_default();
+    let logged = match api_key.map(ApiKey::expose).filter(|key| !key.is_empty()) {
+        Some(key) => body.replace(key, "<redacted>"),
+        None => body.clone(),
+    };
+    tracing::debug!(
+        "agent `{}`: the whole answer to HTTP {status}:\n{logged}",
+        limits.agent
+    );
     let error = AgentError::Http {
         host: host.to_owned(),
         status: status.as_u16(),
@@ -345,9 +401,10 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// The server's own explanation in an error body: the message of an OpenAI-style
-/// `{"error": {"message": …}}` (or the common variants), else a short snippet,
-/// else the status's reason phrase.
+/// The server's own explanation in an error body, in one line: the message of
+/// an OpenAI-style `{"error": {"message": …}}` (or the common variants) or the
+/// text of the body, cut to its meaningful line (see [`meaningful_line`]); a
+/// snippet of an HTML page; else the status's reason phrase.
 pub fn error_message(status: reqwest::StatusCode, body: &str) -> String {
     if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
         let message = json
@@ -356,8 +413,8 @@ pub fn error_message(status: reqwest::StatusCode, body: &str) -> String {
             .or_else(|| json.get("message"))
             .or_else(|| json.get("detail"))
             .and_then(serde_json::Value::as_str);
-        if let Some(message) = message {
-            return message.trim().to_owned();
+        if let Some(message) = message.filter(|message| !message.trim().is_empty()) {
+            return meaningful_line(message);
         }
     }
     if body.trim().is_empty() {
@@ -366,7 +423,31 @@ pub fn error_message(status: reqwest::StatusCode, body: &str) -> String {
             .unwrap_or("no explanation given")
             .to_owned();
     }
-    snippet(body)
+    if body.trim_start().starts_with('<') {
+        return snippet(body);
+    }
+    meaningful_line(body)
+}
+
+/// The line of a server's explanation that says what went wrong: its first
+/// line, or the last of a Python traceback (the exception), at most
+/// [`SNIPPET_CHARS`] long; " (…)" says the log has the rest.
+fn meaningful_line(explanation: &str) -> String {
+    let lines: Vec<&str> = explanation
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let line = match lines.as_slice() {
+        [first, .., last] if first.starts_with("Traceback (most recent call last)") => last,
+        [first, ..] => first,
+        [] => return String::new(),
+    };
+    if lines.len() == 1 && line.chars().count() <= SNIPPET_CHARS {
+        return (*line).to_owned();
+    }
+    let cut: String = line.chars().take(SNIPPET_CHARS).collect();
+    format!("{cut} (…)")
 }
 
 /// The start of `text` on one line, for messages about unreadable answers.
@@ -453,6 +534,31 @@ mod tests {
             error_message(status, "<html>\n<body>Bad gateway</body>\n</html>"),
             "\"<html> <body>Bad gateway</body> </html>\""
         );
+    }
+
+    #[test]
+    fn a_long_explanation_is_cut_to_its_meaningful_line() {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        // LiteLLM's shape: the exception's line, then its traceback.
+        let litellm = serde_json::json!({"error": {"message":
+            "litellm.InternalServerError: Connection error.\nTraceback (most recent call last):\n  File \"/app/main.py\", line 12, in call\n    raise error\n"
+        }});
+        assert_eq!(
+            error_message(status, &litellm.to_string()),
+            "litellm.InternalServerError: Connection error. (…)"
+        );
+        let traceback = "Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n    main()\nValueError: model `x` is not loaded\n";
+        assert_eq!(
+            error_message(status, traceback),
+            "ValueError: model `x` is not loaded (…)"
+        );
+        let long = "y".repeat(1_640);
+        let message = error_message(status, &long);
+        assert_eq!(
+            message.chars().count(),
+            SNIPPET_CHARS + " (…)".chars().count()
+        );
+        assert!(message.ends_with(" (…)"), "{message}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod command;
 pub mod error;
 pub mod http;
 pub mod openai;
+pub mod plain_text;
 pub mod process;
 pub mod spawn_tied;
 #[cfg(test)]
@@ -104,6 +105,18 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
+    /// The tokens (and cost) of both, for a run made of several requests.
+    pub fn plus(self, other: TokenUsage) -> TokenUsage {
+        TokenUsage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+            cost_usd: match (self.cost_usd, other.cost_usd) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+
     /// This usage with its cost at `price`, or without a cost when there is no price.
     pub fn priced(self, price: Option<&Price>) -> TokenUsage {
         TokenUsage {

@@ -42,7 +42,7 @@ impl OpenAiBackend {
         let endpoint = endpoint_below(&config.base_url, "chat/completions");
         Ok(OpenAiBackend {
             agent_name: agent_name.to_owned(),
-            limits: RequestLimits::of(&endpoint, config),
+            limits: RequestLimits::of(agent_name, &endpoint, config),
             endpoint,
             model: config.model.clone(),
             api_key_env: config.api_key_env.clone(),
@@ -92,7 +92,7 @@ impl OpenAiBackend {
         if let Some(api_key) = api_key {
             request = request.bearer_auth(api_key.expose());
         }
-        let response = send_attempt(request, &self.limits.host).await?;
+        let response = send_attempt(request, &self.limits, api_key).await?;
         let completion = match answer_body(response, self.stream, &self.limits.host).await? {
             AnswerBody::EventStream(response) => self.read_stream(response, events).await,
             AnswerBody::Json(response) => self.read_json(response, events).await,
@@ -633,6 +633,64 @@ mod tests {
             }
         );
         assert!(mock.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_request_s_life_is_logged_at_debug_without_key_or_prompt() {
+        let key = "sk-test-logged-nowhere-42";
+        let mock = MockOpenAi::start().await.expect("a mock");
+        let config = AgentConfig {
+            api_key_env: Some(set_unique_key_variable("LOG", key)),
+            ..agent_config(&mock)
+        };
+        let traceback = format!(
+            "litellm.InternalServerError: upstream down (key {key})\nTraceback (most recent call last):\n  File \"proxy.py\", line 9\n{}",
+            "    frame\n".repeat(150)
+        );
+        mock.push(Reply::Status {
+            code: 500,
+            retry_after: Some("0".to_owned()),
+            body: serde_json::json!({"error": {"message": traceback}}).to_string(),
+        });
+        mock.push(Reply::stream(&["```\nok\n```"], Some((40, 3))));
+        let backend = OpenAiBackend::new("logged", &config).expect("a backend");
+        let (_guard, logs) = crate::agent::test_support::capture_debug_logs();
+        let (result, events) =
+            complete_recording(&backend, &request(), &CancellationToken::new()).await;
+        result.expect("an answer after one retry");
+
+        // The retry's progress says what went wrong in one short line.
+        let retries = retry_events(&events);
+        assert_eq!(retries.len(), 1, "{events:?}");
+        let reason = &retries[0].2;
+        assert!(
+            reason.ends_with(
+                "HTTP 500: litellm.InternalServerError: upstream down (key <redacted>) (…)"
+            ),
+            "{reason}"
+        );
+
+        let logs = logs.text();
+        for line in [
+            "agent `logged`: request 1 to",
+            "answered HTTP 500 Internal Server Error",
+            "the whole answer to HTTP 500",
+            "frame",
+            "retry 1 of 2 in 0 ms",
+            "request 2 to",
+            "answered HTTP 200 OK",
+            "answered in",
+            "40 tokens in, 3 out, finish reason stop",
+        ] {
+            assert!(logs.contains(line), "no {line:?} in the log:\n{logs}");
+        }
+        assert!(!logs.contains(key), "the key leaked into the log:\n{logs}");
+        for message in &request().messages {
+            assert!(
+                !logs.contains(&message.content),
+                "the prompt leaked into the log:\n{logs}"
+            );
+        }
     }
 
     #[tokio::test]

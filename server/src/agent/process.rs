@@ -233,8 +233,10 @@ pub fn describe_failure(status: ExitStatus) -> String {
     }
 }
 
-/// `reason`, then the last [`TAIL_LINES`] lines of `output` when there is any.
+/// `reason`, then the last [`TAIL_LINES`] lines of `output` when there is
+/// any, as plain text.
 pub fn with_tail(reason: String, output: &str) -> String {
+    let output = crate::agent::plain_text::without_ansi(output);
     let lines: Vec<&str> = output.lines().collect();
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     if tail.trim().is_empty() {

@@ -33,6 +33,46 @@ pub fn test_agent_config(kind: AgentKind, base_url: &str, max_tokens: u32) -> Ag
     }
 }
 
+/// What this thread logs at debug level and above while the guard lives.
+pub fn capture_debug_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
+    let buffer = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(buffer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), buffer)
+}
+
+/// Log lines written so far, shared with the subscriber writing them.
+#[derive(Debug, Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("unpoisoned")).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("unpoisoned").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'writer> tracing_subscriber::fmt::MakeWriter<'writer> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'writer self) -> LogBuffer {
+        self.clone()
+    }
+}
+
 /// Runs one request and returns its result with every event it reported.
 pub async fn complete_recording(
     backend: &dyn AgentBackend,

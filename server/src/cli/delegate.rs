@@ -78,7 +78,7 @@ pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
         instruction: args.instruction.clone(),
     })?;
     let show_progress = std::io::stderr().is_terminal();
-    let mut tokens = 0u64;
+    let mut characters = 0usize;
     let final_state = loop {
         let event = tokio::select! {
             event = receiver.recv() => event,
@@ -88,10 +88,10 @@ pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
             }
         };
         match event {
-            Some(RunEvent::Delta { .. }) => {
-                tokens += 1;
+            Some(RunEvent::Delta { text, .. }) => {
+                characters += text.chars().count();
                 if show_progress {
-                    eprint!("\rrun {run}: {tokens} tokens");
+                    eprint!("\rrun {run}: {characters} characters received");
                 }
             }
             Some(RunEvent::Retrying {
@@ -112,10 +112,24 @@ pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
             None => bail!("the run engine stopped unexpectedly"),
         }
     };
-    if show_progress && tokens > 0 {
+    if show_progress && characters > 0 {
         eprintln!();
     }
-    report(&engine, run, final_state, &url, &text, &path, args.apply)
+    // The diff names the file as git does: relative to the workspace.
+    let shown = path
+        .strip_prefix(&root)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    report(
+        &engine,
+        run,
+        final_state,
+        &url,
+        &text,
+        (&path, &shown),
+        args.apply,
+    )
 }
 
 /// Prints the outcome and, when asked, applies it to the file.
@@ -125,7 +139,7 @@ fn report(
     state: RunState,
     url: &Url,
     original: &str,
-    path: &Path,
+    (path, shown): (&Path, &str),
     apply: bool,
 ) -> anyhow::Result<ExitCode> {
     let reason = lock(&engine.workspace)
@@ -161,7 +175,6 @@ fn report(
     for edit in &edits {
         proposed.replace_range(edit.range.clone(), &edit.new_text);
     }
-    let shown = path.display().to_string();
     let diff = similar::TextDiff::from_lines(original, &proposed);
     let unified = diff
         .unified_diff()
@@ -178,6 +191,9 @@ fn report(
         return Ok(ExitCode::SUCCESS);
     }
     write_atomically(path, &proposed)?;
+    // Settled before the document changes, as an editor confirms an applied
+    // edit: the change then lands the accept, which nothing else does.
+    engine.settle_accept(&plan, true);
     {
         let mut workspace = lock(&engine.workspace);
         let document = workspace
@@ -212,7 +228,6 @@ fn report(
         drop(workspace);
         engine.hunks_changed(url, &changed);
     }
-    engine.settle_accept(&plan, true);
     eprintln!("run {run}: applied to {shown}");
     Ok(ExitCode::SUCCESS)
 }

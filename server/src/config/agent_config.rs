@@ -146,8 +146,8 @@ const CODEX_WRITABLE: &[&str] = &["~/.codex"];
 const GEMINI_WRITABLE: &[&str] = &["~/.gemini"];
 
 /// The well-known agent CLIs. Each runs headless in a sandbox nobody watches:
-/// `claude` may edit files without asking (not run commands), `codex` may
-/// write in its folder, `gemini` trusts the sandbox and auto-approves edits.
+/// `claude` may edit files without asking (not run commands), `codex` (whose
+/// `exec` never asks) may write in its folder, `gemini` trusts the sandbox and auto-approves edits.
 /// Their stdin is closed, which `codex exec` needs to not wait for more input.
 pub const COMMAND_PRESETS: &[CommandPreset] = &[
     CommandPreset {
@@ -174,8 +174,11 @@ pub const COMMAND_PRESETS: &[CommandPreset] = &[
         argv: &[
             "codex",
             "exec",
-            "--full-auto",
+            "--sandbox",
+            "workspace-write",
             "--skip-git-repo-check",
+            "--color",
+            "never",
             "{prompt}",
         ],
         env: &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"],
@@ -267,8 +270,15 @@ pub const ACP_PRESETS: &[CommandPreset] = &[
     },
     CommandPreset {
         name: "opencode",
-        argv: &["opencode", "acp"],
-        env: &[],
+        // Its errors (an endpoint it cannot reach, which it retries
+        // quietly) on stderr, which a failure quotes.
+        argv: &["opencode", "acp", "--print-logs", "--log-level", "WARN"],
+        env: &[
+            "OPENCODE_CONFIG",
+            "OPENCODE_CONFIG_CONTENT",
+            "OPENCODE_DISABLE_AUTOUPDATE",
+            "OPENCODE_DISABLE_MODELS_FETCH",
+        ],
         writable: &[
             "~/.config/opencode",
             "~/.local/share/opencode",

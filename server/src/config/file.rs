@@ -1206,7 +1206,10 @@ context_lines = 10
         for (preset, argv) in [
             ("claude", vec!["claude-code-acp"]),
             ("codex", vec!["codex-acp"]),
-            ("opencode", vec!["opencode", "acp"]),
+            (
+                "opencode",
+                vec!["opencode", "acp", "--print-logs", "--log-level", "WARN"],
+            ),
         ] {
             let file = parse(&format!(
                 "[agents.a]\nkind = \"acp\"\npreset = \"{preset}\"\n"

@@ -201,9 +201,13 @@ pub fn agent_reference_problems(
                     reference.agent,
                     agents.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
+                // Steps hand one region's text from agent to agent; a
+                // sandboxed agent's result is files, not that text.
                 Some(agent) if agent.kind.edits_in_sandbox() => format!(
-                    "agent `{}` is a {} agent: workflow steps need an agent that answers \
-                     in text (openai, anthropic)",
+                    "agent `{0}` is a {1} agent: it edits files in a sandbox, while a \
+                     workflow hands the region's new text from step to step, so its steps \
+                     need an agent that answers in text (openai, anthropic); delegate to \
+                     `{0}` on its own instead",
                     reference.agent,
                     agent.kind.name()
                 ),
@@ -467,7 +471,10 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(
-            messages[0].contains("`cli` is a command agent"),
+            messages[0].contains(
+                "`cli` is a command agent: it edits files in a sandbox, while a workflow hands \
+                 the region's new text from step to step"
+            ),
             "{messages:?}"
         );
         assert!(

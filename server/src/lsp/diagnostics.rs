@@ -63,11 +63,18 @@ pub fn proposal_diagnostics(
             .of_document(url)
             .into_iter()
             .map(|finding| {
-                let agent = workspace
-                    .runs
+                // A workflow's findings already name their reviewer, which
+                // is not the run's agent (the workflow's first).
+                let in_workflow = workspace
+                    .transcripts
                     .get(&finding.run)
-                    .map_or("agent", |run| run.agent.as_str());
-                finding_diagnostic(document, finding, agent, encoding)
+                    .is_some_and(|transcript| !transcript.steps.is_empty());
+                let label = match workspace.runs.get(&finding.run) {
+                    _ if in_workflow => "workflow review".to_owned(),
+                    Some(run) => format!("{} review", run.agent),
+                    None => "agent review".to_owned(),
+                };
+                finding_diagnostic(document, finding, &label, encoding)
             }),
     );
     diagnostics
@@ -76,7 +83,7 @@ pub fn proposal_diagnostics(
 fn finding_diagnostic(
     document: &Document,
     finding: &review::Finding,
-    agent: &str,
+    label: &str,
     encoding: PositionEncoding,
 ) -> Diagnostic {
     let fix = if finding.fix.is_some() {
@@ -94,10 +101,7 @@ fn finding_diagnostic(
         }),
         code: Some(NumberOrString::String(FINDING_CODE.to_owned())),
         source: Some(SOURCE.to_owned()),
-        message: format!(
-            "{agent} review (run {}): {}{fix}",
-            finding.run, finding.message
-        ),
+        message: format!("{label} (run {}): {}{fix}", finding.run, finding.message),
         data: serde_json::to_value(FindingData {
             finding: finding.id.0,
             run: finding.run.0,

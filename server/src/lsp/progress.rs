@@ -1,5 +1,6 @@
 //! Run events forwarded to the editor: `$/progress` for every run (begin, reports
-//! with tokens so far and the tail of the text or the agent's activity, end),
+//! with the characters received so far and the tail of the text or the agent's
+//! activity, end),
 //! diagnostics when proposals change, one message when a run finishes, an
 //! agent's permission questions as `window/showMessageRequest`, and the box of
 //! the task a run was started from.
@@ -22,20 +23,64 @@ const REPORT_INTERVAL: Duration = Duration::from_millis(150);
 /// How much of the end of the answer a report shows.
 const TAIL_CHARS: usize = 60;
 const TOKEN_PREFIX: &str = "director/run/";
+/// How long a running agent may be silent before the progress says so (and
+/// again after each further stretch as long).
+const SILENCE: Duration = Duration::from_secs(30);
+/// How often silent runs are looked for.
+const SILENCE_CHECK: Duration = Duration::from_secs(5);
 
 /// What the loop remembers about a run's progress.
 #[derive(Debug, Default)]
 struct RunProgress {
     token: Option<ProgressToken>,
-    tokens: u64,
+    /// Characters of answer received: what a stream's pieces honestly count
+    /// (a piece is not a token).
+    characters: usize,
     text: String,
     last_report: Option<Instant>,
+    /// When the running agent was last heard from; `None` before it runs.
+    last_heard: Option<Instant>,
+    /// How many stretches of [`SILENCE`] were reported since then.
+    silences_reported: u32,
+}
+
+impl RunProgress {
+    /// Notes that the agent was just heard from.
+    fn heard(&mut self) {
+        self.last_heard = Some(Instant::now());
+        self.silences_reported = 0;
+    }
+}
+
+/// What the progress says of an agent quiet for `quiet` when
+/// `already_reported` stretches of silence were said: a new line once each
+/// further [`SILENCE`] has passed, else nothing.
+fn silence_note(quiet: Duration, already_reported: u32) -> Option<(u32, String)> {
+    let stretches = u32::try_from(quiet.as_secs() / SILENCE.as_secs()).unwrap_or(u32::MAX);
+    (stretches > already_reported).then(|| {
+        let seconds = u64::from(stretches) * SILENCE.as_secs();
+        (stretches, format!("no output for {seconds} s"))
+    })
 }
 
 pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<RunEvent>) {
     tokio::spawn(async move {
         let mut runs: HashMap<RunId, RunProgress> = HashMap::new();
-        while let Some(event) = receiver.recv().await {
+        let mut silence_check = tokio::time::interval(SILENCE_CHECK);
+        loop {
+            let event = tokio::select! {
+                event = receiver.recv() => event,
+                _ = silence_check.tick() => {
+                    report_silences(&backend, &mut runs).await;
+                    continue;
+                }
+            };
+            let Some(event) = event else {
+                break;
+            };
+            if let Some(run) = heard_from(&event) {
+                runs.entry(run).or_default().heard();
+            }
             match event {
                 RunEvent::State { run, state } => {
                     on_state(&backend, &mut runs, run, state).await;
@@ -43,7 +88,7 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                 }
                 RunEvent::Delta { run, text } => {
                     let progress = runs.entry(run).or_default();
-                    progress.tokens += 1;
+                    progress.characters += text.chars().count();
                     progress.text.push_str(&text);
                     let due = progress
                         .last_report
@@ -51,8 +96,8 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
                     if due {
                         progress.last_report = Some(Instant::now());
                         let message = format!(
-                            "run {run} · {} tokens · {}",
-                            progress.tokens,
+                            "run {run} · {} characters · {}",
+                            progress.characters,
                             tail(&progress.text)
                         );
                         report(&backend, progress, message).await;
@@ -84,6 +129,38 @@ pub fn spawn_event_loop(backend: Backend, mut receiver: mpsc::UnboundedReceiver<
             }
         }
     });
+}
+
+/// The run whose agent an event shows alive.
+fn heard_from(event: &RunEvent) -> Option<RunId> {
+    match event {
+        RunEvent::Delta { run, .. }
+        | RunEvent::Retrying { run, .. }
+        | RunEvent::Step { run, .. }
+        | RunEvent::Activity { run, .. } => Some(*run),
+        RunEvent::State {
+            run,
+            state: RunState::Running,
+        } => Some(*run),
+        RunEvent::State { .. }
+        | RunEvent::Permission { .. }
+        | RunEvent::ProposalsChanged { .. } => None,
+    }
+}
+
+/// Tells, in their progress, of running agents silent for a while.
+async fn report_silences(backend: &Backend, runs: &mut HashMap<RunId, RunProgress>) {
+    for (run, progress) in runs.iter_mut() {
+        let Some(last_heard) = progress.last_heard else {
+            continue;
+        };
+        if let Some((stretches, note)) =
+            silence_note(last_heard.elapsed(), progress.silences_reported)
+        {
+            progress.silences_reported = stretches;
+            report(backend, progress, format!("run {run} · {note}")).await;
+        }
+    }
 }
 
 async fn on_state(
@@ -270,5 +347,44 @@ fn first_line(text: &str) -> String {
     match line.char_indices().nth(50) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_is_told_once_per_stretch() {
+        assert_eq!(silence_note(Duration::from_secs(29), 0), None);
+        assert_eq!(
+            silence_note(Duration::from_secs(31), 0),
+            Some((1, "no output for 30 s".to_owned()))
+        );
+        assert_eq!(silence_note(Duration::from_secs(59), 1), None);
+        assert_eq!(
+            silence_note(Duration::from_secs(95), 1),
+            Some((3, "no output for 90 s".to_owned()))
+        );
+    }
+
+    #[test]
+    fn only_what_comes_from_a_running_agent_shows_it_alive() {
+        let run = RunId(4);
+        let delta = RunEvent::Delta {
+            run,
+            text: "x".into(),
+        };
+        assert_eq!(heard_from(&delta), Some(run));
+        let running = RunEvent::State {
+            run,
+            state: RunState::Running,
+        };
+        assert_eq!(heard_from(&running), Some(run));
+        let queued = RunEvent::State {
+            run,
+            state: RunState::Queued,
+        };
+        assert_eq!(heard_from(&queued), None);
     }
 }

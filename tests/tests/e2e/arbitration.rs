@@ -296,7 +296,7 @@ async fn cancelling_mid_stream_ends_the_run_without_proposals() {
                 p["value"]["kind"] == "report"
                     && p["value"]["message"]
                         .as_str()
-                        .is_some_and(|m| m.contains("tokens"))
+                        .is_some_and(|m| m.contains(" characters · "))
             },
             secs(10),
         )

@@ -49,6 +49,11 @@ async fn delegate_prints_the_diff_and_apply_writes_it() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("-    a - b\n+    a + b\n"), "{stdout}");
+    // Named as git names it, relative to the workspace.
+    assert!(
+        stdout.starts_with("--- a/src/lib.rs\n+++ b/src/lib.rs\n"),
+        "{stdout}"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(),
         ADD_RS
@@ -80,6 +85,16 @@ async fn delegate_prints_the_diff_and_apply_writes_it() {
     assert_eq!(
         std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(),
         ADD_FIXED
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("accept in progress"),
+        "applying warns of nothing: {stderr}"
+    );
+    let journal = std::fs::read_to_string(dir.path().join(".director/journal.jsonl")).unwrap();
+    assert!(
+        journal.contains(r#""decision":"accepted""#),
+        "the applied hunk is journalled accepted: {journal}"
     );
 
     let bad = delegate(

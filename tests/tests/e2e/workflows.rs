@@ -151,7 +151,8 @@ async fn a_workflow_implements_validates_and_reviews_in_one_run() {
     assert!(
         findings[0]["message"]
             .as_str()
-            .is_some_and(|message| message.contains("critic: may overflow")),
+            .is_some_and(|message| message.starts_with("workflow review (run ")
+                && message.contains("): critic: may overflow")),
         "{findings:#?}"
     );
 

@@ -28,13 +28,14 @@ use tokio::process::{ChildStderr, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::AgentEvent;
 use crate::agent::command::CommandError;
+use crate::agent::plain_text::{AnsiStripper, without_ansi};
 use crate::agent::process::{
     describe_failure, kill_process_group, process_group, record_process_group, sandboxed_command,
     with_tail,
 };
 use crate::agent::spawn_tied::spawn_tied_to_server;
+use crate::agent::{AgentEvent, TokenUsage};
 use crate::config::agent_config::CommandSettings;
 use crate::run::confine::Confinement;
 use jsonrpc::{INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcError};
@@ -44,7 +45,7 @@ use schema::{
     InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse,
     PermissionOutcome, PlanEntryStatus, PromptRequest, PromptResponse, ReadTextFileRequest,
     ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse, SessionNotification,
-    SessionUpdate, StopReason, ToolCallStatus, WriteTextFileRequest,
+    SessionUpdate, StopReason, ToolCallStatus, TurnUsage, WriteTextFileRequest,
 };
 
 /// How long the agent may take to end its turn after `session/cancel`
@@ -156,6 +157,8 @@ pub async fn run_acp(
         prompt_id: None,
         stopping: false,
         transcript: String::new(),
+        message_text: AnsiStripper::default(),
+        context_used: None,
     };
     let deadline = tokio::time::sleep(launch.timeout);
     tokio::pin!(deadline);
@@ -258,6 +261,10 @@ struct Client<'a> {
     /// Set once the turn is being cancelled: permissions are then refused.
     stopping: bool,
     transcript: String,
+    /// The agent's message text made plain, piece by piece.
+    message_text: AnsiStripper,
+    /// The context size its last `usage_update` reported.
+    context_used: Option<u64>,
 }
 
 /// What arrived while waiting for an answer.
@@ -304,7 +311,26 @@ impl Client<'_> {
             }],
         };
         let answer: PromptResponse = self.call("session/prompt", &request).await?;
+        if let Some(usage) = self.turn_usage(answer.usage) {
+            (self.events)(AgentEvent::Usage(usage));
+        }
         Ok(answer.stop_reason)
+    }
+
+    /// What the turn cost: the tokens the agent counted for it, else the
+    /// context it last reported using (what its model last read, a lower
+    /// bound of its input tokens).
+    fn turn_usage(&self, counted: Option<TurnUsage>) -> Option<TokenUsage> {
+        let (prompt_tokens, completion_tokens) = match (counted, self.context_used) {
+            (Some(counted), _) => (counted.input_tokens, counted.output_tokens),
+            (None, Some(used)) => (used, 0),
+            (None, None) => return None,
+        };
+        Some(TokenUsage {
+            prompt_tokens,
+            completion_tokens,
+            cost_usd: None,
+        })
     }
 
     /// Cancels the turn: `session/cancel`, every pending permission answered
@@ -498,6 +524,10 @@ impl Client<'_> {
             SessionUpdate::AgentMessageChunk {
                 content: ContentBlock::Text { text },
             } => {
+                let text = self.message_text.strip(&text);
+                if text.is_empty() {
+                    return;
+                }
                 self.transcript.push_str(&text);
                 (self.events)(AgentEvent::Delta(text));
             }
@@ -510,7 +540,7 @@ impl Client<'_> {
                             PlanEntryStatus::InProgress => "[~]",
                             PlanEntryStatus::Pending => "[ ]",
                         };
-                        format!("{mark} {}", entry.content)
+                        format!("{mark} {}", without_ansi(&entry.content))
                     })
                     .collect();
                 let line = format!("plan: {}", steps.join(", "));
@@ -529,6 +559,7 @@ impl Client<'_> {
                 raw_input,
             } => {
                 self.remember_paths(&tool_call_id, locations, raw_input);
+                let title = without_ansi(&title);
                 self.tool_titles.insert(tool_call_id, title.clone());
                 let status = status.unwrap_or(ToolCallStatus::Pending);
                 self.activity(format!("tool: {title} ({})", status_name(status)));
@@ -542,7 +573,8 @@ impl Client<'_> {
             } => {
                 self.remember_paths(&tool_call_id, locations, raw_input);
                 if let Some(title) = title {
-                    self.tool_titles.insert(tool_call_id.clone(), title);
+                    self.tool_titles
+                        .insert(tool_call_id.clone(), without_ansi(&title));
                 }
                 if let Some(status) = status {
                     let title = self
@@ -554,6 +586,7 @@ impl Client<'_> {
                 }
             }
             SessionUpdate::UsageUpdate { used, size, cost } => {
+                self.context_used = Some(used);
                 let cost = cost.map_or_else(String::new, |cost| {
                     format!(", {:.2} {} so far", cost.amount, cost.currency)
                 });
@@ -688,6 +721,77 @@ mod tests {
         let answer: Value = serde_json::from_str(&answer).expect("JSON");
         assert_eq!(answer["id"], 9);
         assert_eq!(answer["error"]["code"], METHOD_NOT_FOUND);
+    }
+
+    /// A fake agent's turn: the `session/update`s given (as JSON), then the
+    /// prompt's answer `result`.
+    fn turn_script(updates: &[&str], result: &str) -> String {
+        let updates: String = updates
+            .iter()
+            .map(|update| {
+                format!(
+                    "printf '%s\\n' '{{\"jsonrpc\":\"2.0\",\"method\":\"session/update\",\"params\":{{\"sessionId\":\"s\",\"update\":{update}}}}}'; "
+                )
+            })
+            .collect();
+        format!(
+            "read l; echo '{INITIALIZED}'; read l; echo '{SESSION}'; read l; {updates}\
+             printf '%s\\n' '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{result}}}'; read l"
+        )
+    }
+
+    #[tokio::test]
+    async fn the_turn_s_usage_is_reported_and_its_text_is_plain() {
+        let script = turn_script(
+            &[
+                r#"{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"\u001b[1mDone\u001b["}}"#,
+                r#"{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"0m."}}"#,
+                r#"{"sessionUpdate":"tool_call","toolCallId":"t","title":"\u001b[32mwrite\u001b[0m","status":"completed"}"#,
+                r#"{"sessionUpdate":"usage_update","used":900,"size":200000}"#,
+            ],
+            r#"{"stopReason":"end_turn","usage":{"inputTokens":1200,"outputTokens":34,"totalTokens":1234}}"#,
+        );
+        let (result, events, _dir) = run(&script, Duration::from_secs(10)).await;
+        assert_eq!(result, Ok("Done.".to_owned()));
+        assert_eq!(
+            events,
+            [
+                AgentEvent::Delta("Done".into()),
+                AgentEvent::Delta(".".into()),
+                AgentEvent::Activity("tool: write (completed)".into()),
+                AgentEvent::Activity("context: 900 of 200000 tokens".into()),
+                AgentEvent::Usage(TokenUsage {
+                    prompt_tokens: 1200,
+                    completion_tokens: 34,
+                    cost_usd: None,
+                }),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_turn_count_the_context_used_is_the_input_counted() {
+        let script = turn_script(
+            &[r#"{"sessionUpdate":"usage_update","used":900,"size":200000}"#],
+            r#"{"stopReason":"end_turn"}"#,
+        );
+        let (_, events, _dir) = run(&script, Duration::from_secs(10)).await;
+        assert_eq!(
+            events.last(),
+            Some(&AgentEvent::Usage(TokenUsage {
+                prompt_tokens: 900,
+                completion_tokens: 0,
+                cost_usd: None,
+            }))
+        );
+        let script = turn_script(&[], r#"{"stopReason":"end_turn"}"#);
+        let (_, events, _dir) = run(&script, Duration::from_secs(10)).await;
+        assert!(
+            !events
+                .iter()
+                .any(|event| matches!(event, AgentEvent::Usage(_))),
+            "no count is no usage: {events:?}"
+        );
     }
 
     #[tokio::test]

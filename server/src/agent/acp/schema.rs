@@ -76,6 +76,20 @@ pub struct PromptRequest {
 #[serde(rename_all = "camelCase")]
 pub struct PromptResponse {
     pub stop_reason: StopReason,
+    /// The tokens the turn cost, which some agents (opencode) report with
+    /// the end of the turn.
+    #[serde(default)]
+    pub usage: Option<TurnUsage>,
+}
+
+/// The tokens of a whole turn, as the agent counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnUsage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
 }
 
 /// Why the agent ended its turn.

@@ -6,7 +6,7 @@
 use super::{Engine, display_path};
 use crate::agent::acp::{AcpLaunch, PermissionQuestion, run_acp};
 use crate::agent::command::{CommandError, CommandLaunch, run_command};
-use crate::agent::{AgentEvent, ChatMessage, Role};
+use crate::agent::{AgentEvent, ChatMessage, Role, TokenUsage};
 use crate::config::agent_config::CommandSettings;
 use crate::config::{AgentConfig, AgentKind};
 use crate::ids::{HunkId, RunId};
@@ -85,11 +85,18 @@ impl Engine {
             );
         }
         let events = self.events.clone();
-        let sink = move |event: AgentEvent| {
+        // The tokens of every turn the agent reported, retries included.
+        let usage = std::sync::Mutex::new(None::<TokenUsage>);
+        let sink = |event: AgentEvent| {
             let event = match event {
                 AgentEvent::Delta(text) => RunEvent::Delta { run: id, text },
                 AgentEvent::Activity(line) => RunEvent::Activity { run: id, line },
-                AgentEvent::Retrying { .. } | AgentEvent::Usage(_) => return,
+                AgentEvent::Usage(turn) => {
+                    let mut usage = lock(&usage);
+                    *usage = Some(usage.map_or(turn, |sum| sum.plus(turn)));
+                    return;
+                }
+                AgentEvent::Retrying { .. } => return,
             };
             let _ = events.send(event);
         };
@@ -156,6 +163,10 @@ impl Engine {
             });
             current_prompt = command_validation_prompt(&prompt, &problem.message);
         };
+        let usage = lock(&usage).map(|usage| usage.priced(agent.price.as_ref()));
+        if let Some(record) = lock(&self.workspace).runs.get_mut(&id) {
+            record.usage = usage;
+        }
         let changes = result.as_ref().ok().map(|_| {
             sandbox.changes().map(|mut changes| {
                 // What the CLI writes for itself is not the user's to accept.

@@ -448,14 +448,7 @@ fn add_usage(total: &mut Option<TokenUsage>, usage: Option<TokenUsage>, agent: &
     };
     *total = Some(match total.take() {
         None => usage,
-        Some(sum) => TokenUsage {
-            prompt_tokens: sum.prompt_tokens + usage.prompt_tokens,
-            completion_tokens: sum.completion_tokens + usage.completion_tokens,
-            cost_usd: match (sum.cost_usd, usage.cost_usd) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            },
-        },
+        Some(sum) => sum.plus(usage),
     });
 }
 
