@@ -113,7 +113,15 @@ static_regex!(HEADING, r"^(#{1,6})\s+(.*?)\s*#*\s*$");
 static_regex!(OPENSPEC_REQUIREMENT, r"^Requirement:\s*(?P<name>.+?)\s*$");
 static_regex!(
     KIRO_REQUIREMENT,
-    r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung)\s+(?P<n>\d+)(?:\s*[:.\-–—]\s*(?P<title>.+))?$"
+    r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung|Требование|要件|需求|요구사항)\s*(?P<n>\d+)(?:\s*[:：.\-–—]\s*(?P<title>.+))?$"
+);
+static_regex!(
+    ACCEPTANCE_CRITERIA_TITLE,
+    r"(?i)^(?:\*\*)?(?:acceptance criteria|criterios de aceptación|critérios de aceitação|critères d'acceptation|akzeptanzkriterien|критерии приемки|критерии приёмки|受入基準|受け入れ基準|验收标准|驗收標準|수락 기준|인수 기준)"
+);
+static_regex!(
+    KEYWORD_CRITERION,
+    r"^\s*(?:[-*+]\s+)?(?:\*\*)?(?i:when|if|while|where|the|given)\b"
 );
 static_regex!(
     GENERIC_REQUIREMENT,
@@ -261,7 +269,14 @@ struct OpenRequirement {
     heading_level: usize,
     mode: BodyMode,
     scenario: Option<usize>,
-    criteria_count: usize,
+    /// The level of the `#### Acceptance Criteria` heading: sub-headings below it
+    /// (`##### Header`) group criteria without ending them.
+    criteria_heading_level: Option<usize>,
+    /// The indentation of the first criterion; deeper numbered items are detail.
+    criteria_indent: Option<usize>,
+    /// The number of the last `N.` criterion, which a `N.M.` line right after it
+    /// refines.
+    last_criterion_number: Option<String>,
 }
 
 struct LineParser<'a> {
@@ -461,15 +476,15 @@ impl<'a> LineParser<'a> {
                     return;
                 }
                 open.scenario = None;
-                open.mode = if title
-                    .to_ascii_lowercase()
-                    .starts_with("acceptance criteria")
-                    || title.to_lowercase().starts_with("criterios de aceptación")
-                {
-                    BodyMode::AcceptanceCriteria
-                } else {
-                    BodyMode::Normal
-                };
+                let below_criteria_heading = open.mode == BodyMode::AcceptanceCriteria
+                    && open.criteria_heading_level.is_some_and(|it| level > it);
+                if ACCEPTANCE_CRITERIA_TITLE.is_match(title) {
+                    open.mode = BodyMode::AcceptanceCriteria;
+                    open.criteria_heading_level = Some(level);
+                } else if !below_criteria_heading {
+                    open.mode = BodyMode::Normal;
+                    open.criteria_heading_level = None;
+                }
                 return;
             }
             self.close_requirement(line_range.start);
@@ -510,7 +525,13 @@ impl<'a> LineParser<'a> {
             }
         }
         let title_start = title_range.start;
-        if let Some(captures) = OPENSPEC_REQUIREMENT.captures(title).filter(|_| level == 3) {
+        // Only requirement-role files define requirements: a plan's `### AC-001:` or
+        // a task list's `### User Story 1` heading cites them.
+        let defines = self.document.role == FileRole::Requirements;
+        if let Some(captures) = OPENSPEC_REQUIREMENT
+            .captures(title)
+            .filter(|_| defines && level == 3)
+        {
             let name = captures["name"].to_string();
             let outside = !self.in_requirements_section;
             self.open_requirement(RequirementHeading {
@@ -525,7 +546,10 @@ impl<'a> LineParser<'a> {
             if let Some(requirement) = self.document.requirements.last_mut() {
                 requirement.outside_requirements_section = outside;
             }
-        } else if let Some(captures) = KIRO_REQUIREMENT.captures(title).filter(|_| level == 3) {
+        } else if let Some(captures) = KIRO_REQUIREMENT
+            .captures(title)
+            .filter(|_| defines && level == 3)
+        {
             let number = &captures["n"];
             let title = captures.name("title").map(|it| it.as_str().to_string());
             let aliases = vec![format!("Requirement {number}")];
@@ -540,7 +564,7 @@ impl<'a> LineParser<'a> {
             });
         } else if let Some(captures) = GENERIC_REQUIREMENT
             .captures(title)
-            .filter(|_| (2..=4).contains(&level))
+            .filter(|_| defines && (2..=4).contains(&level))
         {
             let id = captures.name("id").map(|it| it.range());
             let id_range = id
@@ -557,7 +581,8 @@ impl<'a> LineParser<'a> {
                 heading_range: line_range,
                 id_range,
             });
-        } else if let Some(captures) = USER_STORY.captures(title).filter(|_| level == 3) {
+        } else if let Some(captures) = USER_STORY.captures(title).filter(|_| defines && level == 3)
+        {
             let local_id = format!("US{}", &captures["k"]);
             let title = captures["title"].to_string();
             self.open_requirement(RequirementHeading {
@@ -626,7 +651,9 @@ impl<'a> LineParser<'a> {
             heading_level,
             mode: BodyMode::Normal,
             scenario: None,
-            criteria_count: 0,
+            criteria_heading_level: None,
+            criteria_indent: None,
+            last_criterion_number: None,
         });
     }
 
@@ -874,6 +901,9 @@ impl<'a> LineParser<'a> {
             return;
         }
         let line_range = start..start + line.len();
+        if self.document.role != FileRole::Requirements {
+            return;
+        }
         if let Some(captures) = SPECKIT_REQUIREMENT.captures(line) {
             let local_id = captures["id"].to_string();
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
@@ -968,10 +998,9 @@ impl<'a> LineParser<'a> {
             return;
         }
         let lowered = trimmed.to_ascii_lowercase();
-        if lowered.starts_with("**acceptance criteria")
-            || lowered.starts_with("**criterios de aceptación")
-        {
+        if trimmed.starts_with("**") && ACCEPTANCE_CRITERIA_TITLE.is_match(trimmed) {
             open.mode = BodyMode::AcceptanceCriteria;
+            open.criteria_heading_level = None;
             return;
         }
         if lowered.starts_with("**acceptance scenarios") {
@@ -1026,47 +1055,84 @@ impl<'a> LineParser<'a> {
             }
             return;
         }
+        let kiro_style = matches!(self.document.format, Format::Kiro | Format::KiroBugfix);
+        let in_criteria = open.mode == BodyMode::AcceptanceCriteria || !kiro_style;
         if let Some(captures) = EXPLICIT_CRITERION
             .captures(line)
             .or_else(|| ORDERED_ITEM.captures(line))
+            .filter(|_| in_criteria)
         {
+            let indent = indent_width(line);
+            if kiro_style && open.criteria_indent.is_some_and(|it| indent > it) {
+                // A nested list under a criterion details it; it is not a criterion.
+                return;
+            }
+            open.criteria_indent.get_or_insert(indent);
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
-            let kiro_style = matches!(self.document.format, Format::Kiro | Format::KiroBugfix);
-            if open.mode == BodyMode::AcceptanceCriteria || !kiro_style {
-                open.criteria_count += 1;
-                let position = open.criteria_count;
-                let mut criterion_text = &line[text_match.clone()];
-                let mut pinned = None;
-                if let Some(pin) = PIN_COMMENT.captures(criterion_text) {
-                    pinned = Some(pin["id"].to_string());
-                    criterion_text =
-                        &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
+            let mut criterion_text = &line[text_match.clone()];
+            let mut pinned = None;
+            if let Some(pin) = PIN_COMMENT.captures(criterion_text) {
+                pinned = Some(pin["id"].to_string());
+                criterion_text =
+                    &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
+            }
+            let criterion_text = criterion_text.trim_end();
+            let requirement = &self.document.requirements[open_index];
+            let requirement_number = requirement.local_id.trim_start_matches('R');
+            // Kiro IDs are the numbers written, never positions: a stray line must
+            // not shift the criteria after it, or `_Requirements: 1.4_` moves.
+            let local_id = match (pinned, captures.name("n")) {
+                (Some(pinned), _) => pinned,
+                (None, Some(major))
+                    if kiro_style
+                        && open.last_criterion_number.as_deref() == Some(major.as_str()) =>
+                {
+                    format!("{requirement_number}.{}.{}", major.as_str(), &captures["m"])
                 }
-                let criterion_text = criterion_text.trim_end();
+                (None, Some(major)) => format!("{}.{}", major.as_str(), &captures["m"]),
+                (None, None) if kiro_style => {
+                    open.last_criterion_number = Some(captures["m"].to_string());
+                    format!("{requirement_number}.{}", &captures["m"])
+                }
+                (None, None) => format!(
+                    "{}.{}",
+                    requirement.local_id,
+                    requirement.criteria.len() + 1
+                ),
+            };
+            let statement_range =
+                start + text_match.start..start + text_match.start + criterion_text.len();
+            self.push_criterion(
+                open_index,
+                local_id,
+                criterion_text,
+                statement_range,
+                line_range,
+            );
+            return;
+        }
+        if kiro_style && in_criteria && KEYWORD_CRITERION.is_match(line) {
+            // `**WHEN** … **THEN** the system **SHALL** …`: one criterion per line.
+            let text = ["- ", "* ", "+ "]
+                .iter()
+                .find_map(|bullet| trimmed.strip_prefix(bullet))
+                .map_or(trimmed, str::trim_start);
+            if find_modal(text).is_some() {
                 let requirement = &self.document.requirements[open_index];
-                let local_id = match (pinned, captures.name("n")) {
-                    (Some(pinned), _) => pinned,
-                    (None, Some(major)) => format!("{}.{}", major.as_str(), &captures["m"]),
-                    (None, None) if kiro_style => {
-                        format!(
-                            "{}.{position}",
-                            requirement.local_id.trim_start_matches('R')
-                        )
-                    }
-                    (None, None) => format!("{}.{position}", requirement.local_id),
-                };
-                let key = format!("{}#{local_id}", self.document.spec_id);
-                let statement_range =
-                    start + text_match.start..start + text_match.start + criterion_text.len();
-                let statement = self.statement(criterion_text, statement_range);
-                self.document.requirements[open_index]
-                    .criteria
-                    .push(Criterion {
-                        key,
-                        local_id,
-                        statement,
-                        range: line_range,
-                    });
+                let local_id = format!(
+                    "{}.{}",
+                    requirement.local_id.trim_start_matches('R'),
+                    requirement.criteria.len() + 1
+                );
+                let text_start =
+                    start + line.len() - line.trim_start().len() + (trimmed.len() - text.len());
+                self.push_criterion(
+                    open_index,
+                    local_id,
+                    text,
+                    text_start..text_start + text.len(),
+                    line_range,
+                );
                 return;
             }
         }
@@ -1098,6 +1164,26 @@ impl<'a> LineParser<'a> {
         self.document.requirements[open_index]
             .statements
             .push(statement);
+    }
+
+    fn push_criterion(
+        &mut self,
+        requirement_index: usize,
+        local_id: String,
+        text: &str,
+        statement_range: Range<usize>,
+        line_range: Range<usize>,
+    ) {
+        let key = format!("{}#{local_id}", self.document.spec_id);
+        let statement = self.statement(text, statement_range);
+        self.document.requirements[requirement_index]
+            .criteria
+            .push(Criterion {
+                key,
+                local_id,
+                statement,
+                range: line_range,
+            });
     }
 
     fn scan_markers(&mut self, line: &str, start: usize) {

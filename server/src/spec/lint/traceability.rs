@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::spec::index::coverage_of;
 use crate::spec::lint::config::NeededRole;
 use crate::spec::lint::{Emitter, LintContext, LintTarget, Rule, Severity};
-use crate::spec::model::{FileRole, RequirementKind, SpecDocument};
+use crate::spec::model::{FileRole, Format, RequirementKind, SpecDocument};
 use crate::spec::references::RefExpr;
 use crate::spec::trace::TraceRole;
 
@@ -185,7 +185,9 @@ fn requirement_without_trace(context: &LintContext<'_>, emitter: &mut Emitter) {
     let LintTarget::Spec(document) = context.target else {
         return;
     };
-    if document.role != FileRole::Requirements {
+    // A change's delta is not built against; its requirements are traced once
+    // archived into the main spec.
+    if document.role != FileRole::Requirements || document.format == Format::OpenSpecDelta {
         return;
     }
     let links = context.index.all_links();
