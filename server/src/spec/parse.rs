@@ -152,7 +152,7 @@ static_regex!(
     r"^`(?P<id>[a-z]+~\p{L}[\p{L}\p{N}_.\-]*~\d+)`\s*$"
 );
 static_regex!(ID_LINE, r"^\*\*(?:ID|UID)\*\*:\s*(?P<id>\S+)");
-static_regex!(ORDERED_ITEM, r"^\s*(?P<m>\d+)[.)]\s+(?P<text>.+)$");
+static_regex!(ORDERED_ITEM, r"^\s*(?P<m>\d+[a-z]?)[.)]\s+(?P<text>.+)$");
 static_regex!(
     EXPLICIT_CRITERION,
     r"^\s*(?P<n>\d+)\.(?P<m>\d+)\.?\s+(?P<text>.+)$"

@@ -255,12 +255,28 @@ fn body_is_normative(requirement: &crate::spec::model::Requirement) -> bool {
             .any(|criterion| normative(&criterion.statement.text))
 }
 
+/// Whether a requirement is written in a script whose normative words are not
+/// SHALL/MUST (`〜しなければならない`), so the keyword rules cannot judge it.
+fn written_in_other_script(requirement: &crate::spec::model::Requirement) -> bool {
+    let texts = requirement
+        .statements
+        .iter()
+        .chain(requirement.criteria.iter().map(|criterion| &criterion.statement));
+    texts.into_iter().any(|statement| {
+        statement
+            .text
+            .chars()
+            .any(|character| ('\u{2E80}'..='\u{D7FF}').contains(&character))
+    })
+}
+
 fn normative_check_applies(
     document: &SpecDocument,
     requirement: &crate::spec::model::Requirement,
 ) -> bool {
     requirement.kind == RequirementKind::Functional
         && !matches!(document.format, Format::Tessl)
+        && !(document.format == Format::Kiro && written_in_other_script(requirement))
         && !matches!(requirement.delta.as_deref(), Some("REMOVED" | "RENAMED"))
 }
 
