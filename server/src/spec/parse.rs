@@ -143,6 +143,7 @@ static_regex!(
 static_regex!(GROUP_HEADING, r"^(?P<g>\d+)\.\s+");
 static_regex!(PHASE_HEADING, r"^Phase\s+\d+");
 static_regex!(TASK_HEADING, r"^Task\s+\d+(?:\.\d+)*\b");
+static_regex!(GROUP_TASK_HEADING, r"^Task\s+\d+\s*[:：]\s*\S");
 static_regex!(
     SPECKIT_REQUIREMENT,
     r"^\s*[-*]\s+\*\*(?P<id>(?:FR|NFR|SC|C|REQ)-\d{2,})\*\*\s*:\s*(?P<text>.+)$"
@@ -175,7 +176,7 @@ static_regex!(
 );
 static_regex!(
     TASK_WITHOUT_BOX,
-    r"^\s*[-*+]\s+(?:\*\*)?\d+(?:\.\d+)*\.?(?:\*\*)?\s+\S"
+    r"^\s*[-*+]\s+(?:\*\*\d+(?:\.\d+)*\.?\*\*|\d+(?:\.\d+)*\.|\d+(?:\.\d+)+)\s+\S"
 );
 static_regex!(
     BOX_SPACING,
@@ -399,6 +400,24 @@ impl<'a> LineParser<'a> {
         for requirement in &mut self.document.requirements {
             requirement.fingerprint = requirement_fingerprint(requirement);
         }
+        // `## Task 1: Setup` over checkbox tasks is a group heading, not a task.
+        let document = &mut self.document;
+        let tasks = &document.tasks;
+        let sections = &document.sections;
+        document.observations.retain(|observation| {
+            observation.kind != ObservationKind::HeadingUsedAsTask
+                || !sections
+                    .iter()
+                    .filter(|section| {
+                        section.heading_range == observation.range
+                            && GROUP_TASK_HEADING.is_match(&section.title)
+                    })
+                    .any(|section| {
+                        tasks
+                            .iter()
+                            .any(|task| section.body_range.contains(&task.range.start))
+                    })
+        });
         self.document
     }
 
@@ -1198,6 +1217,11 @@ impl<'a> LineParser<'a> {
             if !outside_code(&whole.range()) {
                 continue;
             }
+            // spec-kit's checklist line "No [NEEDS CLARIFICATION] markers remain"
+            // talks about markers; it is not one.
+            if line[whole.end()..].trim_start().starts_with("marker") {
+                continue;
+            }
             let question = found
                 .name("q")
                 .map(|it| it.as_str().trim().to_string())
@@ -1220,7 +1244,17 @@ impl<'a> LineParser<'a> {
         }
         for found in TEMPLATE.captures_iter(line) {
             let Some(whole) = found.get(0) else { continue };
+            // `[PR #1278](…)` is link text; `kiro-{env}`, `?token={token}` and
+            // `ArchiTrack:{email}` are format strings, not placeholders to fill.
+            let link_text = whole.as_str().starts_with('[') && line[whole.end()..].starts_with('(');
+            let format_string = whole.as_str().starts_with('{')
+                && line[..whole.start()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|it| it.is_alphanumeric() || "-/:=?_.".contains(it));
             if !outside_code(&whole.range())
+                || link_text
+                || format_string
                 || found
                     .name("inner")
                     .is_some_and(|inner| ID_SHAPED.is_match(inner.as_str()))

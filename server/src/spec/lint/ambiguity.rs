@@ -345,8 +345,8 @@ fn open_ended_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
 fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
     static SUBORDINATE: LazyLock<Regex> = LazyLock::new(|| {
         lexicon(&[
-            "before", "after", "until", "so", "that", "which", "what", "because", "if",
-            "unless", "when", "whenever", "where", "while", "once", "whether", "how",
+            "before", "after", "until", "so", "that", "which", "what", "because", "if", "unless",
+            "when", "whenever", "where", "while", "once", "whether", "how",
         ])
     });
     let LintTarget::Spec(document) = context.target else {
@@ -354,13 +354,15 @@ fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
     };
     // Scenario steps describe what happens; only requirements and criteria
     // state what must.
-    let normative = document.normative_statements().filter(|(requirement, _, place)| {
-        *place != StatementPlace::ScenarioStep
-            && !matches!(
-                requirement.kind,
-                RequirementKind::Story | RequirementKind::Defect
-            )
-    });
+    let normative = document
+        .normative_statements()
+        .filter(|(requirement, _, place)| {
+            *place != StatementPlace::ScenarioStep
+                && !matches!(
+                    requirement.kind,
+                    RequirementKind::Story | RequirementKind::Defect
+                )
+        });
     for (_, statement, _) in normative {
         let text = statement.text.as_str();
         let has_strong_modal = STRONG_MODAL.is_match(text);
@@ -393,7 +395,9 @@ fn indefinite_time(context: &LintContext<'_>, emitter: &mut Emitter) {
         }
         for found in own_words(&statement.text, &INDEFINITE_TIME) {
             // "immediately after the header" is a position, not a time.
-            let after = statement.text[found.end()..].trim_start().to_ascii_lowercase();
+            let after = statement.text[found.end()..]
+                .trim_start()
+                .to_ascii_lowercase();
             if ["after", "before", "below", "above", "following"]
                 .iter()
                 .any(|word| after.starts_with(word))

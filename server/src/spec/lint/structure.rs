@@ -258,10 +258,12 @@ fn body_is_normative(requirement: &crate::spec::model::Requirement) -> bool {
 /// Whether a requirement is written in a script whose normative words are not
 /// SHALL/MUST (`〜しなければならない`), so the keyword rules cannot judge it.
 fn written_in_other_script(requirement: &crate::spec::model::Requirement) -> bool {
-    let texts = requirement
-        .statements
-        .iter()
-        .chain(requirement.criteria.iter().map(|criterion| &criterion.statement));
+    let texts = requirement.statements.iter().chain(
+        requirement
+            .criteria
+            .iter()
+            .map(|criterion| &criterion.statement),
+    );
     texts.into_iter().any(|statement| {
         statement
             .text

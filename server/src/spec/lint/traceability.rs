@@ -146,10 +146,14 @@ fn task_without_reference(context: &LintContext<'_>, emitter: &mut Emitter) {
     let LintTarget::Spec(document) = context.target else {
         return;
     };
-    if document.role != FileRole::Tasks {
+    // OpenSpec tasks never cite requirements: the change's deltas are their scope.
+    if document.role != FileRole::Tasks || document.format == Format::OpenSpec {
         return;
     }
     for (index, task) in document.tasks.iter().enumerate() {
+        if in_checklist_section(document, task.range.start) {
+            continue;
+        }
         let has_reference = |task: &crate::spec::model::Task| {
             task.story.is_some()
                 || task
@@ -179,6 +183,27 @@ fn task_without_reference(context: &LintContext<'_>, emitter: &mut Emitter) {
             finding.severity = Severity::Info;
         }
     }
+}
+
+/// Whether a task sits under a heading that makes it a checklist item (spec-kit's
+/// "Quality Gates", "Validation Checklist", a "Definition of Done"), not work.
+fn in_checklist_section(document: &SpecDocument, offset: usize) -> bool {
+    document
+        .sections
+        .iter()
+        .filter(|section| section.body_range.contains(&offset))
+        .any(|section| {
+            let title = section.title.to_ascii_lowercase();
+            [
+                "quality gate",
+                "checklist",
+                "definition of done",
+                "success criteria",
+                "validation",
+            ]
+            .iter()
+            .any(|word| title.contains(word))
+        })
 }
 
 fn requirement_without_trace(context: &LintContext<'_>, emitter: &mut Emitter) {
