@@ -477,6 +477,18 @@ impl<'a> LineParser<'a> {
                 if let Some(captures) = SCENARIO_HEADING.captures(title) {
                     if level != 4 {
                         self.observe(ObservationKind::ScenarioWrongLevel, line_range.clone());
+                        // OpenSpec only reads `####` scenarios; another level is
+                        // none at all, as `openspec validate` counts them.
+                        if matches!(
+                            self.document.format,
+                            Format::OpenSpec | Format::OpenSpecDelta
+                        ) {
+                            if let Some(open) = &mut self.requirement {
+                                open.scenario = None;
+                                open.mode = BodyMode::Normal;
+                            }
+                            return;
+                        }
                     }
                     let name = captures["name"].trim().to_string();
                     let requirement = &mut self.document.requirements[open_index];
@@ -1026,10 +1038,7 @@ impl<'a> LineParser<'a> {
             open.mode = BodyMode::AcceptanceScenarios;
             return;
         }
-        if lowered.starts_with("**user story")
-            || lowered.starts_with("**independent test")
-            || lowered.starts_with("**why this priority")
-        {
+        if lowered.starts_with("**independent test") || lowered.starts_with("**why this priority") {
             return;
         }
         if trimmed.starts_with("<!--") {
@@ -1170,7 +1179,12 @@ impl<'a> LineParser<'a> {
                 ),
             }
         }
-        let text = trimmed.trim_start_matches(['-', '*', '+']).trim_start();
+        let bulleted = trimmed.starts_with(['-', '*', '+']) && !trimmed.starts_with("**");
+        let text = if bulleted {
+            trimmed.trim_start_matches(['-', '*', '+']).trim_start()
+        } else {
+            trimmed
+        };
         let text = PIN_COMMENT
             .captures(text)
             .and_then(|it| it.get(0))
@@ -1179,10 +1193,29 @@ impl<'a> LineParser<'a> {
             return;
         }
         let text_start = start + line.find(text).unwrap_or(0);
-        let statement = self.statement(text, text_start..text_start + text.len());
-        self.document.requirements[open_index]
-            .statements
-            .push(statement);
+        let text_end = text_start + text.len();
+        // A paragraph wrapped over several lines (`**User Story:** As a …,` then
+        // `so that …`) is one statement, so hover shows all of it.
+        let statements = &self.document.requirements[open_index].statements;
+        let continued_from = statements
+            .last()
+            .filter(|previous| {
+                !bulleted
+                    && self.text[previous.range.end..start].trim().is_empty()
+                    && self.text[previous.range.end..start].matches('\n').count() == 1
+                    && self.text[..previous.range.start]
+                        .rsplit('\n')
+                        .next()
+                        .is_some_and(|prefix| prefix.trim().is_empty())
+            })
+            .map(|previous| previous.range.start);
+        let range = continued_from.unwrap_or(text_start)..text_end;
+        let statement = self.statement(&self.text[range.clone()], range);
+        let statements = &mut self.document.requirements[open_index].statements;
+        if continued_from.is_some() {
+            statements.pop();
+        }
+        statements.push(statement);
     }
 
     fn push_criterion(
@@ -1612,6 +1645,121 @@ mod tests {
         let text = "# Reqs\n`req~login.lockout~1`\nThe service SHALL lock accounts.\n";
         let document = parse(Format::Native, FileRole::Requirements, "x", text);
         assert_eq!(keys(&document), ["x#req~login.lockout~1"]);
+    }
+
+    fn criteria_ids(document: &SpecDocument, requirement: usize) -> Vec<&str> {
+        document.requirements[requirement]
+            .criteria
+            .iter()
+            .map(|criterion| criterion.local_id.as_str())
+            .collect()
+    }
+
+    /// Issue #13, defect 2: a criterion's ID is the number written, so a stray
+    /// `2.1.` refinement line does not shift the criteria after it.
+    #[test]
+    fn kiro_criteria_keep_the_numbers_written() {
+        let text = "# Requirements\n## Requirements\n### Requirement 1: Export\n#### Acceptance Criteria\n1. WHEN asked THE tool SHALL export\n2. WHEN it is large THE tool SHALL stream\n2.1. WHEN streaming THE tool SHALL report progress\n3. THE tool SHALL log\n4. THE tool SHALL exit 0\n   1. a nested note about exit codes\n### Requirement 2: Import\n#### Acceptance Criteria\n2.1. THE tool SHALL import\n2.2. THE tool SHALL validate\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "io", text);
+        assert_eq!(
+            criteria_ids(&document, 0),
+            ["1.1", "1.2", "1.2.1", "1.3", "1.4"]
+        );
+        assert_eq!(criteria_ids(&document, 1), ["2.1", "2.2"]);
+    }
+
+    /// Issue #13, defect 3: cc-sdd's Japanese headings are requirements too.
+    #[test]
+    fn kiro_headings_in_japanese_are_recognised() {
+        let text = "# 要件定義書\n## 要件\n### 要件1: ログイン\n#### 受入基準\n1. WHEN 利用者がログインする THEN システムはセッションを作成しなければならない\n2. IF パスワードが誤っている THEN システムはエラーを表示しなければならない\n### 要件 2：ログアウト\n#### 受け入れ基準\n1. システムはセッションを破棄しなければならない\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "auth", text);
+        assert_eq!(keys(&document), ["auth#R1", "auth#R2"]);
+        assert_eq!(document.requirements[0].title.as_deref(), Some("ログイン"));
+        assert_eq!(criteria_ids(&document, 0), ["1.1", "1.2"]);
+        assert_eq!(criteria_ids(&document, 1), ["2.1"]);
+    }
+
+    /// Issue #13, defect 4: criteria below a sub-heading of the criteria
+    /// section, and criteria written as bold-keyword bullets or paragraphs.
+    #[test]
+    fn kiro_criteria_below_sub_headings_and_in_bold_keywords() {
+        let text = "# R\n## Requirements\n### Requirement 1: Menu\n#### Acceptance Criteria\n##### Header\n1. THE app SHALL show a menu\n##### Footer\n2. THE app SHALL show links\n### Requirement 2: Save\n#### Acceptance Criteria\n- **WHEN** the user saves **THEN** the app **SHALL** write the file\n**IF** the disk is full **THEN** the app **SHALL** warn\nSome context without a modal.\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "ui", text);
+        assert_eq!(criteria_ids(&document, 0), ["1.1", "1.2"]);
+        assert_eq!(criteria_ids(&document, 1), ["2.1", "2.2"]);
+        assert!(
+            document.requirements[1].criteria[0]
+                .statement
+                .text
+                .starts_with("**WHEN** the user saves")
+        );
+    }
+
+    /// Issue #13, defect 6: a plan's `### AC-001:` and a task list's user story
+    /// headings cite requirements; they do not define them.
+    #[test]
+    fn only_requirement_files_define_requirements() {
+        let plan = parse(
+            Format::SpecKit,
+            FileRole::Plan,
+            "001-x",
+            "# Plan\n### AC-001: Sign in works\n- **FR-001**: System MUST sign in\n",
+        );
+        assert!(plan.requirements.is_empty());
+        let tasks = parse(
+            Format::SpecKit,
+            FileRole::Tasks,
+            "001-x",
+            "# Tasks\n## Phase 3\n### User Story 1 — Sign in (Priority: P1)\n- [ ] T001 [US1] Build the form\n",
+        );
+        assert!(tasks.requirements.is_empty());
+        assert_eq!(tasks.tasks.len(), 1);
+        assert_eq!(tasks.tasks[0].story.as_deref(), Some("US1"));
+    }
+
+    /// A wrapped paragraph is one statement (hover showed only its last line).
+    #[test]
+    fn a_wrapped_user_story_is_one_statement() {
+        let text = "# R\n## Requirements\n### Requirement 1: Export\n**User Story:** As an analyst, I want exports,\nso that I can share results.\n\n#### Acceptance Criteria\n1. THE tool SHALL export CSV\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "io", text);
+        let statements: Vec<_> = document.requirements[0]
+            .statements
+            .iter()
+            .map(|statement| statement.text.as_str())
+            .collect();
+        assert_eq!(
+            statements,
+            ["**User Story:** As an analyst, I want exports,\nso that I can share results."]
+        );
+        let statement = &document.requirements[0].statements[0];
+        assert_eq!(&text[statement.range.clone()], statement.text);
+    }
+
+    /// Issue #13, defect 9: OpenSpec only reads level-4 scenarios.
+    #[test]
+    fn openspec_scenarios_at_another_level_are_not_scenarios() {
+        let text = "# S\n## Purpose\nP.\n## Requirements\n### Requirement: Login\nThe system SHALL sign in.\n##### Scenario: Deep\n- WHEN x\n- THEN y\n";
+        let document = parse(Format::OpenSpec, FileRole::Requirements, "s", text);
+        assert!(document.requirements[0].scenarios.is_empty());
+        assert!(
+            document
+                .observations
+                .iter()
+                .any(|it| it.kind == ObservationKind::ScenarioWrongLevel)
+        );
+    }
+
+    /// Issue #13, defect 10: marker and placeholder look-alikes.
+    #[test]
+    fn checklist_lines_links_and_format_strings_are_not_markers() {
+        let text = "# Checklist\n- [x] No [NEEDS CLARIFICATION] markers remain\n- See [PR #12](https://example.com/pr/12) and `x`\n- URL /users/{id}/posts?tag={tag}\n- Fill in [FEATURE NAME] and {feature_name}\n";
+        let document = parse(Format::SpecKit, FileRole::Checklist, "001-x", text);
+        let markers: Vec<_> = document
+            .markers
+            .iter()
+            .map(|marker| &text[marker.range.clone()])
+            .collect();
+        assert_eq!(markers, ["[FEATURE NAME]", "{feature_name}"]);
     }
 
     #[test]

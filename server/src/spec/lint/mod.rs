@@ -223,6 +223,9 @@ pub(crate) mod test_support {
 }
 
 #[cfg(test)]
+mod wild_specs_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
