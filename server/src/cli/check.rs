@@ -22,7 +22,8 @@ use crate::spec::model::{Format, RequirementKind};
 /// Arguments of `director check`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Workspace folder to check, or one file within it
+    /// Workspace folder to check, or one file: its findings, checked within the
+    /// workspace found above it (`director.toml`, `.git`, `.kiro`, `openspec`, `.specify`)
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Output format

@@ -95,7 +95,7 @@ struct OpenSpecItem {
 fn main() -> ExitCode {
     match run() {
         Ok(failures) if failures.is_empty() => {
-            println!("spec-corpus: every expectation holds");
+            eprintln!("spec-corpus: every expectation holds");
             ExitCode::SUCCESS
         }
         Ok(failures) => {
@@ -325,7 +325,7 @@ fn compare_with_openspec(
             ));
         }
     }
-    println!(
+    eprintln!(
         "spec-corpus: {name}: {} OpenSpec items compared",
         verdicts.items.len()
     );
@@ -384,7 +384,7 @@ fn check_precision(
     } else {
         kept_true as f64 / reported as f64
     };
-    println!(
+    eprintln!(
         "spec-corpus: ambiguity/EARS precision {:.1} % on {} labelled samples ({kept_true} true and {kept_false} false still reported, {lost_true} true ones no longer reported)",
         precision * 100.0,
         labels.sample.len()

@@ -276,9 +276,11 @@ fn normative_check_applies(
     document: &SpecDocument,
     requirement: &crate::spec::model::Requirement,
 ) -> bool {
+    let keywords_unreadable =
+        document.format == Format::Kiro && written_in_other_script(requirement);
     requirement.kind == RequirementKind::Functional
         && !matches!(document.format, Format::Tessl)
-        && !(document.format == Format::Kiro && written_in_other_script(requirement))
+        && !keywords_unreadable
         && !matches!(requirement.delta.as_deref(), Some("REMOVED" | "RENAMED"))
 }
 
