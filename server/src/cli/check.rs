@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::workspace_root::find_spec_workspace_root;
 use crate::spec::index::{Coverage, SpecIndex, coverage_of};
 use crate::spec::line_column::LineStarts;
 use crate::spec::lint::config::{LintPolicy, read_workspace_lint_config};
@@ -21,7 +22,8 @@ use crate::spec::model::{Format, RequirementKind};
 /// Arguments of `director check`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Workspace folder to check, or one file within it
+    /// Workspace folder to check, or one file: its findings, checked within the
+    /// workspace found above it (`director.toml`, `.git`, `.kiro`, `openspec`, `.specify`)
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Output format
@@ -78,15 +80,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(2));
     }
+    // One file (a pre-commit hook passes the changed ones) is checked within its
+    // workspace: the layout (`.kiro/specs/…`, `openspec/…`) and the references
+    // into other files are only known from the root.
     let (root, only_file) = if args.path.is_dir() {
         (args.path.clone(), None)
     } else {
-        (
-            args.path
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-            Some(args.path.clone()),
-        )
+        let folder = args
+            .path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        (spec_workspace_of(&folder), Some(args.path.clone()))
     };
     let config = match read_workspace_lint_config(&root) {
         Ok(config) => config,
@@ -114,6 +119,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The workspace root above `folder`, written relative to the current folder when
+/// it is that folder or below it, so that reports name files as a hook passes them.
+fn spec_workspace_of(folder: &Path) -> PathBuf {
+    let Ok(absolute) = std::fs::canonicalize(folder) else {
+        return folder.to_path_buf();
+    };
+    let root = find_spec_workspace_root(&absolute);
+    let current = std::env::current_dir().and_then(std::fs::canonicalize);
+    match current.ok().and_then(|current| {
+        root.strip_prefix(&current)
+            .ok()
+            .map(|relative| Path::new(".").join(relative))
+    }) {
+        Some(relative) => relative,
+        None => root,
+    }
 }
 
 impl CheckReport {

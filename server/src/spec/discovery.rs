@@ -53,7 +53,7 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
                 "tasks.md" => (Format::Kiro, FileRole::Tasks),
                 _ => return None,
             };
-            return classification(format, role, feature);
+            return classification(format, role, &scoped(&parts[..position], feature));
         }
         return None;
     }
@@ -68,10 +68,11 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
     }
     if let Some(position) = find_sequence(&parts, &["openspec", "changes"]) {
         let rest = &parts[position + 2..];
-        let change = *rest.first()?;
-        if change == "archive" {
+        let change_folder = *rest.first()?;
+        if change_folder == "archive" {
             return None;
         }
+        let change = &scoped(&parts[..position], change_folder);
         return match rest {
             [_, "proposal.md"] => {
                 classification(Format::OpenSpec, FileRole::ChangeProposal, change)
@@ -79,22 +80,28 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
             [_, "design.md"] => classification(Format::OpenSpec, FileRole::Design, change),
             [_, "tasks.md"] => classification(Format::OpenSpec, FileRole::Tasks, change),
             [_, "specs", capability @ .., "spec.md"] => {
-                let spec_id = format!("changes/{change}/{}", capability.join("/"));
+                let spec_id = scoped(
+                    &parts[..position],
+                    &format!("changes/{change_folder}/{}", capability.join("/")),
+                );
                 classification(Format::OpenSpecDelta, FileRole::Requirements, &spec_id)
             }
             _ => None,
         };
     }
     if let Some(position) = find_sequence(&parts, &["openspec", "specs"]) {
+        let prefix = &parts[..position];
         return match &parts[position + 2..] {
             [capability @ .., "spec.md"] if !capability.is_empty() => classification(
                 Format::OpenSpec,
                 FileRole::Requirements,
-                &capability.join("/"),
+                &scoped(prefix, &capability.join("/")),
             ),
-            [capability @ .., "design.md"] if !capability.is_empty() => {
-                classification(Format::OpenSpec, FileRole::Design, &capability.join("/"))
-            }
+            [capability @ .., "design.md"] if !capability.is_empty() => classification(
+                Format::OpenSpec,
+                FileRole::Design,
+                &scoped(prefix, &capability.join("/")),
+            ),
             _ => None,
         };
     }
@@ -108,7 +115,7 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
                     ["checklists", _] => FileRole::Checklist,
                     _ => return None,
                 };
-                return classification(Format::SpecKit, role, feature);
+                return classification(Format::SpecKit, role, &scoped(&parts[..position], feature));
             }
         }
     }
@@ -116,6 +123,17 @@ pub fn classify(relative_path: &Path, has_native_front_matter: bool) -> Option<C
         return classification(Format::Tessl, FileRole::Requirements, spec_id);
     }
     None
+}
+
+/// A spec's identity is its path: a spec folder at the workspace root is known by
+/// its name (`auth`), one inside a package by the package path too
+/// (`packages/api/auth`), so that two packages' `.kiro/specs/auth` never collide.
+fn scoped(prefix: &[&str], name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", prefix.join("/"))
+    }
 }
 
 /// Whether a file name could be a spec at all, before its contents are read.
@@ -200,6 +218,26 @@ mod tests {
         check(
             "specs/strings/reverser.spec.md",
             Some((Format::Tessl, FileRole::Requirements, "reverser")),
+        );
+    }
+
+    #[test]
+    fn specs_inside_packages_are_known_by_their_path() {
+        check(
+            "packages/api/.kiro/specs/auth/requirements.md",
+            Some((Format::Kiro, FileRole::Requirements, "packages/api/auth")),
+        );
+        check(
+            "apps/web/specs/003-photo-albums/tasks.md",
+            Some((
+                Format::SpecKit,
+                FileRole::Tasks,
+                "apps/web/003-photo-albums",
+            )),
+        );
+        check(
+            "svc/openspec/specs/auth/spec.md",
+            Some((Format::OpenSpec, FileRole::Requirements, "svc/auth")),
         );
     }
 

@@ -102,10 +102,7 @@ pub fn analyze_ears(text: &str, base: usize) -> Option<Ears> {
             ClauseKind::Where => ears.where_ = Some(condition),
             ClauseKind::While => ears.while_.push(condition),
             ClauseKind::When => {
-                if text[clause.condition.clone()]
-                    .to_ascii_lowercase()
-                    .contains(" or ")
-                {
+                if joins_several_triggers(&text[clause.condition.clone()]) {
                     ears.problems.push(EarsProblem::MultipleTriggers);
                 }
                 then_terminated_when = clause.ended_with_then;
@@ -155,6 +152,20 @@ fn clause_rank(kind: ClauseKind) -> u8 {
         ClauseKind::While => 1,
         ClauseKind::When | ClauseKind::If => 2,
     }
+}
+
+/// Whether a WHEN condition joins triggers with `or`. Two states of one thing
+/// (`configuration is invalid or missing`) are one trigger.
+fn joins_several_triggers(condition: &str) -> bool {
+    let lowered = condition.to_ascii_lowercase();
+    let Some((before, after)) = lowered.split_once(" or ") else {
+        return false;
+    };
+    let states_of_one_thing = [" is ", " are ", " was ", " were "]
+        .iter()
+        .any(|verb| format!("{before} ").contains(verb))
+        && after.split_whitespace().count() == 1;
+    !states_of_one_thing
 }
 
 #[cfg(test)]
@@ -222,6 +233,11 @@ mod tests {
         );
         assert!(
             pattern("WHEN a or b, THE API SHALL fail")
+                .1
+                .contains(&EarsProblem::MultipleTriggers)
+        );
+        assert!(
+            !pattern("WHEN the setting is invalid or missing, THE API SHALL use defaults")
                 .1
                 .contains(&EarsProblem::MultipleTriggers)
         );

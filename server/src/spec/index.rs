@@ -349,7 +349,9 @@ impl SpecIndex {
 
     /// Resolves a reference as written (`AUTH-003`, `1.2`, `Requirement 2`,
     /// `auth#AUTH-003`) to an item key. `context_spec` is the spec the reference is
-    /// written in; it wins when a short ID exists in several specs.
+    /// written in; it wins when a short ID exists in several specs, and numbers
+    /// (`8.6`, `Requirement 3`), which only mean something within one spec, resolve
+    /// inside it alone.
     pub fn resolve(&self, reference: &str, context_spec: Option<&str>) -> Option<&str> {
         if let Some((key, _)) = self.items.get_key_value(reference) {
             return Some(key);
@@ -360,8 +362,11 @@ impl SpecIndex {
             }
         }
         let candidates = self.by_local_id.get(reference)?;
+        let spec_local = is_spec_local_reference(reference);
         if let [only] = candidates.as_slice() {
-            return Some(only);
+            if !(spec_local && context_spec.is_some()) {
+                return Some(only);
+            }
         }
         let context_spec = context_spec?;
         let prefix = format!("{context_spec}#");
@@ -841,6 +846,16 @@ impl SpecIndex {
             }
         }
     }
+}
+
+/// Whether a reference is a number that only a spec of its own gives meaning to:
+/// Kiro's `1.2` and `Requirement 3`.
+fn is_spec_local_reference(reference: &str) -> bool {
+    let number = reference.strip_prefix("Requirement ").unwrap_or(reference);
+    !number.is_empty()
+        && number
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// Coverage from a requirement's links; `fingerprint` is its current fingerprint.

@@ -113,7 +113,15 @@ static_regex!(HEADING, r"^(#{1,6})\s+(.*?)\s*#*\s*$");
 static_regex!(OPENSPEC_REQUIREMENT, r"^Requirement:\s*(?P<name>.+?)\s*$");
 static_regex!(
     KIRO_REQUIREMENT,
-    r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung)\s+(?P<n>\d+)(?:\s*[:.\-–—]\s*(?P<title>.+))?$"
+    r"^(?:Requirement|Requisito|Requisit|Exigence|Anforderung|Требование|要件|需求|요구사항)\s*(?P<n>\d+)(?:\s*[:：.\-–—]\s*(?P<title>.+))?$"
+);
+static_regex!(
+    ACCEPTANCE_CRITERIA_TITLE,
+    r"(?i)^(?:\*\*)?(?:acceptance criteria|criterios de aceptación|critérios de aceitação|critères d'acceptation|akzeptanzkriterien|критерии приемки|критерии приёмки|受入基準|受け入れ基準|验收标准|驗收標準|수락 기준|인수 기준)"
+);
+static_regex!(
+    KEYWORD_CRITERION,
+    r"^\s*(?:[-*+]\s+)?(?:\*\*)?(?i:when|if|while|where|the|given)\b"
 );
 static_regex!(
     GENERIC_REQUIREMENT,
@@ -135,6 +143,7 @@ static_regex!(
 static_regex!(GROUP_HEADING, r"^(?P<g>\d+)\.\s+");
 static_regex!(PHASE_HEADING, r"^Phase\s+\d+");
 static_regex!(TASK_HEADING, r"^Task\s+\d+(?:\.\d+)*\b");
+static_regex!(GROUP_TASK_HEADING, r"^Task\s+\d+\s*[:：]\s*\S");
 static_regex!(
     SPECKIT_REQUIREMENT,
     r"^\s*[-*]\s+\*\*(?P<id>(?:FR|NFR|SC|C|REQ)-\d{2,})\*\*\s*:\s*(?P<text>.+)$"
@@ -144,7 +153,7 @@ static_regex!(
     r"^`(?P<id>[a-z]+~\p{L}[\p{L}\p{N}_.\-]*~\d+)`\s*$"
 );
 static_regex!(ID_LINE, r"^\*\*(?:ID|UID)\*\*:\s*(?P<id>\S+)");
-static_regex!(ORDERED_ITEM, r"^\s*(?P<m>\d+)[.)]\s+(?P<text>.+)$");
+static_regex!(ORDERED_ITEM, r"^\s*(?P<m>\d+[a-z]?)[.)]\s+(?P<text>.+)$");
 static_regex!(
     EXPLICIT_CRITERION,
     r"^\s*(?P<n>\d+)\.(?P<m>\d+)\.?\s+(?P<text>.+)$"
@@ -167,7 +176,7 @@ static_regex!(
 );
 static_regex!(
     TASK_WITHOUT_BOX,
-    r"^\s*[-*+]\s+(?:\*\*)?\d+(?:\.\d+)*\.?(?:\*\*)?\s+\S"
+    r"^\s*[-*+]\s+(?:\*\*\d+(?:\.\d+)*\.?\*\*|\d+(?:\.\d+)*\.|\d+(?:\.\d+)+)\s+\S"
 );
 static_regex!(
     BOX_SPACING,
@@ -261,7 +270,14 @@ struct OpenRequirement {
     heading_level: usize,
     mode: BodyMode,
     scenario: Option<usize>,
-    criteria_count: usize,
+    /// The level of the `#### Acceptance Criteria` heading: sub-headings below it
+    /// (`##### Header`) group criteria without ending them.
+    criteria_heading_level: Option<usize>,
+    /// The indentation of the first criterion; deeper numbered items are detail.
+    criteria_indent: Option<usize>,
+    /// The number of the last `N.` criterion, which a `N.M.` line right after it
+    /// refines.
+    last_criterion_number: Option<String>,
 }
 
 struct LineParser<'a> {
@@ -384,6 +400,24 @@ impl<'a> LineParser<'a> {
         for requirement in &mut self.document.requirements {
             requirement.fingerprint = requirement_fingerprint(requirement);
         }
+        // `## Task 1: Setup` over checkbox tasks is a group heading, not a task.
+        let document = &mut self.document;
+        let tasks = &document.tasks;
+        let sections = &document.sections;
+        document.observations.retain(|observation| {
+            observation.kind != ObservationKind::HeadingUsedAsTask
+                || !sections
+                    .iter()
+                    .filter(|section| {
+                        section.heading_range == observation.range
+                            && GROUP_TASK_HEADING.is_match(&section.title)
+                    })
+                    .any(|section| {
+                        tasks
+                            .iter()
+                            .any(|task| section.body_range.contains(&task.range.start))
+                    })
+        });
         self.document
     }
 
@@ -443,6 +477,18 @@ impl<'a> LineParser<'a> {
                 if let Some(captures) = SCENARIO_HEADING.captures(title) {
                     if level != 4 {
                         self.observe(ObservationKind::ScenarioWrongLevel, line_range.clone());
+                        // OpenSpec only reads `####` scenarios; another level is
+                        // none at all, as `openspec validate` counts them.
+                        if matches!(
+                            self.document.format,
+                            Format::OpenSpec | Format::OpenSpecDelta
+                        ) {
+                            if let Some(open) = &mut self.requirement {
+                                open.scenario = None;
+                                open.mode = BodyMode::Normal;
+                            }
+                            return;
+                        }
                     }
                     let name = captures["name"].trim().to_string();
                     let requirement = &mut self.document.requirements[open_index];
@@ -461,15 +507,15 @@ impl<'a> LineParser<'a> {
                     return;
                 }
                 open.scenario = None;
-                open.mode = if title
-                    .to_ascii_lowercase()
-                    .starts_with("acceptance criteria")
-                    || title.to_lowercase().starts_with("criterios de aceptación")
-                {
-                    BodyMode::AcceptanceCriteria
-                } else {
-                    BodyMode::Normal
-                };
+                let below_criteria_heading = open.mode == BodyMode::AcceptanceCriteria
+                    && open.criteria_heading_level.is_some_and(|it| level > it);
+                if ACCEPTANCE_CRITERIA_TITLE.is_match(title) {
+                    open.mode = BodyMode::AcceptanceCriteria;
+                    open.criteria_heading_level = Some(level);
+                } else if !below_criteria_heading {
+                    open.mode = BodyMode::Normal;
+                    open.criteria_heading_level = None;
+                }
                 return;
             }
             self.close_requirement(line_range.start);
@@ -510,7 +556,13 @@ impl<'a> LineParser<'a> {
             }
         }
         let title_start = title_range.start;
-        if let Some(captures) = OPENSPEC_REQUIREMENT.captures(title).filter(|_| level == 3) {
+        // Only requirement-role files define requirements: a plan's `### AC-001:` or
+        // a task list's `### User Story 1` heading cites them.
+        let defines = self.document.role == FileRole::Requirements;
+        if let Some(captures) = OPENSPEC_REQUIREMENT
+            .captures(title)
+            .filter(|_| defines && level == 3)
+        {
             let name = captures["name"].to_string();
             let outside = !self.in_requirements_section;
             self.open_requirement(RequirementHeading {
@@ -525,7 +577,10 @@ impl<'a> LineParser<'a> {
             if let Some(requirement) = self.document.requirements.last_mut() {
                 requirement.outside_requirements_section = outside;
             }
-        } else if let Some(captures) = KIRO_REQUIREMENT.captures(title).filter(|_| level == 3) {
+        } else if let Some(captures) = KIRO_REQUIREMENT
+            .captures(title)
+            .filter(|_| defines && level == 3)
+        {
             let number = &captures["n"];
             let title = captures.name("title").map(|it| it.as_str().to_string());
             let aliases = vec![format!("Requirement {number}")];
@@ -540,7 +595,7 @@ impl<'a> LineParser<'a> {
             });
         } else if let Some(captures) = GENERIC_REQUIREMENT
             .captures(title)
-            .filter(|_| (2..=4).contains(&level))
+            .filter(|_| defines && (2..=4).contains(&level))
         {
             let id = captures.name("id").map(|it| it.range());
             let id_range = id
@@ -557,7 +612,8 @@ impl<'a> LineParser<'a> {
                 heading_range: line_range,
                 id_range,
             });
-        } else if let Some(captures) = USER_STORY.captures(title).filter(|_| level == 3) {
+        } else if let Some(captures) = USER_STORY.captures(title).filter(|_| defines && level == 3)
+        {
             let local_id = format!("US{}", &captures["k"]);
             let title = captures["title"].to_string();
             self.open_requirement(RequirementHeading {
@@ -626,7 +682,9 @@ impl<'a> LineParser<'a> {
             heading_level,
             mode: BodyMode::Normal,
             scenario: None,
-            criteria_count: 0,
+            criteria_heading_level: None,
+            criteria_indent: None,
+            last_criterion_number: None,
         });
     }
 
@@ -874,6 +932,9 @@ impl<'a> LineParser<'a> {
             return;
         }
         let line_range = start..start + line.len();
+        if self.document.role != FileRole::Requirements {
+            return;
+        }
         if let Some(captures) = SPECKIT_REQUIREMENT.captures(line) {
             let local_id = captures["id"].to_string();
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
@@ -968,20 +1029,16 @@ impl<'a> LineParser<'a> {
             return;
         }
         let lowered = trimmed.to_ascii_lowercase();
-        if lowered.starts_with("**acceptance criteria")
-            || lowered.starts_with("**criterios de aceptación")
-        {
+        if trimmed.starts_with("**") && ACCEPTANCE_CRITERIA_TITLE.is_match(trimmed) {
             open.mode = BodyMode::AcceptanceCriteria;
+            open.criteria_heading_level = None;
             return;
         }
         if lowered.starts_with("**acceptance scenarios") {
             open.mode = BodyMode::AcceptanceScenarios;
             return;
         }
-        if lowered.starts_with("**user story")
-            || lowered.starts_with("**independent test")
-            || lowered.starts_with("**why this priority")
-        {
+        if lowered.starts_with("**independent test") || lowered.starts_with("**why this priority") {
             return;
         }
         if trimmed.starts_with("<!--") {
@@ -1026,47 +1083,84 @@ impl<'a> LineParser<'a> {
             }
             return;
         }
+        let kiro_style = matches!(self.document.format, Format::Kiro | Format::KiroBugfix);
+        let in_criteria = open.mode == BodyMode::AcceptanceCriteria || !kiro_style;
         if let Some(captures) = EXPLICIT_CRITERION
             .captures(line)
             .or_else(|| ORDERED_ITEM.captures(line))
+            .filter(|_| in_criteria)
         {
+            let indent = indent_width(line);
+            if kiro_style && open.criteria_indent.is_some_and(|it| indent > it) {
+                // A nested list under a criterion details it; it is not a criterion.
+                return;
+            }
+            open.criteria_indent.get_or_insert(indent);
             let text_match = captures.name("text").map_or(0..0, |it| it.range());
-            let kiro_style = matches!(self.document.format, Format::Kiro | Format::KiroBugfix);
-            if open.mode == BodyMode::AcceptanceCriteria || !kiro_style {
-                open.criteria_count += 1;
-                let position = open.criteria_count;
-                let mut criterion_text = &line[text_match.clone()];
-                let mut pinned = None;
-                if let Some(pin) = PIN_COMMENT.captures(criterion_text) {
-                    pinned = Some(pin["id"].to_string());
-                    criterion_text =
-                        &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
+            let mut criterion_text = &line[text_match.clone()];
+            let mut pinned = None;
+            if let Some(pin) = PIN_COMMENT.captures(criterion_text) {
+                pinned = Some(pin["id"].to_string());
+                criterion_text =
+                    &criterion_text[..pin.get(0).map_or(criterion_text.len(), |it| it.start())];
+            }
+            let criterion_text = criterion_text.trim_end();
+            let requirement = &self.document.requirements[open_index];
+            let requirement_number = requirement.local_id.trim_start_matches('R');
+            // Kiro IDs are the numbers written, never positions: a stray line must
+            // not shift the criteria after it, or `_Requirements: 1.4_` moves.
+            let local_id = match (pinned, captures.name("n")) {
+                (Some(pinned), _) => pinned,
+                (None, Some(major))
+                    if kiro_style
+                        && open.last_criterion_number.as_deref() == Some(major.as_str()) =>
+                {
+                    format!("{requirement_number}.{}.{}", major.as_str(), &captures["m"])
                 }
-                let criterion_text = criterion_text.trim_end();
+                (None, Some(major)) => format!("{}.{}", major.as_str(), &captures["m"]),
+                (None, None) if kiro_style => {
+                    open.last_criterion_number = Some(captures["m"].to_string());
+                    format!("{requirement_number}.{}", &captures["m"])
+                }
+                (None, None) => format!(
+                    "{}.{}",
+                    requirement.local_id,
+                    requirement.criteria.len() + 1
+                ),
+            };
+            let statement_range =
+                start + text_match.start..start + text_match.start + criterion_text.len();
+            self.push_criterion(
+                open_index,
+                local_id,
+                criterion_text,
+                statement_range,
+                line_range,
+            );
+            return;
+        }
+        if kiro_style && in_criteria && KEYWORD_CRITERION.is_match(line) {
+            // `**WHEN** … **THEN** the system **SHALL** …`: one criterion per line.
+            let text = ["- ", "* ", "+ "]
+                .iter()
+                .find_map(|bullet| trimmed.strip_prefix(bullet))
+                .map_or(trimmed, str::trim_start);
+            if find_modal(text).is_some() {
                 let requirement = &self.document.requirements[open_index];
-                let local_id = match (pinned, captures.name("n")) {
-                    (Some(pinned), _) => pinned,
-                    (None, Some(major)) => format!("{}.{}", major.as_str(), &captures["m"]),
-                    (None, None) if kiro_style => {
-                        format!(
-                            "{}.{position}",
-                            requirement.local_id.trim_start_matches('R')
-                        )
-                    }
-                    (None, None) => format!("{}.{position}", requirement.local_id),
-                };
-                let key = format!("{}#{local_id}", self.document.spec_id);
-                let statement_range =
-                    start + text_match.start..start + text_match.start + criterion_text.len();
-                let statement = self.statement(criterion_text, statement_range);
-                self.document.requirements[open_index]
-                    .criteria
-                    .push(Criterion {
-                        key,
-                        local_id,
-                        statement,
-                        range: line_range,
-                    });
+                let local_id = format!(
+                    "{}.{}",
+                    requirement.local_id.trim_start_matches('R'),
+                    requirement.criteria.len() + 1
+                );
+                let text_start =
+                    start + line.len() - line.trim_start().len() + (trimmed.len() - text.len());
+                self.push_criterion(
+                    open_index,
+                    local_id,
+                    text,
+                    text_start..text_start + text.len(),
+                    line_range,
+                );
                 return;
             }
         }
@@ -1085,7 +1179,12 @@ impl<'a> LineParser<'a> {
                 ),
             }
         }
-        let text = trimmed.trim_start_matches(['-', '*', '+']).trim_start();
+        let bulleted = trimmed.starts_with(['-', '*', '+']) && !trimmed.starts_with("**");
+        let text = if bulleted {
+            trimmed.trim_start_matches(['-', '*', '+']).trim_start()
+        } else {
+            trimmed
+        };
         let text = PIN_COMMENT
             .captures(text)
             .and_then(|it| it.get(0))
@@ -1094,10 +1193,49 @@ impl<'a> LineParser<'a> {
             return;
         }
         let text_start = start + line.find(text).unwrap_or(0);
-        let statement = self.statement(text, text_start..text_start + text.len());
-        self.document.requirements[open_index]
-            .statements
-            .push(statement);
+        let text_end = text_start + text.len();
+        // A paragraph wrapped over several lines (`**User Story:** As a …,` then
+        // `so that …`) is one statement, so hover shows all of it.
+        let statements = &self.document.requirements[open_index].statements;
+        let continued_from = statements
+            .last()
+            .filter(|previous| {
+                !bulleted
+                    && self.text[previous.range.end..start].trim().is_empty()
+                    && self.text[previous.range.end..start].matches('\n').count() == 1
+                    && self.text[..previous.range.start]
+                        .rsplit('\n')
+                        .next()
+                        .is_some_and(|prefix| prefix.trim().is_empty())
+            })
+            .map(|previous| previous.range.start);
+        let range = continued_from.unwrap_or(text_start)..text_end;
+        let statement = self.statement(&self.text[range.clone()], range);
+        let statements = &mut self.document.requirements[open_index].statements;
+        if continued_from.is_some() {
+            statements.pop();
+        }
+        statements.push(statement);
+    }
+
+    fn push_criterion(
+        &mut self,
+        requirement_index: usize,
+        local_id: String,
+        text: &str,
+        statement_range: Range<usize>,
+        line_range: Range<usize>,
+    ) {
+        let key = format!("{}#{local_id}", self.document.spec_id);
+        let statement = self.statement(text, statement_range);
+        self.document.requirements[requirement_index]
+            .criteria
+            .push(Criterion {
+                key,
+                local_id,
+                statement,
+                range: line_range,
+            });
     }
 
     fn scan_markers(&mut self, line: &str, start: usize) {
@@ -1110,6 +1248,11 @@ impl<'a> LineParser<'a> {
         for found in NEEDS_CLARIFICATION.captures_iter(line) {
             let Some(whole) = found.get(0) else { continue };
             if !outside_code(&whole.range()) {
+                continue;
+            }
+            // spec-kit's checklist line "No [NEEDS CLARIFICATION] markers remain"
+            // talks about markers; it is not one.
+            if line[whole.end()..].trim_start().starts_with("marker") {
                 continue;
             }
             let question = found
@@ -1134,7 +1277,17 @@ impl<'a> LineParser<'a> {
         }
         for found in TEMPLATE.captures_iter(line) {
             let Some(whole) = found.get(0) else { continue };
+            // `[PR #1278](…)` is link text; `kiro-{env}`, `?token={token}` and
+            // `ArchiTrack:{email}` are format strings, not placeholders to fill.
+            let link_text = whole.as_str().starts_with('[') && line[whole.end()..].starts_with('(');
+            let format_string = whole.as_str().starts_with('{')
+                && line[..whole.start()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|it| it.is_alphanumeric() || "-/:=?_.".contains(it));
             if !outside_code(&whole.range())
+                || link_text
+                || format_string
                 || found
                     .name("inner")
                     .is_some_and(|inner| ID_SHAPED.is_match(inner.as_str()))
@@ -1492,6 +1645,121 @@ mod tests {
         let text = "# Reqs\n`req~login.lockout~1`\nThe service SHALL lock accounts.\n";
         let document = parse(Format::Native, FileRole::Requirements, "x", text);
         assert_eq!(keys(&document), ["x#req~login.lockout~1"]);
+    }
+
+    fn criteria_ids(document: &SpecDocument, requirement: usize) -> Vec<&str> {
+        document.requirements[requirement]
+            .criteria
+            .iter()
+            .map(|criterion| criterion.local_id.as_str())
+            .collect()
+    }
+
+    /// Issue #13, defect 2: a criterion's ID is the number written, so a stray
+    /// `2.1.` refinement line does not shift the criteria after it.
+    #[test]
+    fn kiro_criteria_keep_the_numbers_written() {
+        let text = "# Requirements\n## Requirements\n### Requirement 1: Export\n#### Acceptance Criteria\n1. WHEN asked THE tool SHALL export\n2. WHEN it is large THE tool SHALL stream\n2.1. WHEN streaming THE tool SHALL report progress\n3. THE tool SHALL log\n4. THE tool SHALL exit 0\n   1. a nested note about exit codes\n### Requirement 2: Import\n#### Acceptance Criteria\n2.1. THE tool SHALL import\n2.2. THE tool SHALL validate\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "io", text);
+        assert_eq!(
+            criteria_ids(&document, 0),
+            ["1.1", "1.2", "1.2.1", "1.3", "1.4"]
+        );
+        assert_eq!(criteria_ids(&document, 1), ["2.1", "2.2"]);
+    }
+
+    /// Issue #13, defect 3: cc-sdd's Japanese headings are requirements too.
+    #[test]
+    fn kiro_headings_in_japanese_are_recognised() {
+        let text = "# 要件定義書\n## 要件\n### 要件1: ログイン\n#### 受入基準\n1. WHEN 利用者がログインする THEN システムはセッションを作成しなければならない\n2. IF パスワードが誤っている THEN システムはエラーを表示しなければならない\n### 要件 2：ログアウト\n#### 受け入れ基準\n1. システムはセッションを破棄しなければならない\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "auth", text);
+        assert_eq!(keys(&document), ["auth#R1", "auth#R2"]);
+        assert_eq!(document.requirements[0].title.as_deref(), Some("ログイン"));
+        assert_eq!(criteria_ids(&document, 0), ["1.1", "1.2"]);
+        assert_eq!(criteria_ids(&document, 1), ["2.1"]);
+    }
+
+    /// Issue #13, defect 4: criteria below a sub-heading of the criteria
+    /// section, and criteria written as bold-keyword bullets or paragraphs.
+    #[test]
+    fn kiro_criteria_below_sub_headings_and_in_bold_keywords() {
+        let text = "# R\n## Requirements\n### Requirement 1: Menu\n#### Acceptance Criteria\n##### Header\n1. THE app SHALL show a menu\n##### Footer\n2. THE app SHALL show links\n### Requirement 2: Save\n#### Acceptance Criteria\n- **WHEN** the user saves **THEN** the app **SHALL** write the file\n**IF** the disk is full **THEN** the app **SHALL** warn\nSome context without a modal.\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "ui", text);
+        assert_eq!(criteria_ids(&document, 0), ["1.1", "1.2"]);
+        assert_eq!(criteria_ids(&document, 1), ["2.1", "2.2"]);
+        assert!(
+            document.requirements[1].criteria[0]
+                .statement
+                .text
+                .starts_with("**WHEN** the user saves")
+        );
+    }
+
+    /// Issue #13, defect 6: a plan's `### AC-001:` and a task list's user story
+    /// headings cite requirements; they do not define them.
+    #[test]
+    fn only_requirement_files_define_requirements() {
+        let plan = parse(
+            Format::SpecKit,
+            FileRole::Plan,
+            "001-x",
+            "# Plan\n### AC-001: Sign in works\n- **FR-001**: System MUST sign in\n",
+        );
+        assert!(plan.requirements.is_empty());
+        let tasks = parse(
+            Format::SpecKit,
+            FileRole::Tasks,
+            "001-x",
+            "# Tasks\n## Phase 3\n### User Story 1 — Sign in (Priority: P1)\n- [ ] T001 [US1] Build the form\n",
+        );
+        assert!(tasks.requirements.is_empty());
+        assert_eq!(tasks.tasks.len(), 1);
+        assert_eq!(tasks.tasks[0].story.as_deref(), Some("US1"));
+    }
+
+    /// A wrapped paragraph is one statement (hover showed only its last line).
+    #[test]
+    fn a_wrapped_user_story_is_one_statement() {
+        let text = "# R\n## Requirements\n### Requirement 1: Export\n**User Story:** As an analyst, I want exports,\nso that I can share results.\n\n#### Acceptance Criteria\n1. THE tool SHALL export CSV\n";
+        let document = parse(Format::Kiro, FileRole::Requirements, "io", text);
+        let statements: Vec<_> = document.requirements[0]
+            .statements
+            .iter()
+            .map(|statement| statement.text.as_str())
+            .collect();
+        assert_eq!(
+            statements,
+            ["**User Story:** As an analyst, I want exports,\nso that I can share results."]
+        );
+        let statement = &document.requirements[0].statements[0];
+        assert_eq!(&text[statement.range.clone()], statement.text);
+    }
+
+    /// Issue #13, defect 9: OpenSpec only reads level-4 scenarios.
+    #[test]
+    fn openspec_scenarios_at_another_level_are_not_scenarios() {
+        let text = "# S\n## Purpose\nP.\n## Requirements\n### Requirement: Login\nThe system SHALL sign in.\n##### Scenario: Deep\n- WHEN x\n- THEN y\n";
+        let document = parse(Format::OpenSpec, FileRole::Requirements, "s", text);
+        assert!(document.requirements[0].scenarios.is_empty());
+        assert!(
+            document
+                .observations
+                .iter()
+                .any(|it| it.kind == ObservationKind::ScenarioWrongLevel)
+        );
+    }
+
+    /// Issue #13, defect 10: marker and placeholder look-alikes.
+    #[test]
+    fn checklist_lines_links_and_format_strings_are_not_markers() {
+        let text = "# Checklist\n- [x] No [NEEDS CLARIFICATION] markers remain\n- See [PR #12](https://example.com/pr/12) and `x`\n- URL /users/{id}/posts?tag={tag}\n- Fill in [FEATURE NAME] and {feature_name}\n";
+        let document = parse(Format::SpecKit, FileRole::Checklist, "001-x", text);
+        let markers: Vec<_> = document
+            .markers
+            .iter()
+            .map(|marker| &text[marker.range.clone()])
+            .collect();
+        assert_eq!(markers, ["[FEATURE NAME]", "{feature_name}"]);
     }
 
     #[test]

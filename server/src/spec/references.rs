@@ -24,10 +24,15 @@ pub enum RefExpr {
 
 static REFERENCE_TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._/#~@-]*$").expect("static regex"));
+/// `Requirement 2`, also after prose (`Foundation for Requirements 6`).
 static REQUIREMENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:requirements?)\s+(?P<n>\d+(?:\.\d+)*)(?:\s*\([^)]*\))?$")
-        .expect("static regex")
+    Regex::new(r"(?:^|\s)(?i:requirements?)\s+(?P<n>\d+(?:\.\d+)*)$").expect("static regex")
 });
+/// A bare requirement number, as Kiro task lists write them (`6, 9, 15`).
+static BARE_NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d+$").expect("static regex"));
+/// A parenthesised title after a reference: `12.2 (Kiro CLI Execution)`.
+static TRAILING_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*\([^()]*\)\s*$").expect("static regex"));
 static DASH_RANGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^(?P<a>(?P<major>\d+)\.(?P<from>\d+))\s*[–—-]\s*(?P<b>(?P<major2>\d+)\.(?P<to>\d+))$",
@@ -37,7 +42,9 @@ static DASH_RANGE: LazyLock<Regex> = LazyLock::new(|| {
 static INLINE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9]*-\d+(?:\.\d+)*\b").expect("static regex"));
 
-/// Parses a reference list whose text starts at byte `base` of its file.
+/// Parses a reference list whose text starts at byte `base` of its file. Lists are
+/// cut at `,`, `;` and ` and `, never inside parentheses (a title such as
+/// `(Build Artifacts and Logging)` is one piece with its reference).
 pub fn parse_reference_list(text: &str, base: usize) -> Vec<RefExpr> {
     let mut references = Vec::new();
     let mut piece_start = 0;
@@ -47,7 +54,10 @@ pub fn parse_reference_list(text: &str, base: usize) -> Vec<RefExpr> {
     let and_separators = text
         .match_indices(" and ")
         .map(|(index, separator)| (index, separator.len()));
-    let mut cuts: Vec<(usize, usize)> = separators.chain(and_separators).collect();
+    let mut cuts: Vec<(usize, usize)> = separators
+        .chain(and_separators)
+        .filter(|(index, _)| parenthesis_depth(&text[..*index]) == 0)
+        .collect();
     cuts.sort_unstable();
     cuts.push((text.len(), 0));
     for (cut, separator_length) in cuts {
@@ -79,6 +89,16 @@ pub fn inline_references(text: &str, base: usize) -> Vec<RefExpr> {
         .collect()
 }
 
+/// How many parentheses are open at the end of `text`.
+fn parenthesis_depth(text: &str) -> usize {
+    text.chars()
+        .fold(0usize, |depth, character| match character {
+            '(' => depth + 1,
+            ')' => depth.saturating_sub(1),
+            _ => depth,
+        })
+}
+
 fn parse_one_reference(piece: &str, range: Range<usize>) -> Vec<RefExpr> {
     let identifier = |id: String| RefExpr::Id {
         id,
@@ -86,6 +106,14 @@ fn parse_one_reference(piece: &str, range: Range<usize>) -> Vec<RefExpr> {
         inferred: false,
     };
     let piece = piece.trim_matches(|character| matches!(character, '`' | '*' | '_' | '.'));
+    let piece = match TRAILING_TITLE.find(piece) {
+        Some(title) if title.start() > 0 => &piece[..title.start()],
+        _ => piece,
+    };
+    let piece = piece.trim_matches(|character| matches!(character, '`' | '*' | '_' | '.'));
+    if BARE_NUMBER.is_match(piece) {
+        return vec![identifier(format!("Requirement {piece}"))];
+    }
     if let Some(captures) = REQUIREMENT_WORD.captures(piece) {
         let number = &captures["n"];
         return vec![identifier(if number.contains('.') {
@@ -109,7 +137,11 @@ fn parse_one_reference(piece: &str, range: Range<usize>) -> Vec<RefExpr> {
             identifier(captures["b"].to_string()),
         ];
     }
-    if REFERENCE_TOKEN.is_match(piece) {
+    // A plain word (`All`, `Documentation`) names nothing; only ID-shaped tokens,
+    // which carry a number, are references.
+    if REFERENCE_TOKEN.is_match(piece)
+        && piece.contains(|character: char| character.is_ascii_digit())
+    {
         return vec![identifier(piece.to_string())];
     }
     vec![RefExpr::Unresolved {
@@ -148,6 +180,20 @@ mod tests {
             ids("All requirements need setup"),
             ["?All requirements need setup"]
         );
+    }
+
+    #[test]
+    fn titles_bare_numbers_and_plain_words() {
+        assert_eq!(
+            ids("Foundation for Requirements 6, 9, 15"),
+            ["Requirement 6", "Requirement 9", "Requirement 15"]
+        );
+        assert_eq!(
+            ids("12.2 (Kiro CLI Execution), Requirement 9.2 (Build Artifacts and Logging)"),
+            ["12.2", "9.2"]
+        );
+        assert_eq!(ids("Documentation"), ["?Documentation"]);
+        assert_eq!(ids("All"), ["?All"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod restart;
 mod review;
 mod secrets;
 mod spec_features;
+mod specs_in_the_wild;
 mod start_task;
 mod task_runs;
 mod validation;

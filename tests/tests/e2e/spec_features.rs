@@ -29,7 +29,7 @@ async fn spec_fixture() -> Fixture {
 
 /// Polls `workspace/symbol` until `query` finds `count` requirements: the index is
 /// built in the background after `initialized`.
-async fn wait_symbols(fixture: &Fixture, query: &str, count: usize) -> Vec<Value> {
+pub(crate) async fn wait_symbols(fixture: &Fixture, query: &str, count: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let symbols = fixture

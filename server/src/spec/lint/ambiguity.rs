@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::spec::lint::{Emitter, LintContext, LintTarget, Rule, Severity};
-use crate::spec::model::{RequirementKind, Statement};
+use crate::spec::model::{RequirementKind, Statement, StatementPlace};
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -87,7 +87,6 @@ static VAGUE_QUANTIFIERS: LazyLock<Regex> = LazyLock::new(|| {
         "about",
         "almost",
         "some",
-        "any",
     ])
 });
 static QUALITY_WORDS: &[&str] = &[
@@ -96,7 +95,6 @@ static QUALITY_WORDS: &[&str] = &[
     "performant",
     "secure",
     "reliable",
-    "available",
     "responsive",
     "efficient",
 ];
@@ -122,7 +120,6 @@ static VAGUE_ADJECTIVES: LazyLock<Regex> = LazyLock::new(|| {
         "graceful",
         "significant",
         "minimal",
-        "normal",
         "typical",
         "relevant",
         "common",
@@ -185,16 +182,10 @@ static INDEFINITE_TIME: LazyLock<Regex> = LazyLock::new(|| {
         "immediately",
         "instantly",
         "in real time",
-        "real-time",
         "timely",
         "promptly",
         "periodically",
         "regularly",
-        "until",
-        "before",
-        "after",
-        "once",
-        "as soon as",
         "simultaneously",
     ])
 });
@@ -220,6 +211,46 @@ fn statements<'a>(context: &'a LintContext<'_>) -> Vec<&'a Statement> {
         .collect()
 }
 
+/// Whether a match is not the writer's own wording: inside `inline code` or a
+/// "quoted" string (an identifier, a UI label such as "coming soon"), or one part
+/// of a compound (`quick-reference`, `most-recently-modified`, `mobile/responsive`).
+fn is_quoted_or_compound(text: &str, found: &regex::Match<'_>) -> bool {
+    let before = &text[..found.start()];
+    let inside = |quote: char| before.matches(quote).count() % 2 == 1;
+    let next = text[found.end()..].chars().next();
+    let previous = before.chars().next_back();
+    inside('`') || inside('"') || matches!(next, Some('-' | '/')) || previous == Some('/')
+}
+
+/// The writer's own wording that `pattern` matches in a statement.
+fn own_words<'t>(text: &'t str, pattern: &'t Regex) -> impl Iterator<Item = regex::Match<'t>> {
+    pattern
+        .find_iter(text)
+        .filter(move |found| !is_quoted_or_compound(text, found))
+}
+
+/// The words of a statement before `offset`, back to the start of its clause.
+fn clause_before(text: &str, offset: usize) -> &str {
+    let before = &text[..offset];
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|(_, character)| [',', ';', ':', '.', '(', '—'].contains(character))
+        .map_or(0, |(position, character)| position + character.len_utf8());
+    &before[start..]
+}
+
+/// Whether a vague word is made precise right after it (`an appropriate exit
+/// code: 0 …`, `a clear message indicating what is missing`, `specifically …`).
+fn defined_right_after(text: &str, end: usize) -> bool {
+    let after = &text[end..];
+    let clause = after.split(['.', ',', ';']).next().unwrap_or(after);
+    let near: String = clause.chars().take(48).collect();
+    [":", "specifically", "e.g.", "i.e.", " like ", "indicating"]
+        .iter()
+        .any(|marker| near.contains(marker))
+}
+
 fn report_matches(
     context: &LintContext<'_>,
     emitter: &mut Emitter,
@@ -227,7 +258,7 @@ fn report_matches(
     message: impl Fn(&str) -> String,
 ) {
     for statement in statements(context) {
-        for found in pattern.find_iter(&statement.text) {
+        for found in own_words(&statement.text, pattern) {
             let range = statement.range.start + found.start()..statement.range.start + found.end();
             emitter.emit(range, message(found.as_str()));
         }
@@ -235,11 +266,22 @@ fn report_matches(
 }
 
 fn vague_quantifier(context: &LintContext<'_>, emitter: &mut Emitter) {
+    static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:[-*+]\s+)?(?:\*\*)?(?i:when|given|if|and|while)\b").expect("static regex")
+    });
     for statement in statements(context) {
-        for found in VAGUE_QUANTIFIERS.find_iter(&statement.text) {
-            // "at most 10" and "at least" are bounds, not vague amounts.
-            let before = statement.text[..found.start()].to_ascii_lowercase();
-            if found.as_str().eq_ignore_ascii_case("most") && before.trim_end().ends_with(" at") {
+        let text = statement.text.as_str();
+        for found in own_words(text, &VAGUE_QUANTIFIERS) {
+            let word = found.as_str().to_ascii_lowercase();
+            let before = text[..found.start()].to_ascii_lowercase();
+            let after = text[found.end()..].trim_start();
+            // "at most 10" and "at least" are bounds, not vague amounts; "about"
+            // only blurs a number ("about 5 s"), elsewhere it means "concerning";
+            // "some" in a condition is "at least one" (`WHEN some tasks are open`).
+            let precise = (word == "most" && before.trim_end().ends_with(" at"))
+                || (word == "about" && !after.starts_with(|c: char| c.is_ascii_digit()))
+                || (word == "some" && CONDITION.is_match(text));
+            if precise {
                 continue;
             }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
@@ -252,9 +294,40 @@ fn vague_quantifier(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn vague_adjective(context: &LintContext<'_>, emitter: &mut Emitter) {
-    report_matches(context, emitter, &VAGUE_ADJECTIVES, |word| {
-        format!("vague adjective `{word}`; say what observable property is meant")
+    static TERM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?i:\s+(?:up\b|scope|value|config|configuration|settings?\b))")
+            .expect("static regex")
     });
+    for statement in statements(context) {
+        let text = statement.text.as_str();
+        for found in own_words(text, &VAGUE_ADJECTIVES) {
+            let word = found.as_str();
+            let after = &text[found.end()..];
+            // `the relevant stage` points at one thing; `clean up` and an
+            // `effective scope` are terms; `a common \`Trait\`` names its meaning.
+            let lowered_before = text[..found.start()].to_ascii_lowercase();
+            let clause_after = after.split([',', '.', ';']).next().unwrap_or(after);
+            // "the minimal providers required for X" is exactly what X needs.
+            let referential = (word.eq_ignore_ascii_case("relevant")
+                && lowered_before.ends_with("the "))
+                || (word.eq_ignore_ascii_case("minimal")
+                    && [" required", " needed", " necessary"]
+                        .iter()
+                        .any(|bound| clause_after.contains(bound)));
+            if referential
+                || TERM.is_match(after)
+                || after.trim_start().starts_with('`')
+                || defined_right_after(text, found.end())
+            {
+                continue;
+            }
+            let range = statement.range.start + found.start()..statement.range.start + found.end();
+            emitter.emit(
+                range,
+                format!("vague adjective `{word}`; say what observable property is meant"),
+            );
+        }
+    }
 }
 
 fn escape_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
@@ -270,14 +343,38 @@ fn open_ended_clause(context: &LintContext<'_>, emitter: &mut Emitter) {
 }
 
 fn weak_modal(context: &LintContext<'_>, emitter: &mut Emitter) {
-    for statement in statements(context) {
-        let has_strong_modal = STRONG_MODAL.is_match(&statement.text);
-        for found in WEAK_MODALS.find_iter(&statement.text) {
+    static SUBORDINATE: LazyLock<Regex> = LazyLock::new(|| {
+        lexicon(&[
+            "before", "after", "until", "so", "that", "which", "what", "because", "if", "unless",
+            "when", "whenever", "where", "while", "once", "whether", "how",
+        ])
+    });
+    let LintTarget::Spec(document) = context.target else {
+        return;
+    };
+    // Scenario steps describe what happens; only requirements and criteria
+    // state what must.
+    let normative = document
+        .normative_statements()
+        .filter(|(requirement, _, place)| {
+            *place != StatementPlace::ScenarioStep
+                && !matches!(
+                    requirement.kind,
+                    RequirementKind::Story | RequirementKind::Defect
+                )
+        });
+    for (_, statement, _) in normative {
+        let text = statement.text.as_str();
+        let has_strong_modal = STRONG_MODAL.is_match(text);
+        for found in own_words(text, &WEAK_MODALS) {
             let word = found.as_str();
             let lowered = word.to_ascii_lowercase();
             // Uppercase MAY/SHOULD alone are RFC 2119 keywords; "should" is only weak
-            // beside SHALL/MUST.
-            if !has_strong_modal && (lowered == "should" || word == "MAY") {
+            // beside SHALL/MUST. A modal inside a subordinate clause ("before the
+            // tasks may begin", "so that users can list") describes, not requires.
+            if (!has_strong_modal && (lowered == "should" || word == "MAY"))
+                || SUBORDINATE.is_match(clause_before(text, found.start()))
+            {
                 continue;
             }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
@@ -296,7 +393,17 @@ fn indefinite_time(context: &LintContext<'_>, emitter: &mut Emitter) {
         if NUMBER_WITH_UNIT.is_match(&statement.text) {
             continue;
         }
-        for found in INDEFINITE_TIME.find_iter(&statement.text) {
+        for found in own_words(&statement.text, &INDEFINITE_TIME) {
+            // "immediately after the header" is a position, not a time.
+            let after = statement.text[found.end()..]
+                .trim_start()
+                .to_ascii_lowercase();
+            if ["after", "before", "below", "above", "following"]
+                .iter()
+                .any(|word| after.starts_with(word))
+            {
+                continue;
+            }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
             emitter.emit(
                 range,
@@ -315,7 +422,14 @@ fn unmeasured_quality(context: &LintContext<'_>, emitter: &mut Emitter) {
         if NUMBER_WITH_UNIT.is_match(&statement.text) {
             continue;
         }
-        for found in QUALITY.find_iter(&statement.text) {
+        for found in own_words(&statement.text, &QUALITY) {
+            // "an index for efficient lookup" gives a reason, not a quality goal.
+            if statement.text[..found.start()]
+                .to_ascii_lowercase()
+                .ends_with("for ")
+            {
+                continue;
+            }
             let range = statement.range.start + found.start()..statement.range.start + found.end();
             emitter.emit(
                 range,
@@ -376,6 +490,15 @@ mod tests {
             &[("AMB011", "immediately")],
         );
         check("THE API SHALL be fast.", &[("AMB015", "fast")]);
+    }
+
+    #[test]
+    fn clause_boundaries_may_be_wide_characters() {
+        check(
+            "THE API SHALL retry — callers can wait.",
+            &[("AMB009", "can")],
+        );
+        check("THE API SHALL retry — so callers can wait.", &[]);
     }
 
     #[test]

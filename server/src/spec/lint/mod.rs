@@ -8,6 +8,7 @@ pub mod ambiguity;
 pub mod config;
 pub mod ears_rules;
 pub mod incompleteness;
+pub mod openspec_changes;
 pub mod structure;
 pub mod suppression;
 pub mod traceability;
@@ -116,6 +117,7 @@ impl Finding {
 pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
     structure::RULES
         .iter()
+        .chain(openspec_changes::RULES)
         .chain(traceability::RULES)
         .chain(incompleteness::RULES)
         .chain(ears_rules::RULES)
@@ -219,6 +221,9 @@ pub(crate) mod test_support {
         rules
     }
 }
+
+#[cfg(test)]
+mod wild_specs_tests;
 
 #[cfg(test)]
 mod tests {

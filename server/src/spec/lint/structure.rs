@@ -19,7 +19,7 @@ pub static RULES: &[Rule] = &[
         id: "SPEC001",
         default_severity: Severity::Error,
         summary: "Missing mandatory section",
-        rationale: "Each format has sections its tools require (OpenSpec `## Purpose`/`## Requirements`, change `## Why`/`## What Changes`, spec-kit (mandatory) sections, Kiro `## Requirements`). Without them tools such as `openspec validate` reject the file.",
+        rationale: "Each format has sections its tools require (OpenSpec `## Purpose`/`## Requirements`, delta `## ADDED|MODIFIED|REMOVED|RENAMED Requirements`). Without them tools such as `openspec validate` reject the file (an error). Sections the templates suggest (change `## Why`/`## What Changes`, spec-kit's mandatory sections, Kiro `## Requirements`) are only warnings: their tools do not check them, and requirements are recognised by their shape whatever the section is called.",
         check: missing_section,
     },
     Rule {
@@ -106,6 +106,35 @@ fn has_section(document: &SpecDocument, level: usize, name: &str) -> bool {
     })
 }
 
+/// Words the spec generators use for a template section, per language, matched
+/// anywhere in a level-2 title (`## 3. Functional Requirements`, `## 要件`).
+fn section_words(name: &str) -> &'static [&'static str] {
+    match name {
+        "Requirements" => &[
+            "requirements",
+            "requisitos",
+            "exigences",
+            "anforderungen",
+            "требования",
+            "要件",
+            "需求",
+            "요구사항",
+        ],
+        "User Scenarios" => &["user scenarios", "user stories", "scenarios", "stories"],
+        "Success Criteria" => &["success criteria", "success metrics"],
+        "Why" => &["why"],
+        "What Changes" => &["what changes", "changes"],
+        _ => &[],
+    }
+}
+
+fn has_section_like(document: &SpecDocument, name: &str) -> bool {
+    document.sections.iter().any(|section| {
+        let title = section.title.to_lowercase();
+        section.level == 2 && section_words(name).iter().any(|word| title.contains(word))
+    })
+}
+
 fn missing_section(context: &LintContext<'_>, emitter: &mut Emitter) {
     let Some(document) = spec_document(context) else {
         return;
@@ -121,11 +150,12 @@ fn missing_section(context: &LintContext<'_>, emitter: &mut Emitter) {
         }
         (Format::Kiro, FileRole::Requirements) => &["Requirements"],
         (Format::OpenSpecDelta, _) => {
-            if !document
-                .requirements
-                .iter()
-                .any(|requirement| requirement.delta.is_some())
-            {
+            let has_delta_section = document.requirements.iter().any(|it| it.delta.is_some())
+                || document
+                    .sections
+                    .iter()
+                    .any(|section| section.level == 2 && DELTA_SECTION.is_match(&section.title));
+            if !has_delta_section {
                 emitter.emit(
                     0..0,
                     "delta spec has no `## ADDED|MODIFIED|REMOVED|RENAMED Requirements` section",
@@ -139,15 +169,37 @@ fn missing_section(context: &LintContext<'_>, emitter: &mut Emitter) {
         .sections
         .first()
         .map_or(0..0, |section| section.heading_range.clone());
+    // Only OpenSpec's validator (and Director's native form) requires sections;
+    // elsewhere they are the generator's template, and a requirement found by its
+    // shape is found whatever its section is called.
+    let enforced = matches!(
+        (document.format, document.role),
+        (Format::OpenSpec | Format::Native, FileRole::Requirements)
+    );
     for name in required {
-        if !has_section(document, 2, name) {
-            emitter.emit(
+        let present = if enforced {
+            has_section(document, 2, name)
+        } else {
+            has_section(document, 2, name)
+                || has_section_like(document, name)
+                || (*name == "Requirements" && !document.requirements.is_empty())
+        };
+        if !present {
+            let finding = emitter.emit(
                 anchor.clone(),
                 format!("missing mandatory section `## {name}`"),
             );
+            if !enforced {
+                finding.severity = Severity::Warning;
+            }
         }
     }
 }
+
+static DELTA_SECTION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(?:ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements\s*$")
+        .expect("static regex")
+});
 
 fn requirement_without_checks(context: &LintContext<'_>, emitter: &mut Emitter) {
     let Some(document) = spec_document(context) else {
@@ -168,7 +220,7 @@ fn requirement_without_checks(context: &LintContext<'_>, emitter: &mut Emitter) 
             let what = match (document.format, requirement.kind) {
                 (_, RequirementKind::Story) => "acceptance scenarios",
                 (Format::Kiro, _) => "acceptance criteria",
-                _ => "a `#### Scenario:` or acceptance criteria",
+                _ => "`#### Scenario:` or acceptance criteria",
             };
             let finding = emitter.emit(
                 requirement.heading_range.clone(),
@@ -203,13 +255,44 @@ fn body_is_normative(requirement: &crate::spec::model::Requirement) -> bool {
             .any(|criterion| normative(&criterion.statement.text))
 }
 
+/// Whether a requirement is written in a script whose normative words are not
+/// SHALL/MUST (`〜しなければならない`), so the keyword rules cannot judge it.
+fn written_in_other_script(requirement: &crate::spec::model::Requirement) -> bool {
+    let texts = requirement.statements.iter().chain(
+        requirement
+            .criteria
+            .iter()
+            .map(|criterion| &criterion.statement),
+    );
+    texts.into_iter().any(|statement| {
+        statement
+            .text
+            .chars()
+            .any(|character| ('\u{2E80}'..='\u{D7FF}').contains(&character))
+    })
+}
+
 fn normative_check_applies(
     document: &SpecDocument,
     requirement: &crate::spec::model::Requirement,
 ) -> bool {
+    let keywords_unreadable =
+        document.format == Format::Kiro && written_in_other_script(requirement);
     requirement.kind == RequirementKind::Functional
         && !matches!(document.format, Format::Tessl)
+        && !keywords_unreadable
         && !matches!(requirement.delta.as_deref(), Some("REMOVED" | "RENAMED"))
+}
+
+/// An OpenSpec requirement with no text between its header and its first
+/// scenario: `openspec validate` rejects it, whatever the header says.
+fn openspec_body_missing(
+    document: &SpecDocument,
+    requirement: &crate::spec::model::Requirement,
+) -> bool {
+    matches!(document.format, Format::OpenSpec | Format::OpenSpecDelta)
+        && document.role == FileRole::Requirements
+        && requirement.statements.is_empty()
 }
 
 fn missing_normative_keyword(context: &LintContext<'_>, emitter: &mut Emitter) {
@@ -223,13 +306,16 @@ fn missing_normative_keyword(context: &LintContext<'_>, emitter: &mut Emitter) {
             && !body_is_normative(requirement)
             && !header_normative
         {
-            emitter.emit(
+            let finding = emitter.emit(
                 requirement.heading_range.clone(),
                 format!(
                     "requirement `{}` has no SHALL or MUST statement",
                     requirement.local_id
                 ),
             );
+            if openspec_body_missing(document, requirement) {
+                finding.severity = Severity::Error;
+            }
         }
     }
 }
@@ -245,10 +331,14 @@ fn normative_only_in_header(context: &LintContext<'_>, emitter: &mut Emitter) {
             && header_normative
             && !body_is_normative(requirement)
         {
-            emitter.emit(
+            // With body text, OpenSpec only warns; with none, it rejects.
+            let finding = emitter.emit(
                 requirement.heading_range.clone(),
                 "SHALL/MUST appears only in the header; move the statement to the line immediately after the header",
             );
+            if !openspec_body_missing(document, requirement) {
+                finding.severity = Severity::Warning;
+            }
         }
     }
 }
@@ -332,10 +422,14 @@ fn misplaced_header(context: &LintContext<'_>, emitter: &mut Emitter) {
                 Format::OpenSpec | Format::Native | Format::OpenSpecDelta
             )
         {
-            emitter.emit(
+            let finding = emitter.emit(
                 requirement.heading_range.clone(),
                 "`### Requirement:` outside `## Requirements` is invisible to OpenSpec validate, list and archive",
             );
+            // In a delta, OpenSpec ignores the block with a warning.
+            if document.format == Format::OpenSpecDelta {
+                finding.severity = Severity::Warning;
+            }
         }
     }
     for observation in &document.observations {

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::spec::index::coverage_of;
 use crate::spec::lint::config::NeededRole;
 use crate::spec::lint::{Emitter, LintContext, LintTarget, Rule, Severity};
-use crate::spec::model::{FileRole, RequirementKind, SpecDocument};
+use crate::spec::model::{FileRole, Format, RequirementKind, SpecDocument};
 use crate::spec::references::RefExpr;
 use crate::spec::trace::TraceRole;
 
@@ -146,10 +146,14 @@ fn task_without_reference(context: &LintContext<'_>, emitter: &mut Emitter) {
     let LintTarget::Spec(document) = context.target else {
         return;
     };
-    if document.role != FileRole::Tasks {
+    // OpenSpec tasks never cite requirements: the change's deltas are their scope.
+    if document.role != FileRole::Tasks || document.format == Format::OpenSpec {
         return;
     }
     for (index, task) in document.tasks.iter().enumerate() {
+        if in_checklist_section(document, task.range.start) {
+            continue;
+        }
         let has_reference = |task: &crate::spec::model::Task| {
             task.story.is_some()
                 || task
@@ -181,11 +185,34 @@ fn task_without_reference(context: &LintContext<'_>, emitter: &mut Emitter) {
     }
 }
 
+/// Whether a task sits under a heading that makes it a checklist item (spec-kit's
+/// "Quality Gates", "Validation Checklist", a "Definition of Done"), not work.
+fn in_checklist_section(document: &SpecDocument, offset: usize) -> bool {
+    document
+        .sections
+        .iter()
+        .filter(|section| section.body_range.contains(&offset))
+        .any(|section| {
+            let title = section.title.to_ascii_lowercase();
+            [
+                "quality gate",
+                "checklist",
+                "definition of done",
+                "success criteria",
+                "validation",
+            ]
+            .iter()
+            .any(|word| title.contains(word))
+        })
+}
+
 fn requirement_without_trace(context: &LintContext<'_>, emitter: &mut Emitter) {
     let LintTarget::Spec(document) = context.target else {
         return;
     };
-    if document.role != FileRole::Requirements {
+    // A change's delta is not built against; its requirements are traced once
+    // archived into the main spec.
+    if document.role != FileRole::Requirements || document.format == Format::OpenSpecDelta {
         return;
     }
     let links = context.index.all_links();
