@@ -164,7 +164,11 @@ impl Workspace {
         changes: &[ContentChange],
         encoding: PositionEncoding,
     ) -> Result<Vec<HunkId>, DocumentError> {
-        let Some(before) = self.documents.get(uri).map(|document| document.text.clone()) else {
+        let Some(before) = self
+            .documents
+            .get(uri)
+            .map(|document| document.text.clone())
+        else {
             return Err(DocumentError::UnknownDocument(uri.clone()));
         };
         let edits = self.documents.change(uri, version, changes, encoding)?;

@@ -130,7 +130,9 @@ impl ClientDocuments {
                 if let Some(expected_version) = expected_version
                     && Some(expected_version) != version
                 {
-                    bail!("{uri} is at version {version:?} but the edit is for version {expected_version}");
+                    bail!(
+                        "{uri} is at version {version:?} but the edit is for version {expected_version}"
+                    );
                 }
                 let (next_text, next_edits) = apply_text_edits(&text, &edits, self.encoding)
                     .with_context(|| format!("cannot apply the edit to {uri}"))?;
@@ -143,7 +145,8 @@ impl ClientDocuments {
             }
         }
         for (path, text) in on_disk {
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let mut did_change_params = Vec::with_capacity(planned.len());
         for (uri, text, ordered_edits) in planned {

@@ -870,11 +870,13 @@ async fn answer_server_request(shared: &Shared, id: Value, method: String, param
                 params: params.clone(),
                 answer: answer.clone(),
             });
-            state.unconsumed_server_requests.push_back(RecordedServerRequest {
-                method,
-                params,
-                answer,
-            });
+            state
+                .unconsumed_server_requests
+                .push_back(RecordedServerRequest {
+                    method,
+                    params,
+                    answer,
+                });
             return;
         }
     }

@@ -135,7 +135,11 @@ fn did_change(document: &mut Document, store: &mut ProposalStore, changes: &[Con
 /// (in document order, not overlapping) to `text`.
 fn reported_changes(text: &Rope, edits: &[AcceptEdit], report: Report) -> Vec<Vec<ContentChange>> {
     let exact = |edit: &AcceptEdit| ContentChange {
-        range: Some(byte_range_to_range(text, edit.range.clone(), PositionEncoding::Utf16)),
+        range: Some(byte_range_to_range(
+            text,
+            edit.range.clone(),
+            PositionEncoding::Utf16,
+        )),
         text: edit.new_text.clone(),
     };
     let mut after = text.to_string();
@@ -145,7 +149,10 @@ fn reported_changes(text: &Rope, edits: &[AcceptEdit], report: Report) -> Vec<Ve
     match report {
         Report::Exact => vec![edits.iter().rev().map(exact).collect()],
         Report::OneChangeEach => edits.iter().rev().map(|edit| vec![exact(edit)]).collect(),
-        Report::WholeText => vec![vec![ContentChange { range: None, text: after }]],
+        Report::WholeText => vec![vec![ContentChange {
+            range: None,
+            text: after,
+        }]],
         Report::WholeLines => {
             let first_line = text.byte_to_line(edits[0].range.start);
             let last_line = text.byte_to_line(edits[edits.len() - 1].range.end);

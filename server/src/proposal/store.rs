@@ -13,9 +13,7 @@ use url::Url;
 
 use super::anchor::{context_around, find_anchor, text_in};
 use super::{AcceptEdit, Hunk, HunkDiff, HunkState, reanchor};
-use crate::document::{
-    ByteEdit, ContentChange, Document, PositionEncoding, byte_range_to_range,
-};
+use crate::document::{ByteEdit, ContentChange, Document, PositionEncoding, byte_range_to_range};
 use crate::ids::{HunkId, RunId};
 
 /// All hunks, by id. A plain struct: the caller holds the lock.
@@ -253,7 +251,11 @@ impl ProposalStore {
     /// a change that should have carried it did not.
     fn conflict_confirmed(&mut self, uri: &Url) -> Vec<HunkId> {
         let mut changed = Vec::new();
-        for accept in self.accepts_in_flight.iter().filter(|accept| accept.confirmed) {
+        for accept in self
+            .accepts_in_flight
+            .iter()
+            .filter(|accept| accept.confirmed)
+        {
             for id in &accept.hunks {
                 if let Some(hunk) = self.hunks.get_mut(id).filter(|hunk| &hunk.uri == uri) {
                     hunk.state = HunkState::Conflicted;
@@ -275,26 +277,26 @@ impl ProposalStore {
         ids: &[HunkId],
         document: &Rope,
     ) -> Result<Vec<(HunkId, AcceptEdit)>, ProposalError> {
-        let mut taken: Vec<std::ops::Range<usize>> = self
+        let mut taken: Vec<(Url, std::ops::Range<usize>)> = self
             .accepts_in_flight
             .iter()
             .flat_map(|accept| accept.hunks.iter())
             .filter_map(|id| self.hunks.get(id))
-            .map(|hunk| hunk.range.clone())
+            .map(|hunk| (hunk.uri.clone(), hunk.range.clone()))
             .collect();
         let mut accepted = Vec::new();
         let mut refusal = None;
         for &id in ids {
             match self.check_accept(id, document, &taken) {
-                Ok(edit) => {
-                    taken.push(edit.range.clone());
+                Ok((uri, edit)) => {
+                    taken.push((uri, edit.range.clone()));
                     accepted.push((id, edit));
                 }
                 Err(error) => refusal = Some(error),
             }
         }
         if accepted.is_empty() {
-            return Err(refusal.unwrap_or(ProposalError::UnknownHunk(HunkId(0))));
+            return refusal.map_or(Ok(accepted), Err);
         }
         accepted.sort_by_key(|(_, edit)| (edit.range.start, edit.range.end));
         for (id, _) in &accepted {
@@ -309,13 +311,14 @@ impl ProposalStore {
         Ok(accepted)
     }
 
-    /// Whether hunk `id` can be accepted now, clear of the `taken` ranges.
+    /// The edit that accepts hunk `id` now, with its document, if it is
+    /// open, its base text intact and its place clear of the `taken` ones.
     fn check_accept(
         &mut self,
         id: HunkId,
         document: &Rope,
-        taken: &[std::ops::Range<usize>],
-    ) -> Result<AcceptEdit, ProposalError> {
+        taken: &[(Url, std::ops::Range<usize>)],
+    ) -> Result<(Url, AcceptEdit), ProposalError> {
         let hunk = self
             .hunks
             .get_mut(&id)
@@ -330,17 +333,19 @@ impl ProposalStore {
             hunk.state = HunkState::Conflicted;
             return Err(ProposalError::BaseChanged(id));
         }
-        // Two edits at one place have no order the editor must keep.
         if taken
             .iter()
-            .any(|range| range.start < hunk.range.end.max(hunk.range.start + 1) && hunk.range.start < range.end.max(range.start + 1))
+            .any(|(uri, range)| *uri == hunk.uri && collide(range, &hunk.range))
         {
             return Err(ProposalError::OverlapsAccept(id));
         }
-        Ok(AcceptEdit {
-            range: hunk.range.clone(),
-            new_text: hunk.new_text.clone(),
-        })
+        Ok((
+            hunk.uri.clone(),
+            AcceptEdit {
+                range: hunk.range.clone(),
+                new_text: hunk.new_text.clone(),
+            },
+        ))
     }
 
     /// Settles the accept of `hunks` with the editor's answer; returns the
@@ -480,12 +485,7 @@ impl ProposalStore {
         if hunk.state.is_pending() {
             let text = document.to_string();
             let anchor = |replaced: &str| {
-                find_anchor(
-                    &text,
-                    &hunk.context_before,
-                    replaced,
-                    &hunk.context_after,
-                )
+                find_anchor(&text, &hunk.context_before, replaced, &hunk.context_after)
             };
             let landed = if hunk.state == HunkState::Applying {
                 anchor(&hunk.new_text)
@@ -510,6 +510,12 @@ impl ProposalStore {
         self.next_id += 1;
         id
     }
+}
+
+/// Whether two replacements cannot go in one edit: they share bytes, or one
+/// inserts where the other starts (the editor need not keep their order).
+fn collide(first: &std::ops::Range<usize>, second: &std::ops::Range<usize>) -> bool {
+    first.start < second.end.max(second.start + 1) && second.start < first.end.max(first.start + 1)
 }
 
 /// Whether `after` is exactly `before` with `landings` (in document order,
@@ -755,12 +761,25 @@ mod tests {
             assert_eq!(ids.len(), 2);
             begin(&mut store, &ids, &document);
             let result = "ONE\ntwo\nthree\nfour\nFIVE\n";
-            let range = if whole_text { None } else {
-                Some(byte_range_to_range(&document.text, 0..document.text.len_bytes(), PositionEncoding::Utf16))
+            let range = if whole_text {
+                None
+            } else {
+                Some(byte_range_to_range(
+                    &document.text,
+                    0..document.text.len_bytes(),
+                    PositionEncoding::Utf16,
+                ))
             };
             let before = document.text.clone();
             let edits = document
-                .apply_changes(2, &[ContentChange { range, text: result.into() }], PositionEncoding::Utf16)
+                .apply_changes(
+                    2,
+                    &[ContentChange {
+                        range,
+                        text: result.into(),
+                    }],
+                    PositionEncoding::Utf16,
+                )
                 .unwrap();
             // Trimmed, the report is one edit spanning both hunks.
             assert_eq!(edits.len(), 1);
@@ -768,11 +787,18 @@ mod tests {
             assert!(ids.iter().all(|id| changed.contains(id)));
             for (id, range) in ids.iter().zip([0..3, 19..23]) {
                 let hunk = store.get(*id).unwrap();
-                assert_eq!((hunk.range.clone(), hunk.state), (range, HunkState::Accepted));
+                assert_eq!(
+                    (hunk.range.clone(), hunk.state),
+                    (range, HunkState::Accepted)
+                );
             }
             let hunk = store.get(between).unwrap();
             assert_eq!((hunk.range.clone(), hunk.state), (8..13, HunkState::Open));
-            assert!(store.settle_accept(&ids, true, true, &document.text).is_empty());
+            assert!(
+                store
+                    .settle_accept(&ids, true, true, &document.text)
+                    .is_empty()
+            );
         }
     }
 
@@ -782,9 +808,17 @@ mod tests {
         let edits = begin(&mut store, &ids, &document);
         // The editor applies the last edit first, each as its own change.
         for edit in edits.iter().rev() {
-            type_text(&mut document, &mut store, edit.range.clone(), &edit.new_text);
+            type_text(
+                &mut document,
+                &mut store,
+                edit.range.clone(),
+                &edit.new_text,
+            );
         }
-        assert!(ids.iter().all(|id| store.get(*id).unwrap().state == HunkState::Accepted));
+        assert!(
+            ids.iter()
+                .all(|id| store.get(*id).unwrap().state == HunkState::Accepted)
+        );
         assert_eq!(store.get(ids[1]).unwrap().range, 19..23);
     }
 
@@ -792,7 +826,13 @@ mod tests {
     fn overlapping_hunks_are_not_accepted_together() {
         let text = "a b c\n";
         let (document, mut store, first) = proposed(text, "a X c\n");
-        let second = store.add(RunId(2), &uri(), 0, diff_hunks(text, "a Y c\n"), &document.text);
+        let second = store.add(
+            RunId(2),
+            &uri(),
+            0,
+            diff_hunks(text, "a Y c\n"),
+            &document.text,
+        );
         let both = [first[0], second[0]];
         assert_eq!(begin(&mut store, &both, &document).len(), 1);
         assert_eq!(store.get(second[0]).unwrap().state, HunkState::Open);
@@ -830,14 +870,21 @@ mod tests {
         type_text(&mut document, &mut store, 1..1, "u");
         type_text(&mut document, &mut store, 2..2, "X");
         let hunk = store.get(ids[0]).unwrap();
-        assert_eq!((hunk.range.clone(), hunk.state), (2..3, HunkState::Accepted));
+        assert_eq!(
+            (hunk.range.clone(), hunk.state),
+            (2..3, HunkState::Accepted)
+        );
     }
 
     #[test]
     fn a_confirmed_accept_that_the_next_change_does_not_carry_conflicts() {
         let (mut document, mut store, ids) = proposed("a b\n", "a c\n");
         begin(&mut store, &ids, &document);
-        assert!(store.settle_accept(&ids, true, false, &document.text).is_empty());
+        assert!(
+            store
+                .settle_accept(&ids, true, false, &document.text)
+                .is_empty()
+        );
         type_text(&mut document, &mut store, 2..3, "d");
         assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
     }
@@ -845,7 +892,8 @@ mod tests {
     #[test]
     fn an_accept_under_way_at_a_crash_comes_back_accepted_or_open_never_elsewhere() {
         let text = "const LIMIT: u32 = 10;\nlet retries = 1;\n";
-        let (document, mut store, ids) = proposed(text, "const LIMIT: u32 = 10;\nlet retries = 2;\n");
+        let (document, mut store, ids) =
+            proposed(text, "const LIMIT: u32 = 10;\nlet retries = 2;\n");
         begin(&mut store, &ids, &document);
         let mut in_flight = store.get(ids[0]).unwrap().clone();
         assert_eq!(in_flight.state, HunkState::Applying);
@@ -854,7 +902,10 @@ mod tests {
         let mut restored = ProposalStore::new();
         restored.restore(in_flight.clone(), &applied);
         let hunk = restored.get(ids[0]).unwrap();
-        assert_eq!((hunk.range.clone(), hunk.state), (37..38, HunkState::Accepted));
+        assert_eq!(
+            (hunk.range.clone(), hunk.state),
+            (37..38, HunkState::Accepted)
+        );
 
         let mut restored = ProposalStore::new();
         restored.restore(in_flight.clone(), &document.text);

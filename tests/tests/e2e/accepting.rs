@@ -83,7 +83,9 @@ async fn accept_all_settles_when_the_editor_reports_the_whole_text() {
 #[tokio::test]
 async fn accept_all_settles_in_files_the_editor_has_not_opened_or_the_run_creates() {
     let dir = tempfile::tempdir().unwrap();
-    let mock = director_e2e::mock_openai::MockOpenAi::start().await.unwrap();
+    let mock = director_e2e::mock_openai::MockOpenAi::start()
+        .await
+        .unwrap();
     write_files(
         dir.path(),
         &[
@@ -151,7 +153,9 @@ async fn an_accept_the_editor_applied_as_the_server_died_comes_back_accepted_not
     let mut fixture = Fixture::new(&[("src/lib.rs", original)], false).await;
     fixture.mock.push(answer(changed));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    fixture.delegate(&uri, range(0, 0, 2, 0), "Retry twice").await;
+    fixture
+        .delegate(&uri, range(0, 0, 2, 0), "Retry twice")
+        .await;
     let proposals = fixture.wait_proposals(&uri, 1).await;
     let hunk = proposals[0]["data"]["hunk"].as_u64().unwrap();
 

@@ -85,10 +85,12 @@ impl Engine {
         let file_operation = hunks
             .iter()
             .find_map(|hunk| workspace.file_operations.get(hunk).copied());
-        if let Some(&id) = hunks
-            .iter()
-            .find(|id| workspace.proposals.get(**id).is_none_or(|hunk| hunk.uri != uri))
-        {
+        if let Some(&id) = hunks.iter().find(|id| {
+            workspace
+                .proposals
+                .get(**id)
+                .is_none_or(|hunk| hunk.uri != uri)
+        }) {
             return Err(EngineError::UnknownHunk(id));
         }
         let accepted = match workspace.proposals.begin_accept(hunks, &document.text) {
