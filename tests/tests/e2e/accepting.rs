@@ -8,55 +8,18 @@ use director_e2e::mock_openai::Reply;
 use director_e2e::{LspClient, file_uri, range, secs};
 use serde_json::json;
 
-const TWO_FUNCTIONS: &str = "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    2\n}\n";
-const TWO_FUNCTIONS_CHANGED: &str =
-    "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n";
 const TASKS_MD: &str = "# Tasks\n\n- [ ] 1. Fix add, make twice multiply, add three\n";
-const OTHER_RS: &str = "pub fn twice(x: i32) -> i32 {\n    x + x\n}\n";
-const OTHER_FIXED: &str = "pub fn twice(x: i32) -> i32 {\n    x * 2\n}\n";
 const NEW_RS: &str = "pub fn three() -> i32 {\n    3\n}\n";
 
-/// Blocks for the open `src/lib.rs`, the unopened `src/other.rs` and the
-/// new `src/new.rs`.
-const BLOCKS: &str = "src/lib.rs
-```rust
-<<<<<<< SEARCH
-    a - b
-=======
-    a + b
->>>>>>> REPLACE
-```
-
-src/other.rs
-```rust
-<<<<<<< SEARCH
-    x + x
-=======
-    x * 2
->>>>>>> REPLACE
-```
-
-src/new.rs
-```rust
-<<<<<<< SEARCH
-=======
-pub fn three() -> i32 {
-    3
+/// One SEARCH/REPLACE block of an agent's answer (`search` empty creates the file).
+fn block(path: &str, search: &str, replace: &str) -> String {
+    format!("{path}\n```rust\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n```\n")
 }
->>>>>>> REPLACE
-```
-";
 
 #[tokio::test]
 async fn accept_all_settles_when_the_editor_reports_the_whole_text() {
-    let mut fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], false).await;
-    fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
+    let (mut fixture, uri, _) = Fixture::with_two_proposals(false).await;
     fixture.client.set_report_whole_text(true);
-    let uri = fixture.open("src/main.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
-        .await;
-    fixture.wait_proposals(&uri, 2).await;
     fixture
         .execute("director.acceptAll", json!({ "run": 1 }))
         .await
@@ -101,23 +64,20 @@ async fn accept_all_settles_in_files_the_editor_has_not_opened_or_the_run_create
         .initialize(&file_uri(dir.path()), false, serde_json::Value::Null)
         .await;
     let fixture = Fixture { dir, mock, client };
-    fixture.mock.push(Reply::stream(&[BLOCKS], None));
+    // Blocks for the open `src/lib.rs`, the unopened `src/other.rs` and the
+    // new `src/new.rs`.
+    let blocks = [
+        block("src/lib.rs", "    a - b\n", "    a + b\n"),
+        block("src/other.rs", "    x + x\n", "    x * 2\n"),
+        block("src/new.rs", "", NEW_RS),
+    ]
+    .join("\n");
+    fixture.mock.push(Reply::stream(&[&blocks], None));
     let tasks = fixture.open("tasks.md", "markdown").await;
     let lib = fixture.open("src/lib.rs", "rust").await;
     let run = fixture
-        .execute(
-            "director.delegateTask",
-            json!({
-                "uri": tasks,
-                "range": range(2, 0, 3, 0),
-                "agent": AGENT,
-                "instruction": "Fix add, make twice multiply, add three",
-            }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+        .delegate_task(&tasks, "Fix add, make twice multiply, add three")
+        .await;
     let other = fixture.uri("src/other.rs");
     let new = fixture.uri("src/new.rs");
     fixture.wait_proposals(&lib, 1).await;
