@@ -130,9 +130,10 @@ impl ClientDocuments {
                 if let Some(expected_version) = expected_version
                     && Some(expected_version) != version
                 {
-                    bail!(
-                        "{uri} is at version {version:?} but the edit is for version {expected_version}"
-                    );
+                    let current = version.map_or("not open".to_owned(), |version| {
+                        format!("at version {version}")
+                    });
+                    bail!("{uri} is {current} but the edit is for version {expected_version}");
                 }
                 let (next_text, next_edits) = apply_text_edits(&text, &edits, self.encoding)
                     .with_context(|| format!("cannot apply the edit to {uri}"))?;
