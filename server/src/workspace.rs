@@ -142,7 +142,11 @@ impl Workspace {
         }
         // Hunks proposed on the file while it was closed move to the text it
         // opens with, and accepts in flight land if it already holds them.
-        let mut changed = self.replace_unopened(&uri, &document.text.to_string());
+        let mut changed = if self.unopened.contains_key(&uri) {
+            self.replace_unopened(&uri, &document.text.to_string())
+        } else {
+            Vec::new()
+        };
         self.unopened.remove(&uri);
         self.documents.open(document);
         changed.extend(restored);
@@ -278,5 +282,65 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+    use crate::proposal::diff_hunks;
+
+    /// A workspace with one proposal on a file the editor has not opened.
+    fn unopened_proposal(text: &str, proposed: &str) -> (Workspace, Url, HunkId) {
+        let uri = Url::parse("file:///w/src/other.rs").unwrap();
+        let mut workspace = Workspace::new(None);
+        let snapshot = Document::new(uri.clone(), 0, "rust".into(), text);
+        let ids = workspace.proposals.add(
+            RunId(1),
+            &uri,
+            0,
+            diff_hunks(text, proposed),
+            &snapshot.text,
+        );
+        workspace.unopened.insert(uri.clone(), snapshot);
+        (workspace, uri, ids[0])
+    }
+
+    #[test]
+    fn an_accept_in_an_unopened_file_lands_on_the_editor_s_answer() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nlonger b\n");
+        let text = workspace.unopened[&uri].text.clone();
+        workspace.proposals.begin_accept(&[id], &text).unwrap();
+        assert_eq!(workspace.apply_to_unopened(&uri, &[id]), vec![id]);
+        let hunk = workspace.proposals.get(id).unwrap();
+        assert_eq!(hunk.state, HunkState::Accepted);
+        assert_eq!(
+            workspace.unopened[&uri].slice(hunk.range.clone()),
+            hunk.new_text
+        );
+    }
+
+    #[test]
+    fn an_accept_lands_when_the_editor_opens_the_file_with_its_text() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nlonger b\n");
+        let text = workspace.unopened[&uri].text.clone();
+        workspace.proposals.begin_accept(&[id], &text).unwrap();
+        let opened = Document::new(uri.clone(), 1, "rust".into(), "a\nlonger b\n");
+        assert_eq!(workspace.open_document(opened), vec![id]);
+        assert_eq!(
+            workspace.proposals.get(id).unwrap().state,
+            HunkState::Accepted
+        );
+        assert!(workspace.unopened.is_empty());
+    }
+
+    #[test]
+    fn hunks_of_an_unopened_file_move_to_the_text_it_opens_with() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nc\n");
+        let opened = Document::new(uri.clone(), 1, "rust".into(), "new line\na\nb\n");
+        workspace.open_document(opened);
+        let hunk = workspace.proposals.get(id).unwrap();
+        assert_eq!((hunk.range.clone(), hunk.state), (11..12, HunkState::Open));
     }
 }
