@@ -58,6 +58,9 @@ enum Step {
         report: Report,
         answer_first: bool,
         refused: bool,
+        /// The user types this (start, length, text) before the editor gets
+        /// to the edit, which it then refuses as its version is past.
+        typed_meanwhile: Option<(f64, f64, String)>,
     },
     Reject {
         pick: usize,
@@ -73,8 +76,9 @@ fn step() -> impl Strategy<Value = Step> {
             prop_oneof![Just(Report::Exact), Just(Report::WholeLines), Just(Report::WholeText), Just(Report::OneChangeEach)],
             any::<bool>(),
             proptest::bool::weighted(0.15),
+            proptest::option::weighted(0.2, (0.0..1.0f64, 0.0..0.2f64, text_strategy(3))),
         )
-            .prop_map(|(picks, report, answer_first, refused)| Step::Accept { picks, report, answer_first, refused }),
+            .prop_map(|(picks, report, answer_first, refused, typed_meanwhile)| Step::Accept { picks, report, answer_first, refused, typed_meanwhile }),
         1 => any::<usize>().prop_map(|pick| Step::Reject { pick }),
     ]
 }
@@ -216,7 +220,7 @@ proptest! {
                     expected.replace_range(range, &text);
                     did_change(&mut document, &mut store, &[change]);
                 }
-                Step::Accept { picks, report, answer_first, refused } => {
+                Step::Accept { picks, report, answer_first, refused, typed_meanwhile } => {
                     let open: Vec<_> = store
                         .open_hunks(&uri())
                         .into_iter()
@@ -232,6 +236,24 @@ proptest! {
                     for (id, edit) in ids.iter().zip(&edits) {
                         // Independently of the store: the model still holds the base text there.
                         prop_assert_eq!(&expected[edit.range.clone()], store.get(*id).unwrap().base_text.as_str());
+                    }
+                    if let Some((start, length, text)) = typed_meanwhile {
+                        let range = pick_range(&expected, start, length);
+                        let change = ContentChange {
+                            range: Some(byte_range_to_range(&document.text, range.clone(), PositionEncoding::Utf16)),
+                            text: text.clone(),
+                        };
+                        expected.replace_range(range, &text);
+                        did_change(&mut document, &mut store, &[change]);
+                        prop_assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids.clone());
+                        // Open again only where the base text still is; never accepted.
+                        for hunk in ids.iter().filter_map(|id| store.get(*id)) {
+                            match hunk.state {
+                                HunkState::Open => prop_assert_eq!(&expected[hunk.range.clone()], hunk.base_text.as_str()),
+                                state => prop_assert_eq!(state, HunkState::Conflicted),
+                            }
+                        }
+                        continue;
                     }
                     if refused {
                         prop_assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids.clone());
