@@ -135,6 +135,29 @@ fn did_change(document: &mut Document, store: &mut ProposalStore, changes: &[Con
     store.apply_edits(&uri(), &edits, &before, &document.text);
 }
 
+/// The user replaces a part of the text (picked by `start` and `length`) by
+/// `text`, in the document, the store and the model `expected`.
+fn user_types(
+    document: &mut Document,
+    store: &mut ProposalStore,
+    expected: &mut String,
+    start: f64,
+    length: f64,
+    text: &str,
+) {
+    let range = pick_range(expected, start, length);
+    let change = ContentChange {
+        range: Some(byte_range_to_range(
+            &document.text,
+            range.clone(),
+            PositionEncoding::Utf16,
+        )),
+        text: text.to_owned(),
+    };
+    expected.replace_range(range, text);
+    did_change(document, store, &[change]);
+}
+
 /// The `didChange` notifications an editor sends after applying `edits`
 /// (in document order, not overlapping) to `text`.
 fn reported_changes(text: &Rope, edits: &[AcceptEdit], report: Report) -> Vec<Vec<ContentChange>> {
@@ -212,13 +235,7 @@ proptest! {
         for step in steps {
             match step {
                 Step::UserEdit { start, length, text } => {
-                    let range = pick_range(&expected, start, length);
-                    let change = ContentChange {
-                        range: Some(byte_range_to_range(&document.text, range.clone(), PositionEncoding::Utf16)),
-                        text: text.clone(),
-                    };
-                    expected.replace_range(range, &text);
-                    did_change(&mut document, &mut store, &[change]);
+                    user_types(&mut document, &mut store, &mut expected, start, length, &text);
                 }
                 Step::Accept { picks, report, answer_first, refused, typed_meanwhile } => {
                     let open: Vec<_> = store
@@ -238,13 +255,7 @@ proptest! {
                         prop_assert_eq!(&expected[edit.range.clone()], store.get(*id).unwrap().base_text.as_str());
                     }
                     if let Some((start, length, text)) = typed_meanwhile {
-                        let range = pick_range(&expected, start, length);
-                        let change = ContentChange {
-                            range: Some(byte_range_to_range(&document.text, range.clone(), PositionEncoding::Utf16)),
-                            text: text.clone(),
-                        };
-                        expected.replace_range(range, &text);
-                        did_change(&mut document, &mut store, &[change]);
+                        user_types(&mut document, &mut store, &mut expected, start, length, &text);
                         prop_assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids.clone());
                         // Open again only where the base text still is; never accepted.
                         for hunk in ids.iter().filter_map(|id| store.get(*id)) {
