@@ -105,7 +105,7 @@ impl Workspace {
     }
 
     /// Opens a document, parses it, and brings back the journal's proposals for it.
-    /// Returns the restored hunks.
+    /// Returns the hunks restored, moved or settled.
     pub fn open_document(&mut self, document: Document) -> Vec<HunkId> {
         let uri = document.uri.clone();
         let language = Language::from_language_id(&document.language_id).or_else(|| {
@@ -125,7 +125,7 @@ impl Workspace {
             .into_iter()
             .partition(|hunk| hunk.uri == uri);
         self.pending_restore = others;
-        let restored = mine
+        let restored: Vec<HunkId> = mine
             .into_iter()
             .map(|hunk| self.proposals.restore(hunk, &document.text))
             .collect();
@@ -140,9 +140,17 @@ impl Workspace {
         {
             self.findings.restore(finding);
         }
+        // Hunks proposed on the file while it was closed move to the text it
+        // opens with, and accepts in flight land if it already holds them.
+        let mut changed = if self.unopened.contains_key(&uri) {
+            self.replace_unopened(&uri, &document.text.to_string())
+        } else {
+            Vec::new()
+        };
         self.unopened.remove(&uri);
         self.documents.open(document);
-        restored
+        changed.extend(restored);
+        changed
     }
 
     /// The document proposals on `uri` are positioned in: the open one, else
@@ -160,6 +168,13 @@ impl Workspace {
         changes: &[ContentChange],
         encoding: PositionEncoding,
     ) -> Result<Vec<HunkId>, DocumentError> {
+        let Some(before) = self
+            .documents
+            .get(uri)
+            .map(|document| document.text.clone())
+        else {
+            return Err(DocumentError::UnknownDocument(uri.clone()));
+        };
         let edits = self.documents.change(uri, version, changes, encoding)?;
         let Some(document) = self.documents.get(uri) else {
             return Ok(Vec::new());
@@ -191,7 +206,54 @@ impl Workspace {
         if self.findings.apply_edits(uri, &edits) {
             self.findings_moved.insert(uri.clone());
         }
-        Ok(self.proposals.apply_edits(uri, &edits, &text))
+        Ok(self.proposals.apply_edits(uri, &edits, &before, &text))
+    }
+
+    /// Puts the new text of `hunks` being accepted into the snapshot of a file
+    /// the editor has not opened, once the editor said it applied them (no
+    /// `didChange` comes for such a file). Returns the hunks that changed.
+    pub fn apply_to_unopened(&mut self, uri: &Url, hunks: &[HunkId]) -> Vec<HunkId> {
+        let Some(snapshot) = self.unopened.get(uri) else {
+            return Vec::new();
+        };
+        let mut text = snapshot.text.clone();
+        let mut replacements: Vec<&Hunk> = hunks
+            .iter()
+            .filter_map(|id| self.proposals.get(*id))
+            .filter(|hunk| &hunk.uri == uri && hunk.state == HunkState::Applying)
+            .collect();
+        replacements.sort_by_key(|hunk| std::cmp::Reverse(hunk.range.start));
+        for hunk in replacements {
+            let (Ok(start), Ok(end)) = (
+                text.try_byte_to_char(hunk.range.start),
+                text.try_byte_to_char(hunk.range.end),
+            ) else {
+                continue;
+            };
+            text.remove(start..end);
+            text.insert(start, &hunk.new_text);
+        }
+        self.replace_unopened(uri, &text.to_string())
+    }
+
+    /// Replaces the snapshot of a file the editor has not opened with `text`
+    /// and moves its hunks along, as a change to the whole text would.
+    fn replace_unopened(&mut self, uri: &Url, text: &str) -> Vec<HunkId> {
+        let Some(snapshot) = self.unopened.get_mut(uri) else {
+            return Vec::new();
+        };
+        let before = snapshot.text.clone();
+        let change = ContentChange {
+            range: None,
+            text: text.to_owned(),
+        };
+        let Ok(edits) =
+            snapshot.apply_changes(snapshot.version + 1, &[change], PositionEncoding::Utf8)
+        else {
+            return Vec::new();
+        };
+        let after = snapshot.text.clone();
+        self.proposals.apply_edits(uri, &edits, &before, &after)
     }
 
     /// Closes a document; its open hunks and findings wait to be restored when
@@ -220,5 +282,65 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+    use crate::proposal::diff_hunks;
+
+    /// A workspace with one proposal on a file the editor has not opened.
+    fn unopened_proposal(text: &str, proposed: &str) -> (Workspace, Url, HunkId) {
+        let uri = Url::parse("file:///w/src/other.rs").unwrap();
+        let mut workspace = Workspace::new(None);
+        let snapshot = Document::new(uri.clone(), 0, "rust".into(), text);
+        let ids = workspace.proposals.add(
+            RunId(1),
+            &uri,
+            0,
+            diff_hunks(text, proposed),
+            &snapshot.text,
+        );
+        workspace.unopened.insert(uri.clone(), snapshot);
+        (workspace, uri, ids[0])
+    }
+
+    #[test]
+    fn an_accept_in_an_unopened_file_lands_on_the_editor_s_answer() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nlonger b\n");
+        let text = workspace.unopened[&uri].text.clone();
+        workspace.proposals.begin_accept(&[id], &text).unwrap();
+        assert_eq!(workspace.apply_to_unopened(&uri, &[id]), vec![id]);
+        let hunk = workspace.proposals.get(id).unwrap();
+        assert_eq!(hunk.state, HunkState::Accepted);
+        assert_eq!(
+            workspace.unopened[&uri].slice(hunk.range.clone()),
+            hunk.new_text
+        );
+    }
+
+    #[test]
+    fn an_accept_lands_when_the_editor_opens_the_file_with_its_text() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nlonger b\n");
+        let text = workspace.unopened[&uri].text.clone();
+        workspace.proposals.begin_accept(&[id], &text).unwrap();
+        let opened = Document::new(uri.clone(), 1, "rust".into(), "a\nlonger b\n");
+        assert_eq!(workspace.open_document(opened), vec![id]);
+        assert_eq!(
+            workspace.proposals.get(id).unwrap().state,
+            HunkState::Accepted
+        );
+        assert!(workspace.unopened.is_empty());
+    }
+
+    #[test]
+    fn hunks_of_an_unopened_file_move_to_the_text_it_opens_with() {
+        let (mut workspace, uri, id) = unopened_proposal("a\nb\n", "a\nc\n");
+        let opened = Document::new(uri.clone(), 1, "rust".into(), "new line\na\nb\n");
+        workspace.open_document(opened);
+        let hunk = workspace.proposals.get(id).unwrap();
+        assert_eq!((hunk.range.clone(), hunk.state), (11..12, HunkState::Open));
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +20,13 @@ use crate::lsp_positions::{PositionEncoding, Range, TextEdit, apply_text_edits};
 pub struct ClientDocuments {
     /// Set from the initialize result; every range is counted in it.
     pub encoding: PositionEncoding,
+    /// Report every applied workspace edit as the whole new text, as editors
+    /// with full synchronization do, instead of the exact edits.
+    pub whole_text_changes: bool,
+    /// Apply workspace edits for documents that are not open to their files
+    /// on disk (creating the files `create` operations name), as an editor
+    /// editing files in the background does; no `didChange` follows.
+    pub edit_unopened_files: bool,
     documents: HashMap<String, OpenDocument>,
 }
 
@@ -37,6 +44,8 @@ impl ClientDocuments {
     pub fn new(encoding: PositionEncoding) -> ClientDocuments {
         ClientDocuments {
             encoding,
+            whole_text_changes: false,
+            edit_unopened_files: false,
             documents: HashMap::new(),
         }
     }
@@ -84,7 +93,7 @@ impl ClientDocuments {
             .get_mut(uri)
             .with_context(|| format!("{uri} is not open"))?;
         let (text, ordered_edits) = apply_text_edits(&document.text, &[edit], self.encoding)?;
-        Ok(commit(uri, document, text, &ordered_edits))
+        Ok(commit(uri, document, text, &ordered_edits, false))
     }
 
     /// Applies the params of a `workspace/applyEdit` request all or nothing
@@ -92,32 +101,53 @@ impl ClientDocuments {
     pub fn apply_workspace_edit(&mut self, params: &Value) -> Result<Vec<Value>> {
         let request = ApplyWorkspaceEditParams::deserialize(params)
             .context("malformed workspace/applyEdit params")?;
-        let edits_by_document = request.edit.edits_by_document()?;
+        let (created, edits_by_document) = request.edit.edits_by_document()?;
+        if !created.is_empty() && !self.edit_unopened_files {
+            bail!("resource operation \"create\" is not supported by the test client");
+        }
         let mut planned = Vec::new();
+        let mut on_disk = Vec::new();
         for (uri, version_edits) in edits_by_document {
-            let document = self.documents.get(&uri).ok_or_else(|| {
-                anyhow!(
+            let (mut text, version) = match self.documents.get(&uri) {
+                Some(document) => (document.text.clone(), Some(document.version)),
+                None if self.edit_unopened_files => {
+                    let path = file_path(&uri)?;
+                    let text = if created.contains(&uri) && !path.exists() {
+                        String::new()
+                    } else {
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?
+                    };
+                    (text, None)
+                }
+                None => bail!(
                     "{uri} is not open in the client (open: {:?})",
                     self.open_uris()
-                )
-            })?;
-            let mut text = document.text.clone();
+                ),
+            };
             let mut ordered_edits = Vec::new();
             for (expected_version, edits) in version_edits {
                 if let Some(expected_version) = expected_version
-                    && expected_version != document.version
+                    && Some(expected_version) != version
                 {
-                    bail!(
-                        "{uri} is at version {} but the edit is for version {expected_version}",
-                        document.version
-                    );
+                    let current = version.map_or("not open".to_owned(), |version| {
+                        format!("at version {version}")
+                    });
+                    bail!("{uri} is {current} but the edit is for version {expected_version}");
                 }
                 let (next_text, next_edits) = apply_text_edits(&text, &edits, self.encoding)
                     .with_context(|| format!("cannot apply the edit to {uri}"))?;
                 text = next_text;
                 ordered_edits.extend(next_edits);
             }
-            planned.push((uri, text, ordered_edits));
+            match version {
+                Some(_) => planned.push((uri, text, ordered_edits)),
+                None => on_disk.push((file_path(&uri)?, text)),
+            }
+        }
+        for (path, text) in on_disk {
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let mut did_change_params = Vec::with_capacity(planned.len());
         for (uri, text, ordered_edits) in planned {
@@ -125,7 +155,13 @@ impl ClientDocuments {
                 .documents
                 .get_mut(&uri)
                 .with_context(|| format!("{uri} is not open"))?;
-            did_change_params.push(commit(&uri, document, text, &ordered_edits));
+            did_change_params.push(commit(
+                &uri,
+                document,
+                text,
+                &ordered_edits,
+                self.whole_text_changes,
+            ));
         }
         Ok(did_change_params)
     }
@@ -137,20 +173,33 @@ impl ClientDocuments {
     }
 }
 
+/// The path of a `file://` URI.
+fn file_path(uri: &str) -> Result<std::path::PathBuf> {
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|url| url.to_file_path().ok())
+        .with_context(|| format!("{uri} is not a file URI"))
+}
+
 /// Stores the new text, bumps the version and describes the change the way
-/// `textDocument/didChange` does.
+/// `textDocument/didChange` does: the edits, or the `whole_text`.
 fn commit(
     uri: &str,
     document: &mut OpenDocument,
     text: String,
     ordered_edits: &[TextEdit],
+    whole_text: bool,
 ) -> Value {
     document.version += 1;
     document.text = text;
-    let content_changes: Vec<Value> = ordered_edits
-        .iter()
-        .map(|edit| json!({ "range": edit.range, "text": edit.new_text }))
-        .collect();
+    let content_changes: Vec<Value> = if whole_text {
+        vec![json!({ "text": document.text })]
+    } else {
+        ordered_edits
+            .iter()
+            .map(|edit| json!({ "range": edit.range, "text": edit.new_text }))
+            .collect()
+    };
     json!({
         "textDocument": { "uri": uri, "version": document.version },
         "contentChanges": content_changes,
@@ -173,7 +222,7 @@ struct WorkspaceEdit {
 #[serde(untagged)]
 enum DocumentChange {
     TextDocumentEdit(TextDocumentEdit),
-    ResourceOperation { kind: String },
+    ResourceOperation { kind: String, uri: Option<String> },
 }
 
 #[derive(Deserialize)]
@@ -193,9 +242,11 @@ struct OptionalVersionedTextDocumentIdentifier {
 type VersionedEdits = Vec<(Option<i32>, Vec<TextEdit>)>;
 
 impl WorkspaceEdit {
-    /// Groups the edits by document; `documentChanges` wins over `changes`,
-    /// as it does in a client that supports both.
-    fn edits_by_document(self) -> Result<BTreeMap<String, VersionedEdits>> {
+    /// The files to create and the edits grouped by document;
+    /// `documentChanges` wins over `changes`, as it does in a client that
+    /// supports both.
+    fn edits_by_document(self) -> Result<(Vec<String>, BTreeMap<String, VersionedEdits>)> {
+        let mut created = Vec::new();
         let mut grouped: BTreeMap<String, VersionedEdits> = BTreeMap::new();
         if let Some(document_changes) = self.document_changes {
             for change in document_changes {
@@ -204,7 +255,11 @@ impl WorkspaceEdit {
                         .entry(edit.text_document.uri)
                         .or_default()
                         .push((edit.text_document.version, edit.edits)),
-                    DocumentChange::ResourceOperation { kind } => {
+                    DocumentChange::ResourceOperation {
+                        kind,
+                        uri: Some(uri),
+                    } if kind == "create" => created.push(uri),
+                    DocumentChange::ResourceOperation { kind, .. } => {
                         bail!("resource operation {kind:?} is not supported by the test client")
                     }
                 }
@@ -214,7 +269,7 @@ impl WorkspaceEdit {
                 grouped.entry(uri).or_default().push((None, edits));
             }
         }
-        Ok(grouped)
+        Ok((created, grouped))
     }
 }
 

@@ -195,7 +195,8 @@ impl LspClient {
         } else {
             &["utf-16"]
         };
-        let mut params = initialize_params(root_uri, offered);
+        let creates_files = self.shared.lock().documents.edit_unopened_files;
+        let mut params = initialize_params(root_uri, offered, creates_files);
         if !initialization_options.is_null() {
             params["initializationOptions"] = initialization_options;
         }
@@ -353,6 +354,27 @@ impl LspClient {
     /// edit; `false` goes back to applying edits.
     pub fn set_refuse_edits(&self, refuse: bool) {
         self.shared.lock().refuse_edits = refuse;
+    }
+
+    /// With `true`, every later `workspace/applyEdit` changes the buffers but
+    /// is neither reported in a `didChange` nor answered, as when the editor
+    /// applies an edit and the server dies before hearing of it; the test
+    /// then kills the server.
+    pub fn set_hold_edits(&self, hold: bool) {
+        self.shared.lock().hold_edits = hold;
+    }
+
+    /// With `true`, applied workspace edits are reported as the whole new
+    /// text (see [`ClientDocuments::whole_text_changes`]).
+    pub fn set_report_whole_text(&self, whole_text: bool) {
+        self.shared.lock().documents.whole_text_changes = whole_text;
+    }
+
+    /// With `true`, workspace edits for files that are not open are applied
+    /// on disk (see [`ClientDocuments::edit_unopened_files`]); set before
+    /// `initialize`, the client also advertises that it creates files.
+    pub fn set_edit_unopened_files(&self, on_disk: bool) {
+        self.shared.lock().documents.edit_unopened_files = on_disk;
     }
 
     /// Answers every later `window/showMessageRequest` that offers an action
@@ -626,6 +648,7 @@ struct State {
     server_requests: Vec<RecordedServerRequest>,
     unconsumed_server_requests: VecDeque<RecordedServerRequest>,
     refuse_edits: bool,
+    hold_edits: bool,
     /// The title of the action `window/showMessageRequest` is answered with
     /// when the request offers it; otherwise the answer is null (dismissed).
     message_request_choice: Option<String>,
@@ -646,6 +669,7 @@ impl State {
             server_requests: Vec::new(),
             unconsumed_server_requests: VecDeque::new(),
             refuse_edits: false,
+            hold_edits: false,
             message_request_choice: None,
             traffic: VecDeque::new(),
             traffic_total: 0,
@@ -668,8 +692,10 @@ impl State {
 }
 
 /// What the client advertises: what a capable editor supports, minus
-/// resource operations in workspace edits, which it cannot apply.
-fn initialize_params(root_uri: &str, position_encodings: &[&str]) -> Value {
+/// resource operations in workspace edits, which it cannot apply, except
+/// creating files when it edits files on disk.
+fn initialize_params(root_uri: &str, position_encodings: &[&str], creates_files: bool) -> Value {
+    let resource_operations: &[&str] = if creates_files { &["create"] } else { &[] };
     let root_name = root_uri
         .trim_end_matches('/')
         .rsplit('/')
@@ -684,7 +710,7 @@ fn initialize_params(root_uri: &str, position_encodings: &[&str]) -> Value {
             "general": { "positionEncodings": position_encodings },
             "workspace": {
                 "applyEdit": true,
-                "workspaceEdit": { "documentChanges": true, "resourceOperations": [], "failureHandling": "transactional" },
+                "workspaceEdit": { "documentChanges": true, "resourceOperations": resource_operations, "failureHandling": "transactional" },
                 "configuration": true,
                 "workspaceFolders": true,
                 "executeCommand": {},
@@ -834,6 +860,26 @@ fn deliver_response(shared: &Shared, id: &Value, message: &Value) {
 }
 
 async fn answer_server_request(shared: &Shared, id: Value, method: String, params: Value) {
+    if method == "workspace/applyEdit" {
+        let mut state = shared.lock();
+        if state.hold_edits {
+            let held = state.documents.apply_workspace_edit(&params);
+            let answer = Ok(json!({ "held": held.is_ok() }));
+            state.server_requests.push(RecordedServerRequest {
+                method: method.clone(),
+                params: params.clone(),
+                answer: answer.clone(),
+            });
+            state
+                .unconsumed_server_requests
+                .push_back(RecordedServerRequest {
+                    method,
+                    params,
+                    answer,
+                });
+            return;
+        }
+    }
     let answer = match method.as_str() {
         "window/workDoneProgress/create"
         | "client/registerCapability"

@@ -174,6 +174,9 @@ impl LanguageServer for Backend {
             let restored = workspace.open_document(document);
             (restored, !workspace.findings.of_document(&url).is_empty())
         };
+        // A hunk whose accept was under way when the server stopped may come
+        // back accepted: that decision is journaled now.
+        session.engine.hunks_changed(&url, &restored);
         self.spec_buffer_opened(&url);
         if !restored.is_empty() || has_findings || lock(&self.config_problems).contains_key(&url) {
             self.publish(&url).await;

@@ -23,31 +23,53 @@ pub(super) fn context_around(text: &Rope, range: &std::ops::Range<usize>) -> (St
     )
 }
 
-/// Where `base_text` now sits in `text`: the occurrence of context, base text
-/// and context together nearest to `recorded_start`, or else the only occurrence
-/// of a non-empty base text.
+/// Where `text_at_hunk` now sits in `text`: the only place where it stands
+/// between its recorded contexts, trimmed to the nearest whole line on each
+/// side if the full contexts are found nowhere. `None` when no such place is
+/// unique: a hunk is never anchored on text that merely looks like its own.
 pub(super) fn find_anchor(
     text: &str,
     context_before: &str,
-    base_text: &str,
+    text_at_hunk: &str,
     context_after: &str,
-    recorded_start: usize,
 ) -> Option<std::ops::Range<usize>> {
-    let pattern = format!("{context_before}{base_text}{context_after}");
-    let nearest = occurrences(text, &pattern)
-        .map(|start| start + context_before.len())
-        .min_by_key(|start| start.abs_diff(recorded_start));
-    if let Some(start) = nearest {
-        return Some(start..start + base_text.len());
+    let nearest_before = after_last_lines(context_before, 1);
+    let nearest_after = before_first_lines(context_after, 1);
+    for (before, after) in [
+        (context_before, context_after),
+        (nearest_before, nearest_after),
+    ] {
+        let pattern = format!("{before}{text_at_hunk}{after}");
+        let mut found = occurrences(text, &pattern);
+        match (found.next(), found.next()) {
+            (Some(start), None) => {
+                let start = start + before.len();
+                return Some(start..start + text_at_hunk.len());
+            }
+            (Some(_), Some(_)) => return None,
+            _ => {}
+        }
     }
-    if base_text.is_empty() {
-        return None;
-    }
-    let mut base_occurrences = occurrences(text, base_text);
-    match (base_occurrences.next(), base_occurrences.next()) {
-        (Some(start), None) => Some(start..start + base_text.len()),
-        _ => None,
-    }
+    None
+}
+
+/// The end of `context`: its last partial line and `lines` whole lines before it.
+fn after_last_lines(context: &str, lines: usize) -> &str {
+    let start = context
+        .match_indices('\n')
+        .rev()
+        .nth(lines)
+        .map_or(0, |(index, _)| index + 1);
+    &context[start..]
+}
+
+/// The start of `context`: the rest of its first line and `lines` whole lines after it.
+fn before_first_lines(context: &str, lines: usize) -> &str {
+    let end = context
+        .match_indices('\n')
+        .nth(lines)
+        .map_or(context.len(), |(index, _)| index + 1);
+    &context[..end]
 }
 
 /// Start offsets of every occurrence of `pattern`, overlapping ones included.
@@ -66,21 +88,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_full_match_wins() {
-        let text = "x = 1\nfoo\nx = 1\nbar\n";
-        assert_eq!(find_anchor(text, "", "x = 1", "\nbar", 0), Some(10..15));
-        assert_eq!(find_anchor(text, "", "x = 1", "\n", 14), Some(10..15));
-        assert_eq!(find_anchor(text, "", "x = 1", "\n", 1), Some(0..5));
+    fn only_a_unique_place_between_the_contexts_is_found() {
+        let text = "a\nx = 1\nb\nc\nx = 1\nd\n";
+        assert_eq!(find_anchor(text, "c\n", "x = 1", "\nd\n"), Some(12..17));
+        // Both copies stand between the same one-line contexts: ambiguous.
+        assert_eq!(find_anchor("k\nx\nk\nx\nk\n", "k\n", "x", "\nk\n"), None);
     }
 
     #[test]
-    fn base_text_alone_only_when_unique() {
+    fn the_text_alone_is_never_enough() {
+        // The base text `1` is unique, but not between its contexts (C4:
+        // it would turn `LIMIT = 10` into `LIMIT = 20`).
+        let text = "const LIMIT: u32 = 10;\nlet retries = 2;\n";
+        assert_eq!(find_anchor(text, "let retries = ", "1", ";\n"), None);
+        assert_eq!(find_anchor("abc", "zz", "", "zz"), None);
+    }
+
+    #[test]
+    fn contexts_shrink_to_the_nearest_line_when_farther_lines_changed() {
+        let text = "EDITED\nnear\nx = 1\nnear after\nEDITED\n";
         assert_eq!(
-            find_anchor("a unique b", "zz", "unique", "zz", 0),
-            Some(2..8)
+            find_anchor(text, "far\nnear\n", "x = 1", "\nnear after\nfar\n"),
+            Some(12..17)
         );
-        assert_eq!(find_anchor("dup dup", "zz", "dup", "zz", 0), None);
-        assert_eq!(find_anchor("abc", "zz", "", "zz", 0), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Random interleavings of user edits, accepts and rejects, checking that a
-//! hunk is never applied to text other than its base text.
+//! Random interleavings of user edits, accepts (of one hunk or several at
+//! once, reported back the ways editors do) and rejects, checking that a hunk
+//! is never applied to text other than its base text and that every accept
+//! settles, with the expected text where the hunk says.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
@@ -7,11 +9,11 @@ use proptest::prelude::*;
 use ropey::Rope;
 use url::Url;
 
-use super::{HunkState, ProposalStore, diff_hunks};
+use super::{AcceptEdit, HunkState, ProposalStore, diff_hunks};
 use crate::document::{
     ContentChange, Document, Position, PositionEncoding, Range, byte_range_to_range,
 };
-use crate::ids::RunId;
+use crate::ids::{HunkId, RunId};
 
 fn piece() -> impl Strategy<Value = &'static str> {
     prop_oneof![
@@ -30,13 +32,18 @@ fn text_strategy(max: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(piece(), 0..max).prop_map(|pieces| pieces.concat())
 }
 
-/// How the simulated editor reports an accepted edit back in `didChange`.
+/// How the simulated editor reports an accept back in `didChange`.
 #[derive(Debug, Clone, Copy)]
 enum Report {
-    /// The exact replacement, as VS Code does.
+    /// The exact replacements, one content change each, as VS Code does.
     Exact,
-    /// The whole lines around it, as Neovim does.
+    /// One change over the whole lines from the first edit to the last, as
+    /// Neovim does.
     WholeLines,
+    /// The whole text, as editors with full synchronization do.
+    WholeText,
+    /// One `didChange` per edit.
+    OneChangeEach,
 }
 
 #[derive(Debug, Clone)]
@@ -47,10 +54,13 @@ enum Step {
         text: String,
     },
     Accept {
-        pick: usize,
+        picks: Vec<usize>,
         report: Report,
         answer_first: bool,
         refused: bool,
+        /// The user types this (start, length, text) before the editor gets
+        /// to the edit, which it then refuses as its version is past.
+        typed_meanwhile: Option<(f64, f64, String)>,
     },
     Reject {
         pick: usize,
@@ -61,8 +71,14 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => (0.0..1.0f64, 0.0..0.2f64, text_strategy(4))
             .prop_map(|(start, length, text)| Step::UserEdit { start, length, text }),
-        3 => (any::<usize>(), prop_oneof![Just(Report::Exact), Just(Report::WholeLines)], any::<bool>(), proptest::bool::weighted(0.15))
-            .prop_map(|(pick, report, answer_first, refused)| Step::Accept { pick, report, answer_first, refused }),
+        3 => (
+            proptest::collection::vec(any::<usize>(), 1..4),
+            prop_oneof![Just(Report::Exact), Just(Report::WholeLines), Just(Report::WholeText), Just(Report::OneChangeEach)],
+            any::<bool>(),
+            proptest::bool::weighted(0.15),
+            proptest::option::weighted(0.2, (0.0..1.0f64, 0.0..0.2f64, text_strategy(3))),
+        )
+            .prop_map(|(picks, report, answer_first, refused, typed_meanwhile)| Step::Accept { picks, report, answer_first, refused, typed_meanwhile }),
         1 => any::<usize>().prop_map(|pick| Step::Reject { pick }),
     ]
 }
@@ -110,34 +126,70 @@ fn uri() -> Url {
     Url::parse("file:///p.txt").unwrap()
 }
 
-/// Sends one change through the document (so edits are minimal) and the store.
-fn did_change(document: &mut Document, store: &mut ProposalStore, change: ContentChange) {
+/// Sends one `didChange` through the document (so edits are minimal) and the store.
+fn did_change(document: &mut Document, store: &mut ProposalStore, changes: &[ContentChange]) {
+    let before = document.text.clone();
     let edits = document
-        .apply_changes(document.version + 1, &[change], PositionEncoding::Utf16)
+        .apply_changes(document.version + 1, changes, PositionEncoding::Utf16)
         .unwrap();
-    store.apply_edits(&uri(), &edits, &document.text);
+    store.apply_edits(&uri(), &edits, &before, &document.text);
 }
 
-/// The change an editor reports after replacing `range` by `new_text`.
-fn reported_change(
-    text: &Rope,
-    range: std::ops::Range<usize>,
-    new_text: &str,
-    report: Report,
-) -> ContentChange {
+/// The user replaces a part of the text (picked by `start` and `length`) by
+/// `text`, in the document, the store and the model `expected`.
+fn user_types(
+    document: &mut Document,
+    store: &mut ProposalStore,
+    expected: &mut String,
+    start: f64,
+    length: f64,
+    text: &str,
+) {
+    let range = pick_range(expected, start, length);
+    let change = ContentChange {
+        range: Some(byte_range_to_range(
+            &document.text,
+            range.clone(),
+            PositionEncoding::Utf16,
+        )),
+        text: text.to_owned(),
+    };
+    expected.replace_range(range, text);
+    did_change(document, store, &[change]);
+}
+
+/// The `didChange` notifications an editor sends after applying `edits`
+/// (in document order, not overlapping) to `text`.
+fn reported_changes(text: &Rope, edits: &[AcceptEdit], report: Report) -> Vec<Vec<ContentChange>> {
+    let exact = |edit: &AcceptEdit| ContentChange {
+        range: Some(byte_range_to_range(
+            text,
+            edit.range.clone(),
+            PositionEncoding::Utf16,
+        )),
+        text: edit.new_text.clone(),
+    };
+    let mut after = text.to_string();
+    for edit in edits.iter().rev() {
+        after.replace_range(edit.range.clone(), &edit.new_text);
+    }
     match report {
-        Report::Exact => ContentChange {
-            range: Some(byte_range_to_range(text, range, PositionEncoding::Utf16)),
-            text: new_text.to_string(),
-        },
+        Report::Exact => vec![edits.iter().rev().map(exact).collect()],
+        Report::OneChangeEach => edits.iter().rev().map(|edit| vec![exact(edit)]).collect(),
+        Report::WholeText => vec![vec![ContentChange {
+            range: None,
+            text: after,
+        }]],
         Report::WholeLines => {
-            let first_line = text.byte_to_line(range.start);
-            let last_line = text.byte_to_line(range.end);
+            let first_line = text.byte_to_line(edits[0].range.start);
+            let last_line = text.byte_to_line(edits[edits.len() - 1].range.end);
             let lines_start = text.line_to_byte(first_line);
             let lines_end = text.line_to_byte((last_line + 1).min(text.len_lines()));
-            let mut replaced = text.byte_slice(lines_start..range.start).to_string();
-            replaced.push_str(new_text);
-            replaced.push_str(&text.byte_slice(range.end..lines_end).to_string());
+            let growth: isize = edits
+                .iter()
+                .map(|edit| edit.new_text.len() as isize - edit.range.len() as isize)
+                .sum();
+            let replaced = after[lines_start..lines_end.saturating_add_signed(growth)].to_string();
             let end = if last_line + 1 < text.len_lines() {
                 Position {
                     line: (last_line + 1) as u32,
@@ -146,7 +198,7 @@ fn reported_change(
             } else {
                 byte_range_to_range(text, lines_end..lines_end, PositionEncoding::Utf16).end
             };
-            ContentChange {
+            vec![vec![ContentChange {
                 range: Some(Range {
                     start: Position {
                         line: first_line as u32,
@@ -155,7 +207,7 @@ fn reported_change(
                     end,
                 }),
                 text: replaced,
-            }
+            }]]
         }
     }
 }
@@ -183,15 +235,9 @@ proptest! {
         for step in steps {
             match step {
                 Step::UserEdit { start, length, text } => {
-                    let range = pick_range(&expected, start, length);
-                    let change = ContentChange {
-                        range: Some(byte_range_to_range(&document.text, range.clone(), PositionEncoding::Utf16)),
-                        text: text.clone(),
-                    };
-                    expected.replace_range(range, &text);
-                    did_change(&mut document, &mut store, change);
+                    user_types(&mut document, &mut store, &mut expected, start, length, &text);
                 }
-                Step::Accept { pick, report, answer_first, refused } => {
+                Step::Accept { picks, report, answer_first, refused, typed_meanwhile } => {
                     let open: Vec<_> = store
                         .open_hunks(&uri())
                         .into_iter()
@@ -201,26 +247,59 @@ proptest! {
                     if open.is_empty() {
                         continue;
                     }
-                    let id = open[pick % open.len()];
-                    let base_text = store.get(id).unwrap().base_text.clone();
-                    let accept = store.begin_accept(id, &document.text).unwrap();
-                    // Independently of the store: the model still holds the base text there.
-                    prop_assert_eq!(&expected[accept.range.clone()], base_text.as_str());
-                    if refused {
-                        prop_assert_eq!(store.settle_accept(id, false, &document.text), Ok(HunkState::Open));
+                    let chosen: Vec<HunkId> = picks.iter().map(|pick| open[pick % open.len()]).collect();
+                    let accepted = store.begin_accept(&chosen, &document.text).unwrap();
+                    let (ids, edits): (Vec<HunkId>, Vec<AcceptEdit>) = accepted.into_iter().unzip();
+                    for (id, edit) in ids.iter().zip(&edits) {
+                        // Independently of the store: the model still holds the base text there.
+                        prop_assert_eq!(&expected[edit.range.clone()], store.get(*id).unwrap().base_text.as_str());
+                    }
+                    if let Some((start, length, text)) = typed_meanwhile {
+                        user_types(&mut document, &mut store, &mut expected, start, length, &text);
+                        prop_assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids.clone());
+                        // Open again only where the base text still is; never accepted.
+                        for hunk in ids.iter().filter_map(|id| store.get(*id)) {
+                            match hunk.state {
+                                HunkState::Open => prop_assert_eq!(&expected[hunk.range.clone()], hunk.base_text.as_str()),
+                                state => prop_assert_eq!(state, HunkState::Conflicted),
+                            }
+                        }
                         continue;
                     }
-                    expected.replace_range(accept.range.clone(), &accept.new_text);
-                    let change = reported_change(&document.text, accept.range.clone(), &accept.new_text, report);
-                    if answer_first {
-                        store.settle_accept(id, true, &document.text).unwrap();
-                        did_change(&mut document, &mut store, change);
-                    } else {
-                        did_change(&mut document, &mut store, change);
-                        store.settle_accept(id, true, &document.text).unwrap_or(HunkState::Accepted);
+                    if refused {
+                        prop_assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids.clone());
+                        for id in &ids {
+                            prop_assert_eq!(store.get(*id).unwrap().state, HunkState::Open);
+                        }
+                        continue;
                     }
-                    prop_assert_eq!(store.get(id).unwrap().state, HunkState::Accepted);
-                    accepted_with_intact_base.push(id);
+                    for edit in edits.iter().rev() {
+                        expected.replace_range(edit.range.clone(), &edit.new_text);
+                    }
+                    let changes = reported_changes(&document.text, &edits, report);
+                    let mut landed = Vec::new();
+                    if answer_first {
+                        prop_assert!(store.settle_accept(&ids, true, false, &document.text).is_empty());
+                    }
+                    for change in changes {
+                        did_change(&mut document, &mut store, &change);
+                        // Each hunk lands where the text now has its new text.
+                        for hunk in ids.iter().filter_map(|id| store.get(*id)) {
+                            if hunk.state == HunkState::Accepted && !landed.contains(&hunk.id) {
+                                prop_assert_eq!(document.slice(hunk.range.clone()), hunk.new_text.clone());
+                                landed.push(hunk.id);
+                            }
+                        }
+                    }
+                    if !answer_first {
+                        prop_assert!(store.settle_accept(&ids, true, true, &document.text).is_empty());
+                    }
+                    for id in &ids {
+                        let hunk = store.get(*id).unwrap();
+                        prop_assert_eq!(hunk.state, HunkState::Accepted);
+                        prop_assert!(!accepted_with_intact_base.contains(id));
+                        accepted_with_intact_base.push(*id);
+                    }
                 }
                 Step::Reject { pick } => {
                     let pending = store.open_hunks(&uri());

@@ -6,23 +6,22 @@
 //! base text (edits outside it only shift it; an edit inside it makes it
 //! conflicted), and an accept is only handed out after checking that text.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use ropey::Rope;
 use url::Url;
 
 use super::anchor::{context_around, find_anchor, text_in};
-use super::reanchor::{covering, shift};
 use super::{AcceptEdit, Hunk, HunkDiff, HunkState, reanchor};
-use crate::document::ByteEdit;
+use crate::document::{ByteEdit, ContentChange, Document, PositionEncoding, byte_range_to_range};
 use crate::ids::{HunkId, RunId};
 
 /// All hunks, by id. A plain struct: the caller holds the lock.
 #[derive(Debug, Default)]
 pub struct ProposalStore {
     hunks: BTreeMap<HunkId, Hunk>,
-    /// What is known about each hunk in [`HunkState::Applying`].
-    accepts_in_flight: HashMap<HunkId, AcceptInFlight>,
+    /// The accepts sent to the editor whose text has not been seen yet.
+    accepts_in_flight: Vec<AcceptInFlight>,
     next_id: u64,
 }
 
@@ -35,29 +34,34 @@ pub enum ProposalError {
     NotOpen { id: HunkId, state: HunkState },
     #[error("the text under hunk {0} changed since it was proposed; refine it instead")]
     BaseChanged(HunkId),
-    #[error("hunk {0} has no accept in progress")]
-    NoAcceptInProgress(HunkId),
+    #[error("hunk {0} overlaps another hunk being accepted; accept it on its own afterwards")]
+    OverlapsAccept(HunkId),
     #[error("hunk {id} is already {state}")]
     AlreadyDecided { id: HunkId, state: HunkState },
 }
 
-/// An accept sent to the editor and not yet seen in the document.
+/// The hunks one `workspace/applyEdit` replaces together, from the moment it
+/// is sent until the document shows their new text.
 ///
-/// Editors report the same change in different places (an insertion of `x`
-/// before `x` can come back as an insertion after it, whole lines can be
-/// reported and then trimmed), so the accept is tracked as the `span` of bytes
-/// any equivalent report can touch, with the text the span must hold once the
-/// accept has landed.
+/// Landing is decided on content, never on positions: a change lands hunks
+/// when the text after it is exactly the text before it with their new text
+/// in place of their base text, however the editor reported it (the exact
+/// edits, whole lines, one edit spanning them all, or the whole text).
 #[derive(Debug, Clone)]
 struct AcceptInFlight {
-    span: std::ops::Range<usize>,
-    expected_span_text: String,
-    /// Bytes of `span` before the hunk's range.
-    lead: usize,
-    /// Bytes of `span` after the hunk's range, before the accept.
-    trail: usize,
-    /// The editor said it applied the edit.
+    /// Still in [`HunkState::Applying`], in document order.
+    hunks: Vec<HunkId>,
+    /// The editor answered that it applied the edit, whose change has not
+    /// been seen yet.
     confirmed: bool,
+}
+
+/// A hunk's replacement as it lands: where its base text is and what replaces it.
+#[derive(Debug, Clone)]
+struct Landing {
+    id: HunkId,
+    range: std::ops::Range<usize>,
+    new_text: String,
 }
 
 impl ProposalStore {
@@ -114,18 +118,101 @@ impl ProposalStore {
         ids
     }
 
-    /// Re-anchors the pending hunks of `uri` after the edits of one `didChange`
-    /// (in order, each in the coordinates of the text before it) and returns the
-    /// hunks whose range or state changed.
+    /// Follows one `didChange` of `uri` from `before` to `after` (the `edits`
+    /// in order, each in the coordinates of the text before it) and returns
+    /// the hunks whose range or state changed.
     ///
-    /// An edit that ends at or before a hunk's start shifts it, so an insertion
-    /// right at the start of a hunk (or at an empty insertion hunk) lands before
-    /// it; an edit that starts at or after its end leaves it alone; any other edit
-    /// overlaps it and makes an open hunk conflicted, its range growing to cover
-    /// the edit. A conflicted hunk whose range holds its base text again after
-    /// the batch (the user undid their edit) is open again. A hunk being applied
-    /// absorbs the edits that touch it and is accepted once its text has landed.
-    pub fn apply_edits(&mut self, uri: &Url, edits: &[ByteEdit], text_after: &Rope) -> Vec<HunkId> {
+    /// First, accepts in flight whose text the change shows land (see
+    /// [`AcceptInFlight`]), and every other hunk moves through exactly those
+    /// replacements. Otherwise the pending hunks move through the edits: an
+    /// edit that ends at or before a hunk's start shifts it, so an insertion
+    /// right at the start of a hunk (or at an empty insertion hunk) lands
+    /// before it; an edit that starts at or after its end leaves it alone; any
+    /// other edit overlaps it and makes an open hunk conflicted, its range
+    /// growing to cover the edit. A conflicted hunk whose range holds its base
+    /// text again after the change (the user undid their edit) is open again.
+    /// A hunk being applied moves like an open one (an edit inside it means
+    /// its accept can no longer land); one whose accept the editor already
+    /// confirmed is conflicted, as the change that should have carried it
+    /// did not.
+    pub fn apply_edits(
+        &mut self,
+        uri: &Url,
+        edits: &[ByteEdit],
+        before: &Rope,
+        after: &Rope,
+    ) -> Vec<HunkId> {
+        let landings = self.landings(uri, before, after);
+        if landings.is_empty() {
+            let mut changed = self.follow_edits(uri, edits, after);
+            for id in self.conflict_confirmed(uri) {
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
+            }
+            return changed;
+        }
+        let mut changed = Vec::new();
+        let mut delta = 0isize;
+        for landing in &landings {
+            if let Some(hunk) = self.hunks.get_mut(&landing.id) {
+                let start = landing.range.start.saturating_add_signed(delta);
+                hunk.range = start..start + landing.new_text.len();
+                hunk.state = HunkState::Accepted;
+                changed.push(hunk.id);
+            }
+            delta += landing.new_text.len() as isize - landing.range.len() as isize;
+        }
+        self.forget_landed();
+        // The rest move through exactly those replacements.
+        let replacements = replacement_edits(uri, before, &landings);
+        changed.extend(self.follow_edits(uri, &replacements, after));
+        changed
+    }
+
+    /// The hunks in flight on `uri` that the change from `before` to `after`
+    /// lands, in document order: all of them, or all of one accept, or one
+    /// hunk (editors may report one accept as several changes).
+    fn landings(&self, uri: &Url, before: &Rope, after: &Rope) -> Vec<Landing> {
+        let waiting = |ids: &[HunkId]| -> Vec<Landing> {
+            ids.iter()
+                .filter_map(|id| self.hunks.get(id))
+                .filter(|hunk| {
+                    &hunk.uri == uri
+                        && hunk.state == HunkState::Applying
+                        && text_in(before, &hunk.range).as_deref() == Some(hunk.base_text.as_str())
+                })
+                .map(|hunk| Landing {
+                    id: hunk.id,
+                    range: hunk.range.clone(),
+                    new_text: hunk.new_text.clone(),
+                })
+                .collect()
+        };
+        let mut everything: Vec<Landing> = self
+            .accepts_in_flight
+            .iter()
+            .flat_map(|accept| waiting(&accept.hunks))
+            .collect();
+        if everything.is_empty() {
+            return Vec::new();
+        }
+        everything.sort_by_key(|landing| (landing.range.start, landing.range.end));
+        let mut candidates = vec![everything.clone()];
+        candidates.extend(
+            self.accepts_in_flight
+                .iter()
+                .map(|accept| waiting(&accept.hunks)),
+        );
+        candidates.extend(everything.into_iter().map(|landing| vec![landing]));
+        candidates
+            .into_iter()
+            .find(|landings| !landings.is_empty() && lands(before, landings, after))
+            .unwrap_or_default()
+    }
+
+    /// Moves the pending hunks of `uri` through `edits` (see [`Self::apply_edits`]).
+    fn follow_edits(&mut self, uri: &Url, edits: &[ByteEdit], after: &Rope) -> Vec<HunkId> {
         let mut changed = Vec::new();
         for hunk in self.hunks.values_mut() {
             if &hunk.uri != uri
@@ -139,46 +226,20 @@ impl ProposalStore {
             let original = (hunk.range.clone(), hunk.state);
             let mut touched = false;
             for edit in edits {
-                if hunk.state == HunkState::Applying {
-                    if let Some(in_flight) = self.accepts_in_flight.get_mut(&hunk.id) {
-                        touched |= in_flight.follow(edit);
-                        hunk.range = in_flight.hunk_range();
-                    }
-                    continue;
-                }
                 let moved = reanchor(&hunk.range, edit);
                 hunk.range = moved.range;
-                if moved.overlapped {
-                    hunk.state = HunkState::Conflicted;
-                    touched = true;
-                }
+                touched |= moved.overlapped;
             }
-            if touched {
-                match hunk.state {
-                    HunkState::Conflicted
-                        if text_in(text_after, &hunk.range).as_deref()
-                            == Some(hunk.base_text.as_str()) =>
-                    {
-                        hunk.state = HunkState::Open;
+            hunk.state = match hunk.state {
+                HunkState::Open | HunkState::Conflicted if touched => {
+                    if text_in(after, &hunk.range).as_deref() == Some(hunk.base_text.as_str()) {
+                        HunkState::Open
+                    } else {
+                        HunkState::Conflicted
                     }
-                    HunkState::Applying => {
-                        if let Some(in_flight) = self.accepts_in_flight.get(&hunk.id) {
-                            if in_flight.has_landed(text_after) {
-                                hunk.range = in_flight.accepted_range(&hunk.new_text);
-                                hunk.state = HunkState::Accepted;
-                                self.accepts_in_flight.remove(&hunk.id);
-                            } else if in_flight.confirmed {
-                                // The editor applied the accept and something
-                                // else changed the same text.
-                                hunk.range = in_flight.span.clone();
-                                hunk.state = HunkState::Conflicted;
-                                self.accepts_in_flight.remove(&hunk.id);
-                            }
-                        }
-                    }
-                    _ => {}
                 }
-            }
+                state => state,
+            };
             if (hunk.range.clone(), hunk.state) != original {
                 changed.push(hunk.id);
             }
@@ -186,14 +247,78 @@ impl ProposalStore {
         changed
     }
 
-    /// Starts accepting an open hunk: checks that `document` still holds its base
-    /// text (if not, the hunk becomes conflicted and the accept is refused) and
-    /// returns the edit to send to the editor.
+    /// Conflicts the hunks of `uri` whose accept the editor confirmed, after
+    /// a change that should have carried it did not.
+    fn conflict_confirmed(&mut self, uri: &Url) -> Vec<HunkId> {
+        let mut changed = Vec::new();
+        for accept in self
+            .accepts_in_flight
+            .iter()
+            .filter(|accept| accept.confirmed)
+        {
+            for id in &accept.hunks {
+                if let Some(hunk) = self.hunks.get_mut(id).filter(|hunk| &hunk.uri == uri) {
+                    hunk.state = HunkState::Conflicted;
+                    changed.push(*id);
+                }
+            }
+        }
+        self.forget_landed();
+        changed
+    }
+
+    /// Starts accepting open hunks together: checks that `document` still
+    /// holds each one's base text (a hunk whose text changed becomes
+    /// conflicted), leaves out hunks that overlap another accept, and returns
+    /// the edits to send to the editor, in document order. Fails only when no
+    /// hunk can be accepted, with the reason of the last refusal.
     pub fn begin_accept(
+        &mut self,
+        ids: &[HunkId],
+        document: &Rope,
+    ) -> Result<Vec<(HunkId, AcceptEdit)>, ProposalError> {
+        let mut taken: Vec<(Url, std::ops::Range<usize>)> = self
+            .accepts_in_flight
+            .iter()
+            .flat_map(|accept| accept.hunks.iter())
+            .filter_map(|id| self.hunks.get(id))
+            .map(|hunk| (hunk.uri.clone(), hunk.range.clone()))
+            .collect();
+        let mut accepted = Vec::new();
+        let mut refusal = None;
+        for &id in ids {
+            match self.check_accept(id, document, &taken) {
+                Ok((uri, edit)) => {
+                    taken.push((uri, edit.range.clone()));
+                    accepted.push((id, edit));
+                }
+                Err(error) => refusal = Some(error),
+            }
+        }
+        if accepted.is_empty() {
+            return refusal.map_or(Ok(accepted), Err);
+        }
+        accepted.sort_by_key(|(_, edit)| (edit.range.start, edit.range.end));
+        for (id, _) in &accepted {
+            if let Some(hunk) = self.hunks.get_mut(id) {
+                hunk.state = HunkState::Applying;
+            }
+        }
+        self.accepts_in_flight.push(AcceptInFlight {
+            hunks: accepted.iter().map(|(id, _)| *id).collect(),
+            confirmed: false,
+        });
+        Ok(accepted)
+    }
+
+    /// The edit that accepts hunk `id` now, with its document, if it is
+    /// open, its base text intact and its place clear of the `taken` ones.
+    fn check_accept(
         &mut self,
         id: HunkId,
         document: &Rope,
-    ) -> Result<AcceptEdit, ProposalError> {
+        taken: &[(Url, std::ops::Range<usize>)],
+    ) -> Result<(Url, AcceptEdit), ProposalError> {
         let hunk = self
             .hunks
             .get_mut(&id)
@@ -208,54 +333,82 @@ impl ProposalStore {
             hunk.state = HunkState::Conflicted;
             return Err(ProposalError::BaseChanged(id));
         }
-        self.accepts_in_flight.insert(
-            id,
-            AcceptInFlight::new(document, &hunk.range, &hunk.new_text),
-        );
-        hunk.state = HunkState::Applying;
-        Ok(AcceptEdit {
-            range: hunk.range.clone(),
-            new_text: hunk.new_text.clone(),
-        })
+        if taken
+            .iter()
+            .any(|(uri, range)| *uri == hunk.uri && collide(range, &hunk.range))
+        {
+            return Err(ProposalError::OverlapsAccept(id));
+        }
+        Ok((
+            hunk.uri.clone(),
+            AcceptEdit {
+                range: hunk.range.clone(),
+                new_text: hunk.new_text.clone(),
+            },
+        ))
     }
 
-    /// Settles an accept with the editor's answer. Applied and visible in
-    /// `document`: accepted. Applied but not yet visible (the `didChange` may
-    /// follow the answer): still applying. Not applied: open again if the base
-    /// text is intact, else conflicted. Returns the new state.
+    /// Settles the accept of `hunks` with the editor's answer; returns the
+    /// hunks whose state changed.
+    ///
+    /// Applied, with its change already seen (`change_seen`) but not landed:
+    /// something else changed the same text, so its hunks are conflicted.
+    /// Applied before its change arrives: it waits for the change, and the
+    /// first change of the document that does not land it conflicts it. Not
+    /// applied: each hunk is open again where its base text is intact, else
+    /// conflicted. Hunks already landed stay accepted.
     pub fn settle_accept(
         &mut self,
-        id: HunkId,
+        hunks: &[HunkId],
         applied: bool,
+        change_seen: bool,
         document: &Rope,
-    ) -> Result<HunkState, ProposalError> {
-        let hunk = self
-            .hunks
-            .get_mut(&id)
-            .ok_or(ProposalError::UnknownHunk(id))?;
-        let in_flight = match (hunk.state, self.accepts_in_flight.get_mut(&id)) {
-            (HunkState::Applying, Some(in_flight)) => in_flight,
-            _ => return Err(ProposalError::NoAcceptInProgress(id)),
+    ) -> Vec<HunkId> {
+        let Some(index) = self
+            .accepts_in_flight
+            .iter()
+            .position(|accept| accept.hunks.iter().any(|id| hunks.contains(id)))
+        else {
+            return Vec::new();
         };
-        if applied {
-            if in_flight.has_landed(document) {
-                hunk.range = in_flight.accepted_range(&hunk.new_text);
-                hunk.state = HunkState::Accepted;
-                self.accepts_in_flight.remove(&id);
-            } else {
-                in_flight.confirmed = true;
-            }
-        } else {
-            hunk.range = in_flight.hunk_range();
-            hunk.state =
-                if text_in(document, &hunk.range).as_deref() == Some(hunk.base_text.as_str()) {
-                    HunkState::Open
-                } else {
-                    HunkState::Conflicted
-                };
-            self.accepts_in_flight.remove(&id);
+        if applied && !change_seen {
+            self.accepts_in_flight[index].confirmed = true;
+            return Vec::new();
         }
-        Ok(hunk.state)
+        let accept = self.accepts_in_flight.remove(index);
+        let mut changed = Vec::new();
+        for id in accept.hunks {
+            let Some(hunk) = self.hunks.get_mut(&id) else {
+                continue;
+            };
+            if hunk.state != HunkState::Applying {
+                continue;
+            }
+            hunk.state = if !applied
+                && text_in(document, &hunk.range).as_deref() == Some(hunk.base_text.as_str())
+            {
+                HunkState::Open
+            } else {
+                HunkState::Conflicted
+            };
+            changed.push(id);
+        }
+        changed
+    }
+
+    /// Drops landed or settled hunks from the accepts in flight, and accepts
+    /// left with none.
+    fn forget_landed(&mut self) {
+        let hunks = &self.hunks;
+        for accept in &mut self.accepts_in_flight {
+            accept.hunks.retain(|id| {
+                hunks
+                    .get(id)
+                    .is_some_and(|hunk| hunk.state == HunkState::Applying)
+            });
+        }
+        self.accepts_in_flight
+            .retain(|accept| !accept.hunks.is_empty());
     }
 
     /// Rejects a hunk the user has not accepted.
@@ -292,13 +445,12 @@ impl ProposalStore {
             .filter(|hunk| &hunk.uri == uri && hunk.state.is_pending())
             .map(|hunk| hunk.id)
             .collect();
-        pending
+        let taken = pending
             .into_iter()
-            .filter_map(|id| {
-                self.accepts_in_flight.remove(&id);
-                self.hunks.remove(&id)
-            })
-            .collect()
+            .filter_map(|id| self.hunks.remove(&id))
+            .collect();
+        self.forget_landed();
+        taken
     }
 
     pub fn get(&self, id: HunkId) -> Option<&Hunk> {
@@ -321,30 +473,35 @@ impl ProposalStore {
         hunks
     }
 
-    /// Brings back a hunk from the journal after a restart. A pending hunk is
-    /// re-anchored by content in `document`: found, it is open at its new range;
-    /// not found, it is stale. A decided hunk is kept as it was.
+    /// Brings back a hunk from the journal after a restart, re-anchored by
+    /// content in `document` (see [`find_anchor`]). A hunk whose accept was
+    /// under way when the server stopped is accepted where its new text
+    /// stands in its context, and open where its base text still does; a
+    /// pending hunk is open where its base text stands; otherwise it is stale,
+    /// never placed on text that merely looks like it. A decided hunk is kept
+    /// as it was.
     pub fn restore(&mut self, mut hunk: Hunk, document: &Rope) -> HunkId {
         self.next_id = self.next_id.max(hunk.id.0 + 1);
         if hunk.state.is_pending() {
             let text = document.to_string();
-            match find_anchor(
-                &text,
-                &hunk.context_before,
-                &hunk.base_text,
-                &hunk.context_after,
-                hunk.range.start,
-            ) {
-                Some(range) => {
-                    hunk.range = range;
-                    hunk.state = HunkState::Open;
-                }
-                None => hunk.state = HunkState::Stale,
-            }
+            let anchor = |replaced: &str| {
+                find_anchor(&text, &hunk.context_before, replaced, &hunk.context_after)
+            };
+            let landed = if hunk.state == HunkState::Applying {
+                anchor(&hunk.new_text)
+            } else {
+                None
+            };
+            let base = anchor(&hunk.base_text);
+            (hunk.range, hunk.state) = match (landed, base) {
+                (Some(range), None) => (range, HunkState::Accepted),
+                (None, Some(range)) => (range, HunkState::Open),
+                _ => (hunk.range.clone(), HunkState::Stale),
+            };
         }
         let id = hunk.id;
-        self.accepts_in_flight.remove(&id);
         self.hunks.insert(id, hunk);
+        self.forget_landed();
         id
     }
 
@@ -355,89 +512,51 @@ impl ProposalStore {
     }
 }
 
-impl AcceptInFlight {
-    fn new(document: &Rope, range: &std::ops::Range<usize>, new_text: &str) -> AcceptInFlight {
-        // How far an equivalent report of the same replacement can slide to the
-        // right: compare the text before with the text after, from the range start.
-        let slide_right = document
-            .bytes_at(range.start)
-            .zip(new_text.bytes().chain(document.bytes_at(range.end)))
-            .take_while(|(before, after)| before == after)
-            .count();
-        // And to the left, comparing backwards from the ends of the replacement.
-        let slide_left = backwards(document, range.end)
-            .zip(
-                new_text
-                    .bytes()
-                    .rev()
-                    .chain(backwards(document, range.start)),
-            )
-            .take_while(|(before, after)| before == after)
-            .count();
-        // Slides are counted in bytes; widen them to whole chars within the text.
-        let span_start =
-            document.char_to_byte(document.byte_to_char(range.start.saturating_sub(slide_left)));
-        let slid_end = (range.end + slide_right).min(document.len_bytes());
-        let span_end_char = document.byte_to_char(slid_end);
-        let mut span_end = document.char_to_byte(span_end_char);
-        if span_end < slid_end {
-            span_end = document.char_to_byte(span_end_char + 1);
-        }
-        let mut span = span_start..span_end;
-        // Editors' whole-line reports are widened over a `\r` before and a `\n`
-        // after before they are trimmed; allow for that too.
-        if span.start > 0 && document.byte(span.start - 1) == b'\r' {
-            span.start -= 1;
-        }
-        if document.get_byte(span.end) == Some(b'\n') {
-            span.end += 1;
-        }
-        let mut expected_span_text =
-            text_in(document, &(span.start..range.start)).unwrap_or_default();
-        expected_span_text.push_str(new_text);
-        expected_span_text.push_str(&text_in(document, &(range.end..span.end)).unwrap_or_default());
-        AcceptInFlight {
-            lead: range.start - span.start,
-            trail: span.end - range.end,
-            span,
-            expected_span_text,
-            confirmed: false,
-        }
-    }
-
-    /// Moves the span with one edit and says whether the edit touched it.
-    fn follow(&mut self, edit: &ByteEdit) -> bool {
-        if edit.old_end < self.span.start {
-            self.span = shift(&self.span, edit.delta());
-            false
-        } else if edit.start > self.span.end {
-            false
-        } else {
-            self.span = covering(&self.span, edit);
-            true
-        }
-    }
-
-    fn has_landed(&self, document: &Rope) -> bool {
-        text_in(document, &self.span).as_deref() == Some(self.expected_span_text.as_str())
-    }
-
-    /// The hunk's range inside the span, as long as the accept has not landed.
-    fn hunk_range(&self) -> std::ops::Range<usize> {
-        let start = self.span.start + self.lead;
-        start..self.span.end.saturating_sub(self.trail).max(start)
-    }
-
-    fn accepted_range(&self, new_text: &str) -> std::ops::Range<usize> {
-        let start = self.span.start + self.lead;
-        start..start + new_text.len()
-    }
+/// Whether two replacements cannot go in one edit: they share bytes, or one
+/// inserts where the other starts (the editor need not keep their order).
+fn collide(first: &std::ops::Range<usize>, second: &std::ops::Range<usize>) -> bool {
+    first.start < second.end.max(second.start + 1) && second.start < first.end.max(first.start + 1)
 }
 
-/// The bytes of `document` before `offset`, nearest first.
-fn backwards(document: &Rope, offset: usize) -> impl Iterator<Item = u8> + '_ {
-    let mut bytes = document.bytes_at(offset);
-    std::iter::from_fn(move || bytes.prev())
+/// Whether `after` is exactly `before` with `landings` (in document order,
+/// not overlapping) in place.
+fn lands(before: &Rope, landings: &[Landing], after: &Rope) -> bool {
+    let growth: isize = landings
+        .iter()
+        .map(|landing| landing.new_text.len() as isize - landing.range.len() as isize)
+        .sum();
+    if before.len_bytes().checked_add_signed(growth) != Some(after.len_bytes()) {
+        return false;
+    }
+    let mut expected = before.clone();
+    for landing in landings.iter().rev() {
+        let start = expected.byte_to_char(landing.range.start);
+        let end = expected.byte_to_char(landing.range.end);
+        expected.remove(start..end);
+        expected.insert(start, &landing.new_text);
+    }
+    expected == *after
+}
+
+/// The edits that put `landings` (in document order) in place in `before`,
+/// last first so that each is in the coordinates of the text before it.
+fn replacement_edits(uri: &Url, before: &Rope, landings: &[Landing]) -> Vec<ByteEdit> {
+    let changes: Vec<ContentChange> = landings
+        .iter()
+        .rev()
+        .map(|landing| ContentChange {
+            range: Some(byte_range_to_range(
+                before,
+                landing.range.clone(),
+                PositionEncoding::Utf8,
+            )),
+            text: landing.new_text.clone(),
+        })
+        .collect();
+    let mut document = Document::new(uri.clone(), 0, String::new(), &before.to_string());
+    document
+        .apply_changes(1, &changes, PositionEncoding::Utf8)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -480,10 +599,21 @@ mod tests {
             )),
             text: new_text.into(),
         };
+        let before = document.text.clone();
         let edits = document
             .apply_changes(document.version + 1, &[change], PositionEncoding::Utf16)
             .unwrap();
-        store.apply_edits(&uri(), &edits, &document.text)
+        store.apply_edits(&uri(), &edits, &before, &document.text)
+    }
+
+    /// Starts accepting `ids` together and returns the one edit of each.
+    fn begin(store: &mut ProposalStore, ids: &[HunkId], document: &Document) -> Vec<AcceptEdit> {
+        store
+            .begin_accept(ids, &document.text)
+            .unwrap()
+            .into_iter()
+            .map(|(_, edit)| edit)
+            .collect()
     }
 
     #[test]
@@ -521,7 +651,7 @@ mod tests {
     fn accepting_a_conflicted_hunk_is_refused() {
         let (mut document, mut store, ids) = proposed("one two\n", "one 2\n");
         type_text(&mut document, &mut store, 5..6, "W");
-        let error = store.begin_accept(ids[0], &document.text).unwrap_err();
+        let error = store.begin_accept(&ids, &document.text).unwrap_err();
         assert_eq!(
             error,
             ProposalError::NotOpen {
@@ -546,7 +676,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            store.begin_accept(ids[0], &other.text),
+            store.begin_accept(&ids, &other.text),
             Err(ProposalError::BaseChanged(ids[0]))
         );
         assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
@@ -556,7 +686,7 @@ mod tests {
     fn an_accept_lands_whether_the_answer_or_the_change_comes_first() {
         for change_first in [true, false] {
             let (mut document, mut store, ids) = proposed("a\r\nb\r\n", "a\r\nc\r\n");
-            let accept = store.begin_accept(ids[0], &document.text).unwrap();
+            let accept = begin(&mut store, &ids, &document).remove(0);
             assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Applying);
             if change_first {
                 type_text(
@@ -567,10 +697,12 @@ mod tests {
                 );
                 assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Accepted);
             } else {
-                assert_eq!(
-                    store.settle_accept(ids[0], true, &document.text),
-                    Ok(HunkState::Applying)
+                assert!(
+                    store
+                        .settle_accept(&ids, true, false, &document.text)
+                        .is_empty()
                 );
+                assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Applying);
                 type_text(
                     &mut document,
                     &mut store,
@@ -588,7 +720,7 @@ mod tests {
     fn an_insertion_reported_further_right_still_lands() {
         // Inserting "x\n" before "x\n" can come back as an insertion after it.
         let (mut document, mut store, ids) = proposed("x\ny\n", "x\nx\ny\n");
-        let accept = store.begin_accept(ids[0], &document.text).unwrap();
+        let accept = begin(&mut store, &ids, &document).remove(0);
         type_text(
             &mut document,
             &mut store,
@@ -602,12 +734,188 @@ mod tests {
     #[test]
     fn a_refused_accept_reopens_the_hunk() {
         let (document, mut store, ids) = proposed("a b\n", "a c\n");
-        store.begin_accept(ids[0], &document.text).unwrap();
-        assert_eq!(
-            store.settle_accept(ids[0], false, &document.text),
-            Ok(HunkState::Open)
+        begin(&mut store, &ids, &document);
+        assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids);
+        let hunk = store.get(ids[0]).unwrap();
+        assert_eq!((hunk.range.clone(), hunk.state), (2..3, HunkState::Open));
+    }
+
+    /// Two lines changed far apart, with a third hunk of another run between.
+    fn two_hunks_and_one_between() -> (Document, ProposalStore, Vec<HunkId>, HunkId) {
+        let text = "one\ntwo\nthree\nfour\nfive\n";
+        let (document, mut store, ids) = proposed(text, "ONE\ntwo\nthree\nfour\nFIVE\n");
+        let between = store.add(
+            RunId(2),
+            &uri(),
+            0,
+            diff_hunks(text, "one\ntwo\n3\nfour\nfive\n"),
+            &document.text,
+        )[0];
+        (document, store, ids, between)
+    }
+
+    #[test]
+    fn hunks_accepted_together_land_when_reported_as_one_change_or_the_whole_text() {
+        for whole_text in [false, true] {
+            let (mut document, mut store, ids, between) = two_hunks_and_one_between();
+            assert_eq!(ids.len(), 2);
+            begin(&mut store, &ids, &document);
+            let result = "ONE\ntwo\nthree\nfour\nFIVE\n";
+            let range = if whole_text {
+                None
+            } else {
+                Some(byte_range_to_range(
+                    &document.text,
+                    0..document.text.len_bytes(),
+                    PositionEncoding::Utf16,
+                ))
+            };
+            let before = document.text.clone();
+            let edits = document
+                .apply_changes(
+                    2,
+                    &[ContentChange {
+                        range,
+                        text: result.into(),
+                    }],
+                    PositionEncoding::Utf16,
+                )
+                .unwrap();
+            // Trimmed, the report is one edit spanning both hunks.
+            assert_eq!(edits.len(), 1);
+            let changed = store.apply_edits(&uri(), &edits, &before, &document.text);
+            assert!(ids.iter().all(|id| changed.contains(id)));
+            for (id, range) in ids.iter().zip([0..3, 19..23]) {
+                let hunk = store.get(*id).unwrap();
+                assert_eq!(
+                    (hunk.range.clone(), hunk.state),
+                    (range, HunkState::Accepted)
+                );
+            }
+            let hunk = store.get(between).unwrap();
+            assert_eq!((hunk.range.clone(), hunk.state), (8..13, HunkState::Open));
+            assert!(
+                store
+                    .settle_accept(&ids, true, true, &document.text)
+                    .is_empty()
+            );
+        }
+    }
+
+    #[test]
+    fn hunks_accepted_together_land_one_change_at_a_time() {
+        let (mut document, mut store, ids, _) = two_hunks_and_one_between();
+        let edits = begin(&mut store, &ids, &document);
+        // The editor applies the last edit first, each as its own change.
+        for edit in edits.iter().rev() {
+            type_text(
+                &mut document,
+                &mut store,
+                edit.range.clone(),
+                &edit.new_text,
+            );
+        }
+        assert!(
+            ids.iter()
+                .all(|id| store.get(*id).unwrap().state == HunkState::Accepted)
         );
-        assert_eq!(store.get(ids[0]).unwrap().range, 2..3);
+        assert_eq!(store.get(ids[1]).unwrap().range, 19..23);
+    }
+
+    #[test]
+    fn overlapping_hunks_are_not_accepted_together() {
+        let text = "a b c\n";
+        let (document, mut store, first) = proposed(text, "a X c\n");
+        let second = store.add(
+            RunId(2),
+            &uri(),
+            0,
+            diff_hunks(text, "a Y c\n"),
+            &document.text,
+        );
+        let both = [first[0], second[0]];
+        assert_eq!(begin(&mut store, &both, &document).len(), 1);
+        assert_eq!(store.get(second[0]).unwrap().state, HunkState::Open);
+        assert_eq!(
+            store.begin_accept(&second, &document.text),
+            Err(ProposalError::OverlapsAccept(second[0]))
+        );
+    }
+
+    #[test]
+    fn text_typed_at_the_edge_of_an_insertion_in_flight_stays_where_it_was_typed() {
+        // The editor refuses the versioned edit: the insertion is open again,
+        // after the user's text.
+        let (mut document, mut store, ids) = proposed("ab\n", "aXb\n");
+        begin(&mut store, &ids, &document);
+        type_text(&mut document, &mut store, 1..1, "u");
+        assert_eq!(store.settle_accept(&ids, false, true, &document.text), ids);
+        let hunk = store.get(ids[0]).unwrap();
+        assert_eq!((hunk.range.clone(), hunk.state), (2..2, HunkState::Open));
+
+        // An editor that ignores versions puts it before the user's text: the
+        // text is not where the hunk says, so it is conflicted, never accepted
+        // at a place it is not.
+        let (mut document, mut store, ids) = proposed("ab\n", "aXb\n");
+        begin(&mut store, &ids, &document);
+        type_text(&mut document, &mut store, 1..1, "u");
+        type_text(&mut document, &mut store, 1..1, "X");
+        assert_eq!(document.text.to_string(), "aXub\n");
+        assert_eq!(store.settle_accept(&ids, true, true, &document.text), ids);
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
+
+        // Put where the hunk says, after the user's text, it lands.
+        let (mut document, mut store, ids) = proposed("ab\n", "aXb\n");
+        begin(&mut store, &ids, &document);
+        type_text(&mut document, &mut store, 1..1, "u");
+        type_text(&mut document, &mut store, 2..2, "X");
+        let hunk = store.get(ids[0]).unwrap();
+        assert_eq!(
+            (hunk.range.clone(), hunk.state),
+            (2..3, HunkState::Accepted)
+        );
+    }
+
+    #[test]
+    fn a_confirmed_accept_that_the_next_change_does_not_carry_conflicts() {
+        let (mut document, mut store, ids) = proposed("a b\n", "a c\n");
+        begin(&mut store, &ids, &document);
+        assert!(
+            store
+                .settle_accept(&ids, true, false, &document.text)
+                .is_empty()
+        );
+        type_text(&mut document, &mut store, 2..3, "d");
+        assert_eq!(store.get(ids[0]).unwrap().state, HunkState::Conflicted);
+    }
+
+    #[test]
+    fn an_accept_under_way_at_a_crash_comes_back_accepted_or_open_never_elsewhere() {
+        let text = "const LIMIT: u32 = 10;\nlet retries = 1;\n";
+        let (document, mut store, ids) =
+            proposed(text, "const LIMIT: u32 = 10;\nlet retries = 2;\n");
+        begin(&mut store, &ids, &document);
+        let mut in_flight = store.get(ids[0]).unwrap().clone();
+        assert_eq!(in_flight.state, HunkState::Applying);
+        let applied = Rope::from_str("const LIMIT: u32 = 10;\nlet retries = 2;\n");
+
+        let mut restored = ProposalStore::new();
+        restored.restore(in_flight.clone(), &applied);
+        let hunk = restored.get(ids[0]).unwrap();
+        assert_eq!(
+            (hunk.range.clone(), hunk.state),
+            (37..38, HunkState::Accepted)
+        );
+
+        let mut restored = ProposalStore::new();
+        restored.restore(in_flight.clone(), &document.text);
+        assert_eq!(restored.get(ids[0]).unwrap().state, HunkState::Open);
+
+        // Without the intent, the only other `1` in the file is not its place.
+        in_flight.state = HunkState::Open;
+        let mut restored = ProposalStore::new();
+        restored.restore(in_flight, &applied);
+        assert_eq!(restored.get(ids[0]).unwrap().state, HunkState::Stale);
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub enum JournalEntry {
     Output { run: RunId, transcript: Transcript },
     /// A hunk was proposed; `base_sha256` identifies the text it applies to.
     Proposal { hunk: Hunk, base_sha256: String },
+    /// The user accepted hunks and the editor is about to be asked to apply
+    /// them: until a decision follows, their text may be in either state.
+    AcceptIntent { hunks: Vec<HunkId>, time_ms: u64 },
     /// The user decided on a hunk.
     Decision {
         hunk: HunkId,
@@ -154,6 +157,13 @@ impl Replay {
                     record.hunks.push(hunk.id);
                 }
                 self.hunks.insert(hunk.id, hunk);
+            }
+            JournalEntry::AcceptIntent { hunks, .. } => {
+                for id in &hunks {
+                    if let Some(hunk) = self.hunks.get_mut(id) {
+                        hunk.state = HunkState::Applying;
+                    }
+                }
             }
             JournalEntry::Decision { hunk, decision, .. } => {
                 if let Some(hunk) = self.hunks.get_mut(&hunk) {

@@ -159,19 +159,9 @@ async fn rejecting_removes_the_proposal_and_leaves_the_text() {
     assert_eq!(run["proposals"]["rejected"], 1);
 }
 
-const TWO_FUNCTIONS: &str = "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    2\n}\n";
-const TWO_FUNCTIONS_CHANGED: &str =
-    "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n";
-
 #[tokio::test]
 async fn accept_all_applies_every_hunk_of_the_run_in_one_edit() {
-    let fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], true).await;
-    fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
-    let uri = fixture.open("src/main.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
-        .await;
-    let proposals = fixture.wait_proposals(&uri, 2).await;
+    let (fixture, uri, proposals) = Fixture::with_two_proposals(true).await;
     let actions = fixture
         .code_actions(&uri, range(1, 5, 1, 5), proposals)
         .await;
@@ -190,13 +180,7 @@ async fn accept_all_applies_every_hunk_of_the_run_in_one_edit() {
 
 #[tokio::test]
 async fn reject_all_drops_every_hunk_of_the_run() {
-    let fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], true).await;
-    fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
-    let uri = fixture.open("src/main.rs", "rust").await;
-    fixture
-        .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
-        .await;
-    fixture.wait_proposals(&uri, 2).await;
+    let (fixture, uri, _) = Fixture::with_two_proposals(true).await;
     fixture
         .execute("director.rejectAll", json!({ "run": 1 }))
         .await

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accepting;
 mod acp;
 mod anchoring;
 mod anthropic;

@@ -71,6 +71,20 @@ impl Fixture {
         (fixture, uri)
     }
 
+    /// A workspace whose `src/main.rs` (`TWO_FUNCTIONS`) is open with run 1's
+    /// two proposals, `TWO_FUNCTIONS_CHANGED`; returns the fixture, the URI
+    /// and the proposals.
+    pub async fn with_two_proposals(utf8: bool) -> (Fixture, String, Vec<Value>) {
+        let fixture = Fixture::new(&[("src/main.rs", TWO_FUNCTIONS)], utf8).await;
+        fixture.mock.push(answer(TWO_FUNCTIONS_CHANGED));
+        let uri = fixture.open("src/main.rs", "rust").await;
+        fixture
+            .delegate(&uri, range(0, 0, 7, 0), "Multiply by ten")
+            .await;
+        let proposals = fixture.wait_proposals(&uri, 2).await;
+        (fixture, uri, proposals)
+    }
+
     /// Waits for diagnostics of `uri` whose proposals satisfy `predicate`, and
     /// returns those proposals.
     pub async fn wait_proposals_where(
@@ -136,6 +150,24 @@ impl Fixture {
             .await
             .unwrap_or_else(|error| panic!("delegate failed: {error}\n{}", self.client.stderr()));
         result["run"].as_u64().expect("run id")
+    }
+
+    /// Delegates the task on line 3 of the open `tasks` file to the mock agent
+    /// with `instruction`; returns the run.
+    pub async fn delegate_task(&self, tasks: &str, instruction: &str) -> u64 {
+        self.execute(
+            "director.delegateTask",
+            json!({
+                "uri": tasks,
+                "range": range(2, 0, 3, 0),
+                "agent": AGENT,
+                "instruction": instruction,
+            }),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("delegateTask failed: {error}"))["run"]
+            .as_u64()
+            .expect("a run id")
     }
 
     /// Waits for the diagnostics of `uri` to hold exactly `count` proposals.
@@ -285,3 +317,8 @@ pub fn answer(code: &str) -> Reply {
 
 pub const ADD_RS: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n";
 pub const ADD_FIXED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+pub const TWO_FUNCTIONS: &str = "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    2\n}\n";
+pub const TWO_FUNCTIONS_CHANGED: &str =
+    "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n";
+pub const OTHER_RS: &str = "pub fn twice(x: i32) -> i32 {\n    x + x\n}\n";
+pub const OTHER_FIXED: &str = "pub fn twice(x: i32) -> i32 {\n    x * 2\n}\n";

@@ -10,8 +10,6 @@ use director_e2e::{LspClient, file_uri, range};
 use serde_json::json;
 
 const TASKS_MD: &str = "# Tasks\n\n- [ ] 1. Fix add and make twice multiply\n";
-const OTHER_RS: &str = "pub fn twice(x: i32) -> i32 {\n    x + x\n}\n";
-const OTHER_FIXED: &str = "pub fn twice(x: i32) -> i32 {\n    x * 2\n}\n";
 
 /// Blocks for the open `src/lib.rs` and the unopened `src/other.rs`, one that
 /// matches nothing and one that escapes the workspace.
@@ -178,20 +176,7 @@ async fn refining_a_task_run_sends_the_failed_blocks_back() {
     fixture.mock.push(Reply::stream(&[fixed], None));
     let tasks = fixture.open("tasks.md", "markdown").await;
     let lib = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture
-        .execute(
-            "director.delegateTask",
-            json!({
-                "uri": tasks,
-                "range": range(2, 0, 3, 0),
-                "agent": AGENT,
-                "instruction": "Fix add",
-            }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+    let run = fixture.delegate_task(&tasks, "Fix add").await;
     // Nothing applied: the run fails, saying why.
     let failed = fixture.wait_run_state(run, "failed").await;
     assert!(
@@ -252,19 +237,8 @@ async fn a_command_agent_s_task_run_is_prompted_with_the_task_alone() {
     let tasks = fixture.open("tasks.md", "markdown").await;
     let notes = fixture.open("notes.txt", "plaintext").await;
     let run = fixture
-        .execute(
-            "director.delegateTask",
-            json!({
-                "uri": tasks,
-                "range": range(2, 0, 3, 0),
-                "agent": AGENT,
-                "instruction": "Implement task 1 of tasks.md",
-            }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+        .delegate_task(&tasks, "Implement task 1 of tasks.md")
+        .await;
     fixture.wait_run_state(run, "proposed").await;
     fixture
         .execute("director.acceptAll", json!({ "run": run }))

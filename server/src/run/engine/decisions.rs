@@ -3,7 +3,7 @@
 
 use super::{AcceptPlan, Engine, EngineError};
 use crate::ids::{HunkId, RunId};
-use crate::proposal::HunkState;
+use crate::proposal::{AcceptEdit, HunkState};
 use crate::run::event::RunEvent;
 use crate::run::journal::{Decision, JournalEntry, base_sha256};
 use crate::run::state::{RunState, now_ms};
@@ -86,74 +86,68 @@ impl Engine {
         let file_operation = hunks
             .iter()
             .find_map(|hunk| workspace.file_operations.get(hunk).copied());
-        let mut edits = Vec::new();
-        let mut accepted = Vec::new();
-        let mut refusal = None;
-        for &id in hunks {
-            match workspace.proposals.get(id) {
-                Some(hunk) if hunk.uri == uri => {}
-                _ => return Err(EngineError::UnknownHunk(id)),
-            }
-            match workspace.proposals.begin_accept(id, &document.text) {
-                Ok(edit) => {
-                    edits.push(edit);
-                    accepted.push(id);
-                }
-                Err(error) => refusal = Some(error),
-            }
+        if let Some(&id) = hunks.iter().find(|id| {
+            workspace
+                .proposals
+                .get(**id)
+                .is_none_or(|hunk| hunk.uri != uri)
+        }) {
+            return Err(EngineError::UnknownHunk(id));
         }
-        if edits.is_empty() {
-            let _ = self
-                .events
-                .send(RunEvent::ProposalsChanged { uri: uri.clone() });
-            return Err(match refusal {
-                Some(error) => EngineError::Proposal(error),
-                None => EngineError::UnknownHunk(first),
-            });
-        }
+        let accepted = match workspace.proposals.begin_accept(hunks, &document.text) {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                let _ = self
+                    .events
+                    .send(RunEvent::ProposalsChanged { uri: uri.clone() });
+                return Err(EngineError::Proposal(error));
+            }
+        };
+        let (hunks, edits): (Vec<HunkId>, Vec<AcceptEdit>) = accepted.into_iter().unzip();
+        // The intent is on disk before the editor is asked: after a crash the
+        // hunks are looked for with their new text as well as their base text.
+        self.journal.append(&JournalEntry::AcceptIntent {
+            hunks: hunks.clone(),
+            time_ms: now_ms(),
+        });
         Ok(AcceptPlan {
             uri,
             version,
             file_operation,
             document,
-            hunks: accepted,
+            hunks,
             edits,
         })
     }
     /// Records the editor's answer to an accept edit.
     pub fn settle_accept(&self, plan: &AcceptPlan, applied: bool) {
         let mut workspace = lock(&self.workspace);
-        if plan.version.is_none() && applied {
-            // No didChange will come for a file the editor has not opened: the
-            // snapshot moves on by the edit itself.
-            let mut text = plan.document.text.clone();
-            let mut edits = plan.edits.clone();
-            edits.sort_by_key(|edit| std::cmp::Reverse(edit.range.start));
-            for edit in edits {
-                let start = text.byte_to_char(edit.range.start.min(text.len_bytes()));
-                let end = text.byte_to_char(edit.range.end.min(text.len_bytes()));
-                text.remove(start..end);
-                text.insert(start, &edit.new_text);
-            }
-            let after = crate::document::Document::new(
-                plan.uri.clone(),
-                plan.document.version,
-                plan.document.language_id.clone(),
-                &text.to_string(),
-            );
-            workspace.unopened.insert(plan.uri.clone(), after);
+        let open_version = workspace
+            .documents
+            .get(&plan.uri)
+            .map(|document| document.version);
+        let mut changed = Vec::new();
+        if applied && open_version.is_none() {
+            // No didChange will come for a file the editor has not opened: its
+            // text moves on by the edit itself.
+            changed = workspace.apply_to_unopened(&plan.uri, &plan.hunks);
         }
+        // Editors send the change before the answer, but may send it after.
+        let change_seen = match (plan.version, open_version) {
+            (Some(sent), Some(now)) => now != sent,
+            (None, Some(_)) => false,
+            (_, None) => true,
+        };
         if let Some(document) = workspace.proposal_document(&plan.uri).cloned() {
-            for &id in &plan.hunks {
-                if let Err(error) = workspace
-                    .proposals
-                    .settle_accept(id, applied, &document.text)
-                {
-                    tracing::warn!("settling the accept of hunk {id}: {error}");
-                }
-            }
+            changed.extend(workspace.proposals.settle_accept(
+                &plan.hunks,
+                applied,
+                change_seen,
+                &document.text,
+            ));
         }
-        self.record_decisions(&mut workspace, &plan.hunks);
+        changed.extend(plan.hunks.iter().copied());
+        self.record_decisions(&mut workspace, &changed);
         let _ = self.events.send(RunEvent::ProposalsChanged {
             uri: plan.uri.clone(),
         });
