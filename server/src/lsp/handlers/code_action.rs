@@ -222,7 +222,8 @@ fn start_task_actions(
     url: &url::Url,
     config: &crate::config::Config,
 ) -> Vec<CodeActionOrCommand> {
-    let Ok(path) = url.to_file_path() else {
+    // Before the first build the index may not know the task yet.
+    let (Ok(path), true) = (url.to_file_path(), backend.spec.is_built()) else {
         return Vec::new();
     };
     let line = params.range.start.line;
