@@ -5,9 +5,9 @@
 //!
 //! Until the first build is in, the index holds only the open buffers, and what it
 //! would say is wrong (references dangle, requirements have no criteria): requests
-//! that read it wait for the build ([`SpecState::built_index`]), listings (code
-//! lenses, code actions) leave its items out until the build's refresh, and no
-//! lint finding is published before it.
+//! that read it wait for the build ([`SpecState::built_index`]), and no lint
+//! finding (nor a fix for one) is given before it. *Start task* lenses and actions
+//! need only the tasks file itself, which the index reads as soon as it opens.
 //!
 //! Lock order: the index lock may be taken while the workspace lock is wanted, never
 //! the other way round; no lock is held across an `.await`.

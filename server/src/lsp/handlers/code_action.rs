@@ -222,8 +222,7 @@ fn start_task_actions(
     url: &url::Url,
     config: &crate::config::Config,
 ) -> Vec<CodeActionOrCommand> {
-    // Before the first build the index may not know the task yet.
-    let (Ok(path), true) = (url.to_file_path(), backend.spec.is_built()) else {
+    let Ok(path) = url.to_file_path() else {
         return Vec::new();
     };
     let line = params.range.start.line;

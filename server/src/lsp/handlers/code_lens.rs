@@ -91,9 +91,7 @@ pub async fn code_lenses(
 /// that look like tasks but are not get a SPEC013 diagnostic instead, so a missing
 /// lens always has a visible reason.
 fn start_task_lenses(backend: &Backend, uri: &Uri, url: &url::Url) -> Vec<CodeLens> {
-    // Before the first build the index may not know the tasks yet; the build
-    // asks the editor to refresh its lenses.
-    let (Ok(path), true) = (url.to_file_path(), backend.spec.is_built()) else {
+    let Ok(path) = url.to_file_path() else {
         return Vec::new();
     };
     let index = backend.spec.index();
