@@ -38,10 +38,10 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Lsp => {
-                director::lsp::serve_stdio().await;
-                Ok(ExitCode::SUCCESS)
-            }
+            Command::Lsp => director::lsp::serve_stdio()
+                .await
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|error| anyhow::anyhow!("the LSP input cannot be read any more: {error}")),
             Command::Runs(args) => director::cli::runs::run(args).map(|()| ExitCode::SUCCESS),
             Command::Delegate(args) => director::cli::delegate::run(args).await,
             Command::Check(args) => director::cli::check::run(args),

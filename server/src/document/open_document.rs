@@ -66,8 +66,9 @@ impl Document {
     ///
     /// Returns one minimal [`ByteEdit`] per change that changed anything, each in
     /// the coordinates of the text just before it. Positions are read the
-    /// forgiving LSP way (clamped to the line and the document); a range that ends
-    /// before it starts is refused, and then nothing at all is applied.
+    /// forgiving LSP way (clamped to the line and the document); a position inside
+    /// a character or a range that ends before it starts is refused, and then
+    /// nothing at all is applied.
     ///
     /// A version that does not increase is logged and applied anyway: the changes
     /// describe the editor's buffer whatever their number, and refusing them would

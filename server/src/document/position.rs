@@ -114,32 +114,24 @@ pub fn position_to_offset(
 }
 
 /// The byte offset of `position` read the forgiving way LSP asks for in
-/// `didChange`: a line past the end means the end of the document, a character
-/// past the end of the line means the end of the line's content, and a character
-/// inside a multi-unit character means the start of that character.
+/// `didChange`: a line past the end means the end of the document, and a
+/// character past the end of the line means the end of the line's content.
+///
+/// A character inside a multi-unit character is still refused. No editor can
+/// cut its text there and keep it valid Unicode, so such a position means the
+/// editor counts differently or its text already differs from ours; rounding it
+/// would make the two texts differ silently from then on.
 pub fn position_to_offset_clamped(
     text: &Rope,
     position: Position,
     encoding: PositionEncoding,
-) -> usize {
-    let line = position.line as usize;
-    if line >= text.len_lines() {
-        return text.len_bytes();
-    }
-    let line_start = text.line_to_byte(line);
-    let content_end = line_content_end(text, line);
-    let character = position.character as usize;
-    match encoding {
-        PositionEncoding::Utf8 => {
-            let offset = line_start.saturating_add(character).min(content_end);
-            text.char_to_byte(text.byte_to_char(offset))
+) -> Result<usize, PositionError> {
+    match position_to_offset(text, position, encoding) {
+        Err(PositionError::LineOutOfRange { .. }) => Ok(text.len_bytes()),
+        Err(PositionError::CharacterOutOfRange { .. }) => {
+            Ok(line_content_end(text, position.line as usize))
         }
-        PositionEncoding::Utf16 => {
-            let target_unit = utf16_units_before(text, line_start)
-                .saturating_add(character)
-                .min(utf16_units_before(text, content_end));
-            text.char_to_byte(text.utf16_cu_to_char(target_unit))
-        }
+        exact_or_refused => exact_or_refused,
     }
 }
 
@@ -177,14 +169,15 @@ pub fn range_to_byte_range(
 }
 
 /// The byte range of `range` with both ends clamped as in
-/// [`position_to_offset_clamped`]; only a range that ends before it starts is refused.
+/// [`position_to_offset_clamped`]; an end inside a character, or a range that
+/// ends before it starts, is refused.
 pub fn range_to_byte_range_clamped(
     text: &Rope,
     range: Range,
     encoding: PositionEncoding,
 ) -> Result<std::ops::Range<usize>, PositionError> {
-    let start = position_to_offset_clamped(text, range.start, encoding);
-    let end = position_to_offset_clamped(text, range.end, encoding);
+    let start = position_to_offset_clamped(text, range.start, encoding)?;
+    let end = position_to_offset_clamped(text, range.end, encoding)?;
     ordered(start, end, range)
 }
 
@@ -317,20 +310,24 @@ mod tests {
     #[test]
     fn inside_a_surrogate_pair_or_utf8_sequence_is_refused() {
         let text = Rope::from_str("a😀b");
+        // The forgiving form refuses them too: rounding would hide a divergence.
+        for to_offset in [position_to_offset, position_to_offset_clamped] {
+            assert_eq!(
+                to_offset(&text, position(0, 2), Utf16),
+                Err(PositionError::InsideCharacter {
+                    line: 0,
+                    character: 2
+                })
+            );
+            assert!(matches!(
+                to_offset(&text, position(0, 3), Utf8),
+                Err(PositionError::InsideCharacter { .. })
+            ));
+        }
         assert_eq!(
-            position_to_offset(&text, position(0, 2), Utf16),
-            Err(PositionError::InsideCharacter {
-                line: 0,
-                character: 2
-            })
+            position_to_offset_clamped(&text, position(0, 9), Utf16),
+            Ok(6)
         );
-        assert!(matches!(
-            position_to_offset(&text, position(0, 3), Utf8),
-            Err(PositionError::InsideCharacter { .. })
-        ));
-        // The clamped form rounds down to the start of the character.
-        assert_eq!(position_to_offset_clamped(&text, position(0, 2), Utf16), 1);
-        assert_eq!(position_to_offset_clamped(&text, position(0, 3), Utf8), 1);
     }
 
     #[test]
@@ -355,7 +352,10 @@ mod tests {
                 encoding: Utf16
             })
         );
-        assert_eq!(position_to_offset_clamped(&text, position(0, 9), Utf16), 2);
+        assert_eq!(
+            position_to_offset_clamped(&text, position(0, 9), Utf16),
+            Ok(2)
+        );
         // The offset between `\r` and `\n` reads as the end of the line's content.
         assert_eq!(offset_to_position(&text, 3, Utf16), position(0, 2));
         assert_eq!(offset_to_position(&text, 4, Utf16), position(1, 0));
@@ -366,7 +366,10 @@ mod tests {
         let text = Rope::from_str("a\rb");
         assert_eq!(position_to_offset(&text, position(1, 0), Utf16), Ok(2));
         assert_eq!(offset_to_position(&text, 2, Utf8), position(1, 0));
-        assert_eq!(position_to_offset_clamped(&text, position(0, 5), Utf8), 1);
+        assert_eq!(
+            position_to_offset_clamped(&text, position(0, 5), Utf8),
+            Ok(1)
+        );
     }
 
     #[test]
@@ -387,7 +390,10 @@ mod tests {
     fn end_of_document_and_beyond() {
         let text = Rope::from_str("ab\n");
         assert_eq!(position_to_offset(&text, position(1, 0), Utf16), Ok(3));
-        assert_eq!(position_to_offset_clamped(&text, position(7, 7), Utf16), 3);
+        assert_eq!(
+            position_to_offset_clamped(&text, position(7, 7), Utf16),
+            Ok(3)
+        );
         assert_eq!(offset_to_position(&text, 99, Utf16), position(1, 0));
         assert!(position_to_offset(&text, position(2, 0), Utf16).is_err());
     }
@@ -470,7 +476,7 @@ mod tests {
                         prop_assert_eq!(back, Ok(offset - 1));
                     } else {
                         prop_assert_eq!(back, Ok(offset));
-                        prop_assert_eq!(position_to_offset_clamped(&rope, position, encoding), offset);
+                        prop_assert_eq!(position_to_offset_clamped(&rope, position, encoding), Ok(offset));
                     }
                 }
             }

@@ -138,11 +138,15 @@ impl Backend {
     }
 
     /// Lint findings on an open document, computed from the index (which holds the
-    /// buffer's text); none for files the index does not read.
+    /// buffer's text); none for files the index does not read, and none before the
+    /// index is first built.
     fn lint_diagnostics(&self, url: &Url) -> Vec<Diagnostic> {
         let Ok(session) = self.session() else {
             return Vec::new();
         };
+        if !self.spec.is_built() {
+            return Vec::new();
+        }
         let (Ok(path), Some(document)) = (url.to_file_path(), self.open_document(url)) else {
             return Vec::new();
         };

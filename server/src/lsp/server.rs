@@ -8,7 +8,7 @@ use super::handlers;
 use super::progress;
 use crate::config::discovery::{DiscoveryInputs, discover};
 use crate::config::{self, ConfigProblem};
-use crate::document::{ContentChange, Document, PositionEncoding};
+use crate::document::{ContentChange, Document, DocumentError, PositionEncoding};
 use crate::run::engine::Engine;
 use crate::run::journal::Journal;
 use crate::run::sandbox_cleanup::clean_stale_sandboxes;
@@ -207,7 +207,13 @@ impl LanguageServer for Backend {
                 session.engine.hunks_changed(&url, hunks.as_slice());
                 self.spec_buffer_changed(&url);
             }
-            Err(error) => tracing::warn!("ignoring a change to {url}: {error}"),
+            Err(error @ DocumentError::UnknownDocument(_)) => {
+                tracing::warn!("ignoring a change: {error}");
+            }
+            Err(error) => {
+                self.document_diverged(params.text_document.uri, &url, &error)
+                    .await;
+            }
         }
     }
 
@@ -233,15 +239,10 @@ impl LanguageServer for Backend {
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let Ok(session) = self.session() else { return };
         let Ok(url) = self.url(&params.text_document.uri) else {
             return;
         };
-        lock(&session.engine.workspace).close_document(&url);
-        self.spec_buffer_closed(&url);
-        self.client
-            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
-            .await;
+        self.forget_document(params.text_document.uri, &url).await;
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {

@@ -3,6 +3,12 @@
 //! and from disk through `workspace/didChangeWatchedFiles`. Lint diagnostics are
 //! republished shortly after the last change, so typing is not slowed by linting.
 //!
+//! Until the first build is in, the index holds only the open buffers, and what it
+//! would say is wrong (references dangle, requirements have no criteria): requests
+//! that read it wait for the build ([`SpecState::built_index`]), and no lint
+//! finding (nor a fix for one) is given before it. *Start task* lenses and actions
+//! need only the tasks file itself, which the index reads as soon as it opens.
+//!
 //! Lock order: the index lock may be taken while the workspace lock is wanted, never
 //! the other way round; no lock is held across an `.await`.
 
@@ -16,6 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
+use tokio::sync::watch;
 use tower_lsp_server::ls_types::*;
 use url::Url;
 
@@ -34,6 +41,8 @@ pub struct SpecState {
     stale: Mutex<HashSet<Url>>,
     /// Bumped by every change; a pending publish runs only if no change followed it.
     generation: AtomicU64,
+    /// Whether the index holds the whole workspace (false while the first build runs).
+    built: watch::Sender<bool>,
 }
 
 impl SpecState {
@@ -45,6 +54,7 @@ impl SpecState {
             open: Mutex::new(HashSet::new()),
             stale: Mutex::new(HashSet::new()),
             generation: AtomicU64::new(0),
+            built: watch::Sender::new(true),
         }
     }
 
@@ -52,6 +62,22 @@ impl SpecState {
         self.index
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The index once the first build is in; at once after that.
+    pub async fn built_index(&self) -> RwLockReadGuard<'_, SpecIndex> {
+        let mut built = self.built.subscribe();
+        if !*built.borrow_and_update() {
+            tracing::info!("waiting for the initial spec index");
+            // The sender lives as long as `self`, so this cannot fail.
+            let _ = built.wait_for(|built| *built).await;
+        }
+        self.index()
+    }
+
+    /// Whether the first build is in (see [`SpecState::built_index`]).
+    pub fn is_built(&self) -> bool {
+        *self.built.borrow()
     }
 
     fn index_mut(&self) -> RwLockWriteGuard<'_, SpecIndex> {
@@ -67,8 +93,10 @@ impl SpecState {
             .clone()
     }
 
-    /// An empty index for `root`, answering requests until the built one replaces it.
+    /// An empty index for `root`, read by nobody but the open buffers until the
+    /// built one replaces it.
     pub fn start(&self, root: &Path) {
+        self.built.send_replace(false);
         *self.index_mut() = SpecIndex::new(root);
         self.reload_policy(root);
     }
@@ -99,11 +127,9 @@ impl Backend {
         let backend = self.clone();
         tokio::spawn(async move {
             let built = tokio::task::spawn_blocking(move || SpecIndex::build(&root)).await;
-            let Ok(built) = built else {
-                tracing::error!("building the spec index failed");
-                return;
-            };
-            let Ok(session) = backend.session() else {
+            let (Ok(built), Ok(session)) = (built, backend.session()) else {
+                tracing::error!("building the spec index failed; specs are read as files open");
+                backend.spec.built.send_replace(true);
                 return;
             };
             {
@@ -118,6 +144,7 @@ impl Backend {
                         index.update_file(&path, &document.text.to_string());
                     }
                 }
+                backend.spec.built.send_replace(true);
             }
             backend.publish_spec_diagnostics().await;
         });
@@ -266,7 +293,10 @@ impl Backend {
         let backend = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(LINT_DEBOUNCE).await;
-            if backend.spec.generation.load(Ordering::SeqCst) != generation {
+            // Before the first build, the build's own publish comes later.
+            if backend.spec.generation.load(Ordering::SeqCst) != generation
+                || !backend.spec.is_built()
+            {
                 return;
             }
             let stale: Vec<Url> = lock(&backend.spec.stale).drain().collect();

@@ -47,7 +47,7 @@ impl Backend {
             .to_file_path()
             .map_err(|()| invalid_params(format!("{url} is not a file")))?;
         let (prompt, started) = {
-            let index = self.spec.index();
+            let index = self.spec.built_index().await;
             let spec = index
                 .spec(&path)
                 .filter(|spec| spec.document.role == FileRole::Tasks)

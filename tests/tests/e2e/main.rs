@@ -15,6 +15,7 @@ mod containment;
 mod delegate_cli;
 mod encodings;
 mod faults;
+mod index_readiness;
 mod malformed;
 mod restart;
 mod review;

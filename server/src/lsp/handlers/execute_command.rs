@@ -222,7 +222,7 @@ pub async fn execute_command(
                 .map_err(engine_error)?;
             Ok(Some(json!({ "hunks": hunks })))
         }
-        RUN_WORKFLOW => run_workflow(backend, parse(RUN_WORKFLOW, arguments)?),
+        RUN_WORKFLOW => run_workflow(backend, parse(RUN_WORKFLOW, arguments)?).await,
         START_TASK => {
             let arguments: StartTaskArguments = parse(START_TASK, arguments)?;
             let url = backend.url(&arguments.uri)?;
@@ -270,7 +270,7 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
     }
     let spec = match (&session.root, url.to_file_path()) {
         (Some(_), Ok(path)) => agent_context::gather(
-            &backend.spec.index(),
+            &*backend.spec.built_index().await,
             &path,
             range.clone(),
             DEFAULT_BUDGET_CHARS,
@@ -292,7 +292,7 @@ async fn delegate(backend: &Backend, arguments: DelegateArguments) -> Result<Opt
     Ok(Some(json!({ "run": run })))
 }
 
-fn run_workflow(backend: &Backend, arguments: WorkflowArguments) -> Result<Option<Value>> {
+async fn run_workflow(backend: &Backend, arguments: WorkflowArguments) -> Result<Option<Value>> {
     let session = backend.session()?;
     let url = backend.url(&arguments.uri)?;
     let range = {
@@ -305,7 +305,7 @@ fn run_workflow(backend: &Backend, arguments: WorkflowArguments) -> Result<Optio
     };
     let spec = match (&session.root, url.to_file_path()) {
         (Some(_), Ok(path)) => agent_context::gather(
-            &backend.spec.index(),
+            &*backend.spec.built_index().await,
             &path,
             range.clone(),
             DEFAULT_BUDGET_CHARS,

@@ -15,18 +15,18 @@ pub async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hove
     if let Some(hover) = hunk_hover(backend, &params)? {
         return Ok(Some(hover));
     }
-    spec_hover(backend, params)
+    spec_hover(backend, params).await
 }
 
 /// Lint rationales for findings under the cursor, then the spec hover.
-fn spec_hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
+async fn spec_hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
     let session = backend.session()?;
     let position = params.text_document_position_params;
     let Some(cursor) = cursor(backend, &position.text_document.uri, position.position)? else {
         return Ok(None);
     };
     let (findings, hover) = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         let findings = lint_file(&index, &cursor.path, &backend.spec.policy());
         (
             findings,

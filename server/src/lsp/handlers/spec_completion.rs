@@ -32,7 +32,7 @@ pub async fn completion(
         cursor.offset - prefix.len()..cursor.offset,
         session.encoding,
     );
-    let completions = backend.spec.index().id_completions(prefix);
+    let completions = backend.spec.built_index().await.id_completions(prefix);
     let items = completions
         .into_iter()
         .map(|completion| CompletionItem {

@@ -20,6 +20,10 @@ pub fn lint_actions(
     config: &Config,
 ) -> Result<Vec<CodeActionOrCommand>> {
     let session = backend.session()?;
+    // Findings are not published before the first build, so there is nothing to fix.
+    if !backend.spec.is_built() {
+        return Ok(Vec::new());
+    }
     let Some(cursor) = cursor(backend, &params.text_document.uri, params.range.start)? else {
         return Ok(Vec::new());
     };

@@ -19,7 +19,7 @@ pub async fn definition(
         return Ok(None);
     };
     let sites = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         let Some(id) = index.id_at(&cursor.path, cursor.offset) else {
             return Ok(None);
         };
@@ -41,7 +41,7 @@ pub async fn references(
         return Ok(None);
     };
     let sites = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         let Some(id) = index.id_at(&cursor.path, cursor.offset) else {
             return Ok(None);
         };

@@ -17,7 +17,11 @@ pub async fn prepare_rename(
     let Some(cursor) = cursor(backend, &params.text_document.uri, params.position)? else {
         return Ok(None);
     };
-    let target = rename_target(&backend.spec.index(), &cursor.path, cursor.offset);
+    let target = rename_target(
+        &*backend.spec.built_index().await,
+        &cursor.path,
+        cursor.offset,
+    );
     Ok(
         target.map(|target| PrepareRenameResponse::RangeWithPlaceholder {
             range: lsp_range(&cursor.document, target.range, session.encoding),
@@ -33,7 +37,7 @@ pub async fn rename(backend: &Backend, params: RenameParams) -> Result<Option<Wo
         return Ok(None);
     };
     let files = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         let Some(target) = rename_target(&index, &cursor.path, cursor.offset) else {
             return Err(request_failed("there is no requirement ID to rename here"));
         };

@@ -20,7 +20,7 @@ pub async fn document_symbols(
         return Ok(None);
     };
     let symbols = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         if index
             .spec(&cursor.path)
             .is_none_or(|spec| cursor.document.text != *spec.text)
@@ -41,7 +41,7 @@ pub async fn workspace_symbols(
     params: WorkspaceSymbolParams,
 ) -> Result<Option<WorkspaceSymbolResponse>> {
     let hits = {
-        let index = backend.spec.index();
+        let index = backend.spec.built_index().await;
         index
             .workspace_symbols(&params.query)
             .into_iter()
