@@ -1,7 +1,7 @@
 //! `director runs`: the runs recorded in a workspace's journal, in a terminal.
 
 use super::workspace_root::find_workspace_root;
-use crate::run::journal::read_journal;
+use crate::run::journal::read_runs;
 use crate::run::state::now_ms;
 use crate::run::summary::{RunList, RunSummary};
 use anyhow::Context;
@@ -26,16 +26,10 @@ pub fn run(args: RunsArgs) -> anyhow::Result<()> {
             find_workspace_root(&std::env::current_dir().context("cannot read the current folder")?)
         }
     };
-    let replay = read_journal(&root)
-        .with_context(|| format!("cannot read the journal of {}", root.display()))?;
-    let runs: Vec<RunSummary> = replay
-        .runs
-        .values()
-        .rev()
-        .map(|record| {
-            let hunks = replay.hunks.values().filter(|hunk| hunk.run == record.id);
-            RunSummary::with_hunks(record, hunks)
-        })
+    let runs: Vec<RunSummary> = read_runs(&root)
+        .with_context(|| format!("cannot read the journal of {}", root.display()))?
+        .into_iter()
+        .map(|(record, counts)| RunSummary::with_counts(&record, counts))
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
