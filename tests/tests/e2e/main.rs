@@ -13,6 +13,7 @@ mod config;
 mod delegate_cli;
 mod encodings;
 mod faults;
+mod journal_store;
 mod malformed;
 mod restart;
 mod review;
