@@ -42,7 +42,9 @@ async fn journal_warning(fixture: &Fixture) -> String {
 async fn assert_runs_still_work(fixture: &Fixture) {
     fixture.mock.push(answer(ADD_FIXED));
     let uri = fixture.open("src/lib.rs", "rust").await;
-    let run = fixture.delegate(&uri, range(1, 4, 1, 4), "Fix the bug").await;
+    let run = fixture
+        .delegate(&uri, range(1, 4, 1, 4), "Fix the bug")
+        .await;
     fixture.wait_proposals(&uri, 1).await;
     let runs = fixture
         .client
@@ -86,11 +88,8 @@ async fn links_in_or_at_the_state_folder_are_refused_and_nothing_outside_changes
         }),
         ("the .gitignore, dangling", |root, outside| {
             std::fs::create_dir(root.join(".director")).unwrap();
-            std::os::unix::fs::symlink(
-                outside.join("created"),
-                root.join(".director/.gitignore"),
-            )
-            .unwrap();
+            std::os::unix::fs::symlink(outside.join("created"), root.join(".director/.gitignore"))
+                .unwrap();
         }),
         ("the folder itself", |root, outside| {
             std::os::unix::fs::symlink(outside, root.join(".director")).unwrap();

@@ -6,12 +6,12 @@
 //! `max_concurrent` and cancelled through a token.
 
 mod decisions;
+mod history;
 mod proposing;
 mod reviewing;
 mod sandboxed;
 mod task_run;
 mod validating;
-mod history;
 mod workflow;
 
 use super::event::RunEvent;

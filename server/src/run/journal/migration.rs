@@ -179,13 +179,19 @@ mod tests {
             entries[1],
             JournalEntry::FindingDone { finding, .. } if finding.0 == 2
         ));
-        assert_eq!(skipped.iter().map(|line| line.number).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            skipped.iter().map(|line| line.number).collect::<Vec<_>>(),
+            [2]
+        );
         let migration = Migration {
             entries: entries.len(),
             skipped,
         };
         let notice = migration.skipped_notice().expect("a notice");
         assert!(notice.contains("line 2"), "{notice}");
-        assert!(notice.contains("the 3 entries that read whole were kept"), "{notice}");
+        assert!(
+            notice.contains("the 3 entries that read whole were kept"),
+            "{notice}"
+        );
     }
 }

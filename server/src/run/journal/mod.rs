@@ -75,7 +75,7 @@ impl Journal {
             .map_err(ReadError::from)
             .and_then(|dir| {
                 let path = dir.join(DATABASE_FILE);
-                let store = Store::open(&path, true).map_err(|source| ReadError::Store {
+                let store = Store::open(&path).map_err(|source| ReadError::Store {
                     path: path.clone(),
                     source,
                 })?;
@@ -151,7 +151,9 @@ impl Journal {
 
     /// Records one entry.
     pub fn append(&self, entry: &JournalEntry) {
-        let Some(mut store) = self.store() else { return };
+        let Some(mut store) = self.store() else {
+            return;
+        };
         if let Err(error) = store.record(entry) {
             tracing::error!("cannot write the journal: {error}");
         }
@@ -202,7 +204,7 @@ pub fn read_runs(root: &Path) -> Result<Vec<(RunRecord, ProposalCounts)>, ReadEr
         source,
     };
     let store = if database.exists() {
-        Store::open(&database, false).map_err(store_error)?
+        Store::open_to_read(&database).map_err(store_error)?
     } else if dir.join(LEGACY_JOURNAL_FILE).exists() {
         let mut store = Store::in_memory().map_err(store_error)?;
         migration::import(&dir, &mut store)?;
@@ -370,7 +372,11 @@ mod tests {
         let work = Journal::open(root.path()).open_work;
         assert_eq!(work.findings, vec![finding(2)]);
         assert_eq!(work.last_finding, 3);
-        assert_eq!(work.runs.len(), 1, "the run of an open finding is open work");
+        assert_eq!(
+            work.runs.len(),
+            1,
+            "the run of an open finding is open work"
+        );
     }
 
     #[test]
@@ -404,7 +410,11 @@ mod tests {
         assert_eq!(opened.notices.len(), 1, "{:?}", opened.notices);
         assert!(opened.notices[0].contains("line 3"), "{:?}", opened.notices);
         let work = &opened.open_work;
-        assert_eq!(work.runs[0].kind, RunKind::Region, "old runs read as regions");
+        assert_eq!(
+            work.runs[0].kind,
+            RunKind::Region,
+            "old runs read as regions"
+        );
         assert_eq!(work.hunks.len(), 1);
         assert_eq!(work.last_run, 2);
         assert_eq!(

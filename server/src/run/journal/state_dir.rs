@@ -87,12 +87,15 @@ pub fn prepare(root: &Path) -> Result<PathBuf, StateDirError> {
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
         Err(error) => return Err(io_error(&dir)(error)),
     }
-    let dir = inspect(root)?.ok_or_else(|| {
-        io_error(&dir)(io::Error::new(io::ErrorKind::NotFound, "it vanished"))
-    })?;
+    let dir = inspect(root)?
+        .ok_or_else(|| io_error(&dir)(io::Error::new(io::ErrorKind::NotFound, "it vanished")))?;
     let gitignore = dir.join(GITIGNORE_FILE);
     // `create_new` never follows a link: it fails on anything already there.
-    match OpenOptions::new().write(true).create_new(true).open(&gitignore) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&gitignore)
+    {
         Ok(mut file) => file
             .write_all(GITIGNORE.as_bytes())
             .map_err(io_error(&gitignore))?,

@@ -24,6 +24,10 @@ use std::time::Duration;
 /// Bumped when the schema changes; a database from a newer Director is refused.
 const SCHEMA_VERSION: i64 = 1;
 
+fn schema_version(connection: &Connection) -> Result<i64, StoreError> {
+    Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -95,21 +99,39 @@ pub struct Store {
 
 impl Store {
     /// Opens the database at `path` without following a symbolic link there,
-    /// creating it when `create` is set.
-    pub fn open(path: &Path, create: bool) -> Result<Store, StoreError> {
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NOFOLLOW
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if create {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
-        }
-        let connection = Connection::open_with_flags(path, flags)?;
+    /// creating it if needed, for the server to write.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         connection.busy_timeout(Duration::from_secs(2))?;
         // WAL: appends do not rewrite the database, readers (`director runs`)
         // do not block the server, and a crash loses no committed entry.
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         Store::prepare(connection)
+    }
+
+    /// Opens the existing database at `path` to read it, without following a
+    /// symbolic link there and without writing anything (not even a
+    /// checkpoint, which would make a reader wait for the disk).
+    pub fn open_to_read(path: &Path) -> Result<Store, StoreError> {
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(2))?;
+        let version = schema_version(&connection)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema(version));
+        }
+        Ok(Store { connection })
     }
 
     /// A store that lives as long as the process: for a workspace whose
@@ -119,12 +141,14 @@ impl Store {
     }
 
     fn prepare(connection: Connection) -> Result<Store, StoreError> {
-        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let version = schema_version(&connection)?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema(version));
         }
-        connection.execute_batch(SCHEMA)?;
-        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        if version < SCHEMA_VERSION {
+            connection.execute_batch(SCHEMA)?;
+            connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         Ok(Store { connection })
     }
 
@@ -153,6 +177,10 @@ impl Store {
             params![source, time_ms],
         )?;
         transaction.commit()?;
+        // Move the import into the database now, so that no later start has
+        // to read a WAL as large as the old journal.
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -181,11 +209,11 @@ impl Store {
     /// The undecided hunks, the open findings and their runs.
     pub fn open_work(&self) -> Result<OpenWork, StoreError> {
         let last = |table: &str| -> Result<u64, StoreError> {
-            let last: Option<u64> = self.connection.query_row(
-                &format!("SELECT max(id) FROM {table}"),
-                [],
-                |row| row.get(0),
-            )?;
+            let last: Option<u64> =
+                self.connection
+                    .query_row(&format!("SELECT max(id) FROM {table}"), [], |row| {
+                        row.get(0)
+                    })?;
             Ok(last.unwrap_or(0))
         };
         let hunks = self.hunks("WHERE decision IS NULL", [])?;
@@ -268,7 +296,9 @@ impl Store {
             .connection
             .prepare("SELECT id, record FROM runs ORDER BY id DESC")?;
         let rows = statement
-            .query_map([], |row| Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?)))?
+            .query_map([], |row| {
+                Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, record)| {
