@@ -10,6 +10,11 @@ use director_e2e::{director_binary, range, secs};
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// How a case plants its trap: in the workspace root, aiming outside.
+type PlantLink = fn(&Path, &Path);
+/// How a case makes `.director` unusable, in the workspace root.
+type Spoil = fn(&Path);
+
 /// A workspace holding `ADD_RS`, shaped by `hostile` before the server starts.
 async fn fixture_with(hostile: impl FnOnce(&Path)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -75,7 +80,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[tokio::test]
 async fn links_in_or_at_the_state_folder_are_refused_and_nothing_outside_changes() {
-    let cases: [(&str, fn(&Path, &Path)); 4] = [
+    let cases: [(&str, PlantLink); 4] = [
         ("the journal of earlier versions", |root, outside| {
             std::fs::create_dir(root.join(".director")).unwrap();
             std::os::unix::fs::symlink(outside.join("rc"), root.join(".director/journal.jsonl"))
@@ -124,7 +129,7 @@ async fn a_journal_aimed_at_dev_zero_does_not_stop_the_server() {
 
 #[tokio::test]
 async fn a_state_folder_that_is_a_file_or_a_database_that_is_a_folder_is_reported() {
-    let cases: [(&str, fn(&Path), &str); 2] = [
+    let cases: [(&str, Spoil, &str); 2] = [
         (
             ".director is a file",
             |root| std::fs::write(root.join(".director"), "not a folder").unwrap(),

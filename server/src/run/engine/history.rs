@@ -55,7 +55,7 @@ impl Engine {
                 .filter(|record| !recorded.contains(&record.id.0))
                 .map(|record| RunSummary::of(record, &workspace)),
         );
-        summaries.sort_by(|a, b| b.id.cmp(&a.id));
+        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.id));
         summaries
     }
 }
