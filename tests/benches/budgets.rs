@@ -336,11 +336,7 @@ async fn overhead_per_run(report: &mut Report, mock: &MockOpenAi) -> anyhow::Res
 async fn memory_and_idle_cpu(report: &mut Report, mock: &MockOpenAi) -> anyhow::Result<()> {
     let dir = workspace(mock)?;
     let client = started(dir.path()).await;
-    let pid = client
-        .server_pid()
-        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = resident_mb(pid)?;
+    let (pid, idle) = idle_resident_mb(&client).await?;
     report.line(
         "resident memory, idle",
         format!("{idle:.1} MB"),
@@ -463,11 +459,7 @@ async fn restart_with_history(report: &mut Report, mock: &MockOpenAi) -> anyhow:
         "<= 50 ms".to_owned(),
         initialize <= 50.0,
     );
-    let pid = client
-        .server_pid()
-        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = resident_mb(pid)?;
+    let (_, idle) = idle_resident_mb(&client).await?;
     report.line(
         &format!("resident memory, idle, {HISTORY_RUNS} runs of history"),
         format!("{idle:.1} MB"),
@@ -495,6 +487,15 @@ async fn restart_with_history(report: &mut Report, mock: &MockOpenAi) -> anyhow:
         listed <= 100.0,
     );
     Ok(())
+}
+
+/// The server's pid and its resident memory once it has settled after start.
+async fn idle_resident_mb(client: &LspClient) -> anyhow::Result<(u32, f64)> {
+    let pid = client
+        .server_pid()
+        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok((pid, resident_mb(pid)?))
 }
 
 fn resident_mb(pid: u32) -> anyhow::Result<f64> {
