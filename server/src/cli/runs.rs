@@ -101,9 +101,8 @@ pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> St
     for row in &rows {
         push_row(row.iter().map(String::as_str).collect());
     }
-    let list = RunList::new(runs.to_vec());
-    let total_tokens = list.total_tokens;
-    let total = match list.total_cost_usd {
+    let (total_tokens, total_cost_usd) = RunList::totals(runs);
+    let total = match total_cost_usd {
         Some(cost) => format!("{total_tokens} tokens, {}", dollars(cost)),
         None => format!("{total_tokens} tokens"),
     };

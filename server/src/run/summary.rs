@@ -64,13 +64,19 @@ pub struct RunList {
 }
 
 impl RunList {
-    /// The runs with their totals.
-    pub fn new(runs: Vec<RunSummary>) -> RunList {
-        let total_tokens = runs.iter().map(|run| run.tokens).sum();
-        let total_cost_usd = runs
+    /// The tokens of `runs` and the sum of the costs that are known.
+    pub fn totals(runs: &[RunSummary]) -> (u64, Option<f64>) {
+        let tokens = runs.iter().map(|run| run.tokens).sum();
+        let cost = runs
             .iter()
             .filter_map(|run| run.cost_usd)
             .reduce(|total, cost| total + cost);
+        (tokens, cost)
+    }
+
+    /// The runs with their totals.
+    pub fn new(runs: Vec<RunSummary>) -> RunList {
+        let (total_tokens, total_cost_usd) = RunList::totals(&runs);
         RunList {
             runs,
             total_tokens,
