@@ -8,10 +8,10 @@
 use crate::document::{ContentChange, Document, DocumentError, DocumentStore, PositionEncoding};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState, ProposalStore};
-use crate::run::journal::{Replay, Transcript};
+use crate::run::journal::{OpenWork, Transcript};
 use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::FindingStore;
-use crate::run::state::RunRecord;
+use crate::run::state::{RunKind, RunRecord};
 use crate::syntax::{Language, SyntaxTree};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -53,11 +53,6 @@ pub struct Workspace {
     /// Findings of documents not open (read from the journal, or their
     /// document was closed), restored when their document opens.
     pub pending_findings: Vec<RecordedFinding>,
-    /// The runs that are reviews: their answers become findings, not proposals.
-    pub reviews: HashSet<RunId>,
-    /// The runs that work on a whole task: their agent may edit any file of the
-    /// workspace, and their anchor is tracked in `regions` like a region.
-    pub task_runs: HashSet<RunId>,
     /// Documents whose findings moved since their diagnostics were last published.
     pub findings_moved: HashSet<Url>,
 }
@@ -80,22 +75,21 @@ impl Workspace {
         }
     }
 
-    /// Takes over what the journal remembers: runs, transcripts, undecided
-    /// hunks and open findings.
-    pub fn restore(&mut self, replay: Replay) {
-        self.next_run = replay.next_run_id().0;
-        self.proposals = ProposalStore::with_next_id(replay.next_hunk_id().0);
-        self.findings = FindingStore::with_next_id(replay.next_finding_id().0);
-        self.pending_restore = replay.undecided_hunks().cloned().collect();
-        self.recorded_decisions = replay
-            .hunks
-            .values()
-            .filter(|hunk| matches!(hunk.state, HunkState::Accepted | HunkState::Rejected))
-            .map(|hunk| hunk.id)
-            .collect();
-        self.runs = replay.runs;
-        self.transcripts = replay.transcripts;
-        self.pending_findings = replay.findings.into_values().collect();
+    /// Takes over the work the journal holds open: undecided hunks, open
+    /// findings and their runs. The rest of history stays in the journal,
+    /// read when asked for.
+    pub fn restore(&mut self, work: OpenWork) {
+        self.next_run = work.last_run + 1;
+        self.proposals = ProposalStore::with_next_id(work.last_hunk + 1);
+        self.findings = FindingStore::with_next_id(work.last_finding + 1);
+        self.pending_restore = work.hunks;
+        self.runs = work.runs.into_iter().map(|run| (run.id, run)).collect();
+        self.pending_findings = work.findings;
+    }
+
+    /// What run `id` works on; `None` for a run this session does not hold.
+    pub fn run_kind(&self, id: RunId) -> Option<RunKind> {
+        self.runs.get(&id).map(|record| record.kind)
     }
 
     pub fn allocate_run_id(&mut self) -> RunId {

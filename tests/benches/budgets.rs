@@ -7,7 +7,7 @@
 //! baseline exists in the same run (an idle server, `grep` over the same tree)
 //! the ratio is what is judged, so a slow machine does not fail a fast server.
 //! `--enforce` makes a broken budget exit 1; naming sections (`latency`,
-//! `streaming`, `overhead`, `memory`, `check`) runs only those.
+//! `streaming`, `overhead`, `memory`, `check`, `restart`) runs only those.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -54,6 +54,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("check") {
         check_against_grep(&mut report)?;
+    }
+    if wanted("restart") {
+        restart_with_history(&mut report, &mock).await?;
     }
 
     std::io::stdout().write_all(report.text.as_bytes())?;
@@ -333,11 +336,7 @@ async fn overhead_per_run(report: &mut Report, mock: &MockOpenAi) -> anyhow::Res
 async fn memory_and_idle_cpu(report: &mut Report, mock: &MockOpenAi) -> anyhow::Result<()> {
     let dir = workspace(mock)?;
     let client = started(dir.path()).await;
-    let pid = client
-        .server_pid()
-        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = resident_mb(pid)?;
+    let (pid, idle) = idle_resident_mb(&client).await?;
     report.line(
         "resident memory, idle",
         format!("{idle:.1} MB"),
@@ -374,6 +373,129 @@ async fn memory_and_idle_cpu(report: &mut Report, mock: &MockOpenAi) -> anyhow::
         spent == 0,
     );
     Ok(())
+}
+
+/// Past runs in the history a restart must not pay for.
+const HISTORY_RUNS: usize = 20_000;
+/// Of those, the last ones still have an undecided proposal: the open work.
+const OPEN_RUNS: usize = 20;
+
+/// A journal of an earlier version holding `HISTORY_RUNS` runs on `file`,
+/// each with a transcript of about 4 KB, a proposal and its decision.
+fn history_journal(file: &str) -> String {
+    let prompt = "Rewrite the region so that it reads better. ".repeat(40);
+    let answer = format!(
+        "```rust
+{}```",
+        "pub fn add_0(a: i32) -> i32 {
+    a
+}
+"
+        .repeat(50)
+    );
+    let mut journal = String::new();
+    for id in 1..=HISTORY_RUNS {
+        let lines = [
+            json!({ "event": "run", "run": {
+                "id": id, "kind": "region", "agent": "mock", "instruction": "Simplify", "uri": file,
+                "region": { "start": 0, "end": 40 }, "base_version": 1, "refined_from": null,
+                "state": "queued", "reason": null, "created_ms": 1_700_000_000_000u64 + id as u64,
+                "finished_ms": null, "usage": null, "hunks": [] } }),
+            json!({ "event": "output", "run": id, "transcript": {
+                "messages": [{ "role": "system", "content": prompt },
+                             { "role": "user", "content": prompt }],
+                "answer": answer } }),
+            json!({ "event": "state", "run": id, "state": "proposed", "reason": null,
+                "usage": { "prompt_tokens": 900, "completion_tokens": 300 }, "time_ms": 1 }),
+            json!({ "event": "proposal", "base_sha256": "", "hunk": {
+                "id": id, "run": id, "uri": file, "range": { "start": 33, "end": 34 },
+                "base_text": "0", "new_text": "1", "context_before": "", "context_after": "",
+                "state": "open" } }),
+        ];
+        for line in lines {
+            journal.push_str(&line.to_string());
+            journal.push('\n');
+        }
+        if id <= HISTORY_RUNS - OPEN_RUNS {
+            let decision =
+                json!({ "event": "decision", "hunk": id, "decision": "accepted", "time_ms": 2 });
+            journal.push_str(&decision.to_string());
+            journal.push('\n');
+        }
+    }
+    journal
+}
+
+/// A restart with `HISTORY_RUNS` runs of history: what `initialize` costs,
+/// what the idle server holds, and how fast `director runs` lists them.
+async fn restart_with_history(report: &mut Report, mock: &MockOpenAi) -> anyhow::Result<()> {
+    let dir = workspace(mock)?;
+    let file = dir.path().join("lib.rs");
+    std::fs::write(&file, rust_source(400))?;
+    let journal = history_journal(&file_uri(&file));
+    std::fs::create_dir(dir.path().join(".director"))?;
+    std::fs::write(dir.path().join(".director/journal.jsonl"), &journal)?;
+
+    // The first start takes the old journal over, once.
+    let started_at = Instant::now();
+    let mut client = started(dir.path()).await;
+    let _ = writeln!(
+        report.text,
+        "(first start, taking over a {:.0} MB journal.jsonl: {:.0} ms)",
+        journal.len() as f64 / 1e6,
+        started_at.elapsed().as_secs_f64() * 1000.0
+    );
+    client.shutdown_and_exit().await;
+
+    let client = LspClient::start(dir.path()).await;
+    let started_at = Instant::now();
+    client
+        .initialize(&file_uri(dir.path()), true, json!({ "trusted": true }))
+        .await;
+    let initialize = started_at.elapsed().as_secs_f64() * 1000.0;
+    report.line(
+        &format!("initialize with {HISTORY_RUNS} runs of history"),
+        format!("{initialize:.1} ms"),
+        "<= 50 ms".to_owned(),
+        initialize <= 50.0,
+    );
+    let (_, idle) = idle_resident_mb(&client).await?;
+    report.line(
+        &format!("resident memory, idle, {HISTORY_RUNS} runs of history"),
+        format!("{idle:.1} MB"),
+        "<= 20 MB".to_owned(),
+        idle <= 20.0,
+    );
+
+    let started_at = Instant::now();
+    let output = std::process::Command::new(director_binary())
+        .args(["runs", "--workspace"])
+        .arg(dir.path())
+        .output()?;
+    let listed = started_at.elapsed().as_secs_f64() * 1000.0;
+    let table = String::from_utf8_lossy(&output.stdout);
+    let newest = table.lines().nth(1).unwrap_or_default();
+    anyhow::ensure!(
+        output.status.success() && newest.starts_with(&HISTORY_RUNS.to_string()),
+        "director runs did not list the newest run first:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report.line(
+        &format!("director runs, {HISTORY_RUNS} runs"),
+        format!("{listed:.1} ms"),
+        "<= 100 ms".to_owned(),
+        listed <= 100.0,
+    );
+    Ok(())
+}
+
+/// The server's pid and its resident memory once it has settled after start.
+async fn idle_resident_mb(client: &LspClient) -> anyhow::Result<(u32, f64)> {
+    let pid = client
+        .server_pid()
+        .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok((pid, resident_mb(pid)?))
 }
 
 fn resident_mb(pid: u32) -> anyhow::Result<f64> {

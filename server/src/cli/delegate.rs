@@ -60,10 +60,13 @@ pub async fn run(args: DelegateArgs) -> anyhow::Result<ExitCode> {
     for problem in &loaded.problems {
         eprintln!("warning: {}: {}", problem.path.display(), problem.message);
     }
-    let (journal, replay) = Journal::open(&root)
-        .with_context(|| format!("cannot open the journal in {}", root.display()))?;
+    let opened = Journal::open(&root);
+    for notice in &opened.notices {
+        eprintln!("warning: {notice}");
+    }
+    let journal = opened.journal;
     let mut workspace = Workspace::new(Some(root.clone()));
-    workspace.restore(replay);
+    workspace.restore(opened.open_work);
     let url = Url::from_file_path(&path)
         .map_err(|()| anyhow::anyhow!("{} is not an absolute path", path.display()))?;
     let document = Document::new(url.clone(), 0, String::new(), &text);

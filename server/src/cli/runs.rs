@@ -1,7 +1,7 @@
 //! `director runs`: the runs recorded in a workspace's journal, in a terminal.
 
 use super::workspace_root::find_workspace_root;
-use crate::run::journal::read_journal;
+use crate::run::journal::read_runs;
 use crate::run::state::now_ms;
 use crate::run::summary::{RunList, RunSummary};
 use anyhow::Context;
@@ -26,16 +26,10 @@ pub fn run(args: RunsArgs) -> anyhow::Result<()> {
             find_workspace_root(&std::env::current_dir().context("cannot read the current folder")?)
         }
     };
-    let replay = read_journal(&root)
-        .with_context(|| format!("cannot read the journal of {}", root.display()))?;
-    let runs: Vec<RunSummary> = replay
-        .runs
-        .values()
-        .rev()
-        .map(|record| {
-            let hunks = replay.hunks.values().filter(|hunk| hunk.run == record.id);
-            RunSummary::with_hunks(record, hunks)
-        })
+    let runs: Vec<RunSummary> = read_runs(&root)
+        .with_context(|| format!("cannot read the journal of {}", root.display()))?
+        .into_iter()
+        .map(|(record, counts)| RunSummary::with_counts(&record, counts))
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -107,9 +101,8 @@ pub fn format_table(runs: &[RunSummary], root: &std::path::Path, now: u64) -> St
     for row in &rows {
         push_row(row.iter().map(String::as_str).collect());
     }
-    let list = RunList::new(runs.to_vec());
-    let total_tokens = list.total_tokens;
-    let total = match list.total_cost_usd {
+    let (total_tokens, total_cost_usd) = RunList::totals(runs);
+    let total = match total_cost_usd {
         Some(cost) => format!("{total_tokens} tokens, {}", dollars(cost)),
         None => format!("{total_tokens} tokens"),
     };

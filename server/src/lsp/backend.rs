@@ -53,6 +53,9 @@ pub struct Backend {
     pub pending_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<RunEvent>>>>,
     /// Problems in config files, published as diagnostics on those files.
     pub config_problems: Arc<Mutex<HashMap<Url, Vec<ConfigProblem>>>>,
+    /// What the user must hear about once the editor can be told (`initialized`):
+    /// a journal that could not be read whole or kept in the workspace.
+    pub startup_notices: Arc<Mutex<Vec<String>>>,
     /// The spec index and lint policy; see [`super::spec_sync`].
     pub spec: Arc<SpecState>,
     /// Runs started from tasks, whose boxes follow them; see [`super::task_runs`].
@@ -66,6 +69,7 @@ impl Backend {
             session: Arc::new(OnceLock::new()),
             pending_events: Arc::new(Mutex::new(None)),
             config_problems: Arc::new(Mutex::new(HashMap::new())),
+            startup_notices: Arc::new(Mutex::new(Vec::new())),
             spec: Arc::new(SpecState::new()),
             task_runs: Arc::new(TaskRuns::default()),
         }

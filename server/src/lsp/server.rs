@@ -71,17 +71,13 @@ impl LanguageServer for Backend {
         let root = workspace_root(&params);
         let mut workspace = Workspace::new(root.clone());
         let journal = match &root {
-            Some(root) => match Journal::open(root) {
-                Ok((journal, replay)) => {
-                    workspace.restore(replay);
-                    journal
-                }
-                Err(error) => {
-                    tracing::warn!("no journal for {}: {error}", root.display());
-                    Journal::disabled()
-                }
-            },
-            None => Journal::disabled(),
+            Some(root) => {
+                let opened = Journal::open(root);
+                workspace.restore(opened.open_work);
+                lock(&self.startup_notices).extend(opened.notices);
+                opened.journal
+            }
+            None => Journal::in_memory(),
         };
         if let Some(root) = &root {
             self.spec.start(root);
@@ -129,6 +125,10 @@ impl LanguageServer for Backend {
             let backend = self.clone();
             let dynamic = session.support.watched_files_registration;
             tokio::spawn(async move { backend.register_file_watcher(dynamic).await });
+        }
+        let notices = std::mem::take(&mut *lock(&self.startup_notices));
+        for notice in notices {
+            self.client.show_message(MessageType::WARNING, notice).await;
         }
         let problem_files: Vec<Url> = lock(&self.config_problems).keys().cloned().collect();
         let nothing_configured = problem_files.is_empty()

@@ -40,10 +40,40 @@ impl RunState {
     }
 }
 
+/// What a run works on, which decides how its answer is read and how it is
+/// refined; journaled with the run so that it holds after a restart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// A rewrite of one region (a delegation or its refinement).
+    #[default]
+    Region,
+    /// A review: its answer becomes findings, not proposals.
+    Review,
+    /// A task: its agent may edit any file of the workspace.
+    Task,
+    /// A configured workflow's steps on a region.
+    Workflow,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Region => "region",
+            RunKind::Review => "review",
+            RunKind::Task => "task",
+            RunKind::Workflow => "workflow",
+        }
+    }
+}
+
 /// Everything known about one run; the journal replays into this.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub id: RunId,
+    /// Journals of earlier versions did not record it: their runs read as regions.
+    #[serde(default)]
+    pub kind: RunKind,
     pub agent: String,
     pub instruction: String,
     pub uri: Url,
@@ -65,6 +95,7 @@ impl RunRecord {
     /// A run just registered: queued, with nothing decided or measured yet.
     pub fn queued(
         id: RunId,
+        kind: RunKind,
         agent: String,
         instruction: String,
         uri: Url,
@@ -73,6 +104,7 @@ impl RunRecord {
     ) -> RunRecord {
         RunRecord {
             id,
+            kind,
             agent,
             instruction,
             uri,

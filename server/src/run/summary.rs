@@ -18,6 +18,19 @@ pub struct ProposalCounts {
     pub stale: usize,
 }
 
+impl ProposalCounts {
+    /// Counts `count` more hunks in `state`.
+    pub fn add(&mut self, state: HunkState, count: usize) {
+        match state {
+            HunkState::Open | HunkState::Applying => self.open += count,
+            HunkState::Conflicted => self.conflicted += count,
+            HunkState::Accepted => self.accepted += count,
+            HunkState::Rejected => self.rejected += count,
+            HunkState::Stale => self.stale += count,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
@@ -51,13 +64,19 @@ pub struct RunList {
 }
 
 impl RunList {
-    /// The runs with their totals.
-    pub fn new(runs: Vec<RunSummary>) -> RunList {
-        let total_tokens = runs.iter().map(|run| run.tokens).sum();
-        let total_cost_usd = runs
+    /// The tokens of `runs` and the sum of the costs that are known.
+    pub fn totals(runs: &[RunSummary]) -> (u64, Option<f64>) {
+        let tokens = runs.iter().map(|run| run.tokens).sum();
+        let cost = runs
             .iter()
             .filter_map(|run| run.cost_usd)
             .reduce(|total, cost| total + cost);
+        (tokens, cost)
+    }
+
+    /// The runs with their totals.
+    pub fn new(runs: Vec<RunSummary>) -> RunList {
+        let (total_tokens, total_cost_usd) = RunList::totals(&runs);
         RunList {
             runs,
             total_tokens,
@@ -71,14 +90,13 @@ impl RunSummary {
     pub fn with_hunks<'a>(record: &RunRecord, hunks: impl Iterator<Item = &'a Hunk>) -> RunSummary {
         let mut proposals = ProposalCounts::default();
         for hunk in hunks {
-            match hunk.state {
-                HunkState::Open | HunkState::Applying => proposals.open += 1,
-                HunkState::Conflicted => proposals.conflicted += 1,
-                HunkState::Accepted => proposals.accepted += 1,
-                HunkState::Rejected => proposals.rejected += 1,
-                HunkState::Stale => proposals.stale += 1,
-            }
+            proposals.add(hunk.state, 1);
         }
+        RunSummary::with_counts(record, proposals)
+    }
+
+    /// Summarises a run from its record and its hunks counted by state.
+    pub fn with_counts(record: &RunRecord, proposals: ProposalCounts) -> RunSummary {
         let (prompt_tokens, completion_tokens) = record.usage.map_or((0, 0), |usage| {
             (usage.prompt_tokens, usage.completion_tokens)
         });

@@ -125,9 +125,7 @@ fn run() -> anyhow::Result<Vec<String>> {
     }
     let openspec = std::env::var_os("DIRECTOR_OPENSPEC")
         .map(PathBuf::from)
-        .context(
-            "DIRECTOR_OPENSPEC is not set; run `eval \"$(cargo xtask setup)\"`",
-        )?;
+        .context("DIRECTOR_OPENSPEC is not set; run `eval \"$(cargo xtask setup)\"`")?;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec-corpus");
     let expectations: Expectations = read_toml(&data.join("expectations.toml"))?;
     let labels: Labels = read_toml(&data.join("labels.toml"))?;

@@ -67,8 +67,11 @@ fn write_workspace(root: &Path, out: &Path) {
     std::fs::write(
         root.join("director.toml"),
         format!(
-            "[agents.mock]\nkind = \"command\"\ncommand = [\"sh\", {:?}, \"{{prompt}}\"]\ntimeout = 30\n",
-            script.display().to_string()
+            // The agent runs confined: the folder it reports into must be
+            // writable to it.
+            "[agents.mock]\nkind = \"command\"\ncommand = [\"sh\", {:?}, \"{{prompt}}\"]\ntimeout = 30\nwritable = [{:?}]\n",
+            script.display().to_string(),
+            out.display().to_string()
         ),
     )
     .expect("config");

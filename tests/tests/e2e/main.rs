@@ -16,6 +16,7 @@ mod delegate_cli;
 mod encodings;
 mod faults;
 mod index_readiness;
+mod journal_store;
 mod malformed;
 mod restart;
 mod review;

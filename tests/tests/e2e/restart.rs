@@ -192,3 +192,53 @@ async fn review_findings_come_back_after_a_restart_but_not_a_dismissed_one() {
         .expect("apply fix");
     fixture.wait_proposals(&uri, 1).await;
 }
+
+#[tokio::test]
+async fn refining_a_task_run_after_a_restart_continues_it_as_a_task_run() {
+    const TASKS_MD: &str = "# Tasks\n\n- [ ] 1. Fix add\n";
+    let mut fixture = Fixture::new(&[("src/lib.rs", ADD_RS), ("tasks.md", TASKS_MD)], false).await;
+    fixture.mock.push(Reply::stream(
+        &["src/lib.rs\n```\n<<<<<<< SEARCH\n    a -- b\n=======\n    a + b\n>>>>>>> REPLACE\n```\n"],
+        None,
+    ));
+    let tasks = fixture.open("tasks.md", "markdown").await;
+    let run = fixture
+        .execute(
+            "director.delegateTask",
+            json!({ "uri": tasks, "range": range(2, 0, 3, 0), "agent": AGENT, "instruction": "Fix add" }),
+        )
+        .await
+        .unwrap()["run"]
+        .as_u64()
+        .unwrap();
+    fixture.wait_run_state(run, "failed").await;
+    fixture.client.shutdown_and_exit().await;
+
+    // The run is history now: the workspace holds no open work of it.
+    fixture.client = start_client(fixture.dir.path(), false).await;
+    let fixed =
+        "src/lib.rs\n```\n<<<<<<< SEARCH\n    a - b\n=======\n    a + b\n>>>>>>> REPLACE\n```\n";
+    fixture.mock.push(Reply::stream(&[fixed], None));
+    let lib = fixture.open("src/lib.rs", "rust").await;
+    let refined = fixture
+        .execute(
+            "director.refine",
+            json!({ "run": run, "feedback": "Try again" }),
+        )
+        .await
+        .unwrap()["run"]
+        .as_u64()
+        .unwrap();
+    fixture.wait_run_state(refined, "proposed").await;
+    fixture.wait_proposals(&lib, 1).await;
+    // The task path: the failed blocks go back to the agent, and its blocks
+    // are read as edits to files (a region run would want one code block).
+    let request = &fixture.mock.requests()[1].body;
+    let messages = request["messages"].as_array().unwrap();
+    let last = messages.last().unwrap()["content"].as_str().unwrap();
+    assert!(last.contains("Try again"), "{last}");
+    assert!(
+        last.contains("block 1 (src/lib.rs): the SEARCH part matches no lines"),
+        "{last}"
+    );
+}

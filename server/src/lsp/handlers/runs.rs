@@ -3,7 +3,7 @@
 use crate::ids::RunId;
 use crate::lsp::backend::Backend;
 use crate::lsp::convert::{invalid_params, lsp_range};
-use crate::run::summary::{RunDetail, RunList, RunSummary};
+use crate::run::summary::{RunDetail, RunList};
 use crate::workspace::lock;
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,13 +25,7 @@ impl Backend {
     pub async fn runs_request(&self, _params: Option<RunsParams>) -> Result<Value> {
         self.guard("director/runs", async {
             let session = self.session()?;
-            let workspace = lock(&session.engine.workspace);
-            let runs: Vec<RunSummary> = workspace
-                .runs
-                .values()
-                .rev()
-                .map(|record| RunSummary::of(record, &workspace))
-                .collect();
+            let runs = session.engine.run_summaries();
             serde_json::to_value(RunList::new(runs))
                 .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())
         })
@@ -42,8 +36,9 @@ impl Backend {
     pub async fn run_request(&self, params: RunParams) -> Result<Value> {
         self.guard("director/run", async {
             let session = self.session()?;
-            let workspace = lock(&session.engine.workspace);
             let id = RunId(params.run);
+            session.engine.recall(id);
+            let workspace = lock(&session.engine.workspace);
             let record = workspace
                 .runs
                 .get(&id)

@@ -6,6 +6,7 @@
 //! `max_concurrent` and cancelled through a token.
 
 mod decisions;
+mod history;
 mod proposing;
 mod reviewing;
 mod sandboxed;
@@ -17,7 +18,7 @@ use super::event::RunEvent;
 use super::journal::{Journal, JournalEntry, Transcript};
 use super::prompt::{RegionContext, SpecContext, refine_messages, region_messages};
 use super::review::FindingId;
-use super::state::{RunRecord, RunState, now_ms};
+use super::state::{RunKind, RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, backend_for};
 use crate::config::trust::untrusted_reason;
 use crate::config::{AgentConfig, Config};
@@ -234,6 +235,7 @@ impl Engine {
         let id = workspace.allocate_run_id();
         let record = RunRecord::queued(
             id,
+            RunKind::Region,
             delegation.agent.clone(),
             delegation.instruction.clone(),
             delegation.uri.clone(),
@@ -259,7 +261,9 @@ impl Engine {
         feedback: &str,
         agent_name: Option<&str>,
     ) -> Result<RunId, EngineError> {
-        if lock(&self.workspace).task_runs.contains(&run) {
+        // After a restart the run may be history, read from the journal.
+        self.recall(run);
+        if lock(&self.workspace).run_kind(run) == Some(RunKind::Task) {
             return self.refine_task(run, feedback, agent_name);
         }
         let mut workspace = lock(&self.workspace);
@@ -278,6 +282,7 @@ impl Engine {
             refined_from: Some(run),
             ..RunRecord::queued(
                 id,
+                RunKind::Region,
                 agent_name,
                 feedback.to_owned(),
                 previous.uri.clone(),

@@ -8,7 +8,7 @@ use crate::proposal::diff_hunks;
 use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
 use crate::run::output::{extract_replacement, fit_to_region};
-use crate::run::state::RunState;
+use crate::run::state::{RunKind, RunState};
 use crate::syntax::{Language, validate_replacement};
 use crate::workspace::{Workspace, lock};
 use std::ops::Range;
@@ -24,10 +24,11 @@ impl Engine {
         completion: Completion,
         warning: Option<String>,
     ) {
-        if lock(&self.workspace).reviews.contains(&id) {
+        let kind = lock(&self.workspace).run_kind(id);
+        if kind == Some(RunKind::Review) {
             return self.record_findings(id, messages, completion);
         }
-        if lock(&self.workspace).task_runs.contains(&id) {
+        if kind == Some(RunKind::Task) {
             return self.propose_task_answer(id, messages, completion);
         }
         let mut workspace = lock(&self.workspace);

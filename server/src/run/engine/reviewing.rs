@@ -12,7 +12,7 @@ use crate::run::output::fit_to_region;
 use crate::run::prompt::{RegionContext, review_messages};
 use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::{FindingId, lines_range, parse_findings};
-use crate::run::state::{RunRecord, RunState, now_ms};
+use crate::run::state::{RunKind, RunRecord, RunState, now_ms};
 use crate::workspace::lock;
 use std::ops::Range;
 use std::sync::Arc;
@@ -53,9 +53,9 @@ impl Engine {
         };
         let messages = review_messages(&context, document.text.byte_to_line(region.start) + 1);
         let id = workspace.allocate_run_id();
-        workspace.reviews.insert(id);
         let record = RunRecord::queued(
             id,
+            RunKind::Review,
             review.agent.clone(),
             "Review".to_owned(),
             review.uri.clone(),

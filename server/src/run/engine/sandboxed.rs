@@ -18,7 +18,7 @@ use crate::run::event::RunEvent;
 use crate::run::journal::{JournalEntry, Transcript};
 use crate::run::prompt::command_validation_prompt;
 use crate::run::sandbox::{FileChange, Sandbox, SandboxOutcome};
-use crate::run::state::RunState;
+use crate::run::state::{RunKind, RunState};
 use crate::workspace::{FileOperation, Workspace, lock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -269,7 +269,7 @@ impl Engine {
         });
         // A task run works on the whole workspace, not on a place in one file.
         let place = match lines {
-            _ if workspace.task_runs.contains(&id) => String::new(),
+            _ if record.kind == RunKind::Task => String::new(),
             Some((first, last)) => format!("Work in {file}, lines {first} to {last}. "),
             None => format!("Work in {file}. "),
         };

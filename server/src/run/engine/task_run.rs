@@ -16,7 +16,7 @@ use crate::run::edit_blocks::{EditedFile, apply_edit_blocks, parse_edit_blocks};
 use crate::run::event::RunEvent;
 use crate::run::prompt::{ShownFile, task_messages, task_refine_messages};
 use crate::run::sandbox::FileChange;
-use crate::run::state::{RunRecord, RunState};
+use crate::run::state::{RunKind, RunRecord, RunState};
 use crate::workspace::{Workspace, lock};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -49,9 +49,9 @@ impl Engine {
         let shown = shown_files(&workspace, disk_texts);
         let messages = task_messages(&task.instruction, &shown);
         let id = workspace.allocate_run_id();
-        workspace.task_runs.insert(id);
         let record = RunRecord::queued(
             id,
+            RunKind::Task,
             task.agent.clone(),
             task.instruction,
             task.uri,
@@ -93,11 +93,11 @@ impl Engine {
             .unwrap_or_default();
         let messages = task_refine_messages(&transcript, feedback, previous.reason.as_deref());
         let id = workspace.allocate_run_id();
-        workspace.task_runs.insert(id);
         let record = RunRecord {
             refined_from: Some(run),
             ..RunRecord::queued(
                 id,
+                RunKind::Task,
                 agent_name.clone(),
                 feedback.to_owned(),
                 previous.uri,

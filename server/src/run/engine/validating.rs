@@ -14,6 +14,7 @@ use crate::run::event::RunEvent;
 use crate::run::output::{extract_replacement, fit_to_region};
 use crate::run::prompt::validation_messages;
 use crate::run::sandbox::Sandbox;
+use crate::run::state::RunKind;
 use crate::syntax::{Language, validate_replacement};
 use crate::workspace::{Workspace, lock};
 use std::path::{Path, PathBuf};
@@ -124,7 +125,10 @@ impl Engine {
     ) -> Result<Option<ValidationProblem>, CheckCancelled> {
         {
             let workspace = lock(&self.workspace);
-            if workspace.reviews.contains(&id) || workspace.task_runs.contains(&id) {
+            if matches!(
+                workspace.run_kind(id),
+                Some(RunKind::Review | RunKind::Task)
+            ) {
                 return Ok(None);
             }
         }

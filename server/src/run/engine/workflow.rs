@@ -20,7 +20,7 @@ use crate::run::prompt::{
     RegionContext, SpecContext, region_messages, review_messages, validation_messages,
 };
 use crate::run::review::{ParsedReview, lines_range, parse_findings};
-use crate::run::state::{RunRecord, RunState};
+use crate::run::state::{RunKind, RunRecord, RunState};
 use crate::workspace::lock;
 use std::ops::Range;
 use std::sync::Arc;
@@ -117,6 +117,7 @@ impl Engine {
         );
         let record = RunRecord::queued(
             id,
+            RunKind::Workflow,
             (*first_agent).to_owned(),
             instruction,
             request.uri.clone(),
