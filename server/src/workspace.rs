@@ -1,5 +1,5 @@
 //! The workspace state that changes with every keystroke: open documents with
-//! their syntax trees, the hunks proposed on them, the runs and the regions runs
+//! their cached syntax trees, the hunks proposed on them, the runs and the regions runs
 //! in flight are rewriting.
 //!
 //! It is plain data mutated in one step under one lock (never held across an
@@ -12,7 +12,7 @@ use crate::run::journal::{Replay, Transcript};
 use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::FindingStore;
 use crate::run::state::RunRecord;
-use crate::syntax::{Language, SyntaxTree};
+use crate::syntax::{Language, SyntaxCache};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -33,7 +33,8 @@ pub struct TrackedRegion {
 pub struct Workspace {
     pub root: Option<PathBuf>,
     pub documents: DocumentStore,
-    pub trees: HashMap<Url, SyntaxTree>,
+    /// Syntax trees of open documents, parsed lazily; see [`refresh_syntax`].
+    pub syntax: SyntaxCache,
     pub proposals: ProposalStore,
     pub runs: BTreeMap<RunId, RunRecord>,
     pub transcripts: BTreeMap<RunId, Transcript>,
@@ -104,8 +105,8 @@ impl Workspace {
         id
     }
 
-    /// Opens a document, parses it, and brings back the journal's proposals for it.
-    /// Returns the restored hunks.
+    /// Opens a document and brings back the journal's proposals for it; it is
+    /// parsed only when a tree is first needed. Returns the restored hunks.
     pub fn open_document(&mut self, document: Document) -> Vec<HunkId> {
         let uri = document.uri.clone();
         let language = Language::from_language_id(&document.language_id).or_else(|| {
@@ -113,13 +114,9 @@ impl Workspace {
                 .ok()
                 .and_then(|path| Language::from_path(&path))
         });
-        match language.and_then(|language| SyntaxTree::parse(language, &document.text)) {
-            Some(tree) => {
-                self.trees.insert(uri.clone(), tree);
-            }
-            None => {
-                self.trees.remove(&uri);
-            }
+        match language {
+            Some(language) => self.syntax.open(&uri, language, &document.text),
+            None => self.syntax.close(&uri),
         }
         let (mine, others): (Vec<Hunk>, Vec<Hunk>) = std::mem::take(&mut self.pending_restore)
             .into_iter()
@@ -151,32 +148,22 @@ impl Workspace {
         self.documents.get(uri).or_else(|| self.unopened.get(uri))
     }
 
-    /// Applies an editor change to a document, its tree, its hunks and the regions
-    /// of runs in flight. Returns the hunks whose range or state changed.
+    /// Applies an editor change to a document, its hunks, findings and the
+    /// regions of runs in flight; its syntax tree is only shifted and marked
+    /// stale, never parsed here.
     pub fn change_document(
         &mut self,
         uri: &Url,
         version: i32,
         changes: &[ContentChange],
         encoding: PositionEncoding,
-    ) -> Result<Vec<HunkId>, DocumentError> {
+    ) -> Result<DocumentChanged, DocumentError> {
         let edits = self.documents.change(uri, version, changes, encoding)?;
         let Some(document) = self.documents.get(uri) else {
-            return Ok(Vec::new());
+            return Ok(DocumentChanged::default());
         };
         let text = document.text.clone();
-        if let Some(tree) = self.trees.get_mut(uri) {
-            if let Err(failure) = tree.apply_edits(&edits, &text) {
-                // The shifted tree is unreliable; parse afresh, or go without one.
-                tracing::warn!("incremental parse of {uri} failed: {failure}");
-                match SyntaxTree::parse(tree.language(), &text) {
-                    Some(fresh) => *tree = fresh,
-                    None => {
-                        self.trees.remove(uri);
-                    }
-                }
-            }
-        }
+        let tree_is_stale = self.syntax.edit(uri, &edits, &text);
         for region in self
             .regions
             .values_mut()
@@ -191,7 +178,10 @@ impl Workspace {
         if self.findings.apply_edits(uri, &edits) {
             self.findings_moved.insert(uri.clone());
         }
-        Ok(self.proposals.apply_edits(uri, &edits, &text))
+        Ok(DocumentChanged {
+            hunks: self.proposals.apply_edits(uri, &edits, &text),
+            tree_is_stale,
+        })
     }
 
     /// Closes a document; its open hunks and findings wait to be restored when
@@ -208,9 +198,40 @@ impl Workspace {
         if self.documents.close(uri).is_err() {
             tracing::warn!("closing {uri}, which was not open");
         }
-        self.trees.remove(uri);
+        self.syntax.close(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);
+    }
+}
+
+/// What a change did beyond the text.
+#[derive(Debug, Default)]
+pub struct DocumentChanged {
+    /// The hunks whose range or state changed.
+    pub hunks: Vec<HunkId>,
+    /// The document's cached tree no longer matches its text: worth a reparse
+    /// once typing pauses.
+    pub tree_is_stale: bool,
+}
+
+/// Brings the syntax tree of `uri` up to date, parsing without holding the
+/// lock: the job is taken and its result installed under it, and edits made
+/// meanwhile are replayed onto the result (which then stays stale).
+pub fn refresh_syntax(workspace: &Mutex<Workspace>, uri: &Url) {
+    let job = {
+        let mut workspace = lock(workspace);
+        let Some(text) = workspace
+            .documents
+            .get(uri)
+            .map(|document| document.text.clone())
+        else {
+            return;
+        };
+        workspace.syntax.parse_job(uri, &text)
+    };
+    if let Some(job) = job {
+        let parsed = job.run();
+        lock(workspace).syntax.install(parsed);
     }
 }
 
