@@ -5,7 +5,10 @@
 //! It is plain data mutated in one step under one lock (never held across an
 //! `.await`); readers copy what they need out of it.
 
-use crate::document::{ContentChange, Document, DocumentError, DocumentStore, PositionEncoding};
+use crate::document::{
+    ContentChange, Document, DocumentError, DocumentStore, LARGE_DOCUMENT_BYTES, PositionEncoding,
+    return_freed_memory,
+};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState, ProposalStore};
 use crate::run::journal::{Replay, Transcript};
@@ -195,12 +198,19 @@ impl Workspace {
                     .map(|finding| RecordedFinding::new(finding, &document.text)),
             );
         }
-        if self.documents.close(uri).is_err() {
-            tracing::warn!("closing {uri}, which was not open");
-        }
+        let closed_bytes = match self.documents.close(uri) {
+            Ok(document) => document.text.len_bytes(),
+            Err(_) => {
+                tracing::warn!("closing {uri}, which was not open");
+                0
+            }
+        };
         self.syntax.close(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);
+        if closed_bytes >= LARGE_DOCUMENT_BYTES {
+            return_freed_memory();
+        }
     }
 }
 
