@@ -114,16 +114,16 @@ fn workspace(mock: &MockOpenAi) -> anyhow::Result<tempfile::TempDir> {
     Ok(dir)
 }
 
+/// A file of `lines` lines made of four-line functions, `function(index)` each.
+fn generated_source(lines: usize, function: impl Fn(usize) -> String) -> String {
+    (0..lines / 4).map(function).collect()
+}
+
 /// A Rust file of `lines` lines: small functions with doc comments.
 fn rust_source(lines: usize) -> String {
-    let mut text = String::with_capacity(lines * 32);
-    for index in 0..lines / 4 {
-        let _ = write!(
-            text,
-            "/// Adds {index}.\npub fn add_{index}(a: i32) -> i32 {{\n    a + {index}\n}}\n"
-        );
-    }
-    text
+    generated_source(lines, |index| {
+        format!("/// Adds {index}.\npub fn add_{index}(a: i32) -> i32 {{\n    a + {index}\n}}\n")
+    })
 }
 
 async fn started(dir: &Path) -> LspClient {
@@ -666,14 +666,9 @@ async fn memory_against_lsp_ai(report: &mut Report, mock: &MockOpenAi) -> anyhow
 
 /// A Python file of `lines` lines: small functions with docstrings.
 fn python_source(lines: usize) -> String {
-    let mut text = String::with_capacity(lines * 24);
-    for index in 0..lines / 4 {
-        let _ = write!(
-            text,
-            "def add_{index}(a):\n    \"\"\"Adds {index}.\"\"\"\n    return a + {index}\n\n"
-        );
-    }
-    text
+    generated_source(lines, |index| {
+        format!("def add_{index}(a):\n    \"\"\"Adds {index}.\"\"\"\n    return a + {index}\n\n")
+    })
 }
 
 /// Clock ticks per second as `/proc` counts them (`CLK_TCK` is 100 on Linux).

@@ -59,3 +59,36 @@ impl ReparseQueue {
         let _ = self.sender.send(uri);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+
+    fn uri(name: &str) -> Url {
+        Url::parse(&format!("file:///w/{name}")).unwrap()
+    }
+
+    #[test]
+    fn a_burst_of_changes_to_one_document_is_reparsed_once() {
+        let (reparsed, parses) = mpsc::channel::<Url>();
+        let queue = ReparseQueue::spawn(move |uri| {
+            let _ = reparsed.send(uri.clone());
+        });
+        for _ in 0..20 {
+            queue.schedule(uri("a.rs"));
+        }
+        let wait = Duration::from_secs(10);
+        assert_eq!(parses.recv_timeout(wait).unwrap(), uri("a.rs"));
+        // The thread works in order: once b is reparsed, any second parse of
+        // the burst's document would already have arrived.
+        queue.schedule(uri("b.rs"));
+        assert_eq!(parses.recv_timeout(wait).unwrap(), uri("b.rs"));
+        drop(queue);
+        assert_eq!(
+            parses.recv_timeout(wait),
+            Err(RecvTimeoutError::Disconnected),
+            "the thread ends with its queue"
+        );
+    }
+}
