@@ -234,8 +234,10 @@ impl LanguageServer for Backend {
         let Ok(url) = self.url(&params.text_document.uri) else {
             return;
         };
-        lock(&session.engine.workspace).close_document(&url);
+        // The spec index rereads the file first, so that the memory closing the
+        // document returns to the system includes that reading's.
         self.spec_buffer_closed(&url);
+        lock(&session.engine.workspace).close_document(&url);
         self.client
             .publish_diagnostics(params.text_document.uri, Vec::new(), None)
             .await;
