@@ -24,6 +24,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    director::document::return_large_allocations_when_freed();
     init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,18 +1,21 @@
 //! The workspace state that changes with every keystroke: open documents with
-//! their syntax trees, the hunks proposed on them, the runs and the regions runs
+//! their cached syntax trees, the hunks proposed on them, the runs and the regions runs
 //! in flight are rewriting.
 //!
 //! It is plain data mutated in one step under one lock (never held across an
 //! `.await`); readers copy what they need out of it.
 
-use crate::document::{ContentChange, Document, DocumentError, DocumentStore, PositionEncoding};
+use crate::document::{
+    ContentChange, Document, DocumentError, DocumentStore, LARGE_DOCUMENT_BYTES, PositionEncoding,
+    return_freed_memory,
+};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::{Hunk, HunkState, ProposalStore};
 use crate::run::journal::{OpenWork, Transcript};
 use crate::run::recorded_finding::RecordedFinding;
 use crate::run::review::FindingStore;
 use crate::run::state::{RunKind, RunRecord};
-use crate::syntax::{Language, SyntaxTree};
+use crate::syntax::{Language, SyntaxCache};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -33,7 +36,8 @@ pub struct TrackedRegion {
 pub struct Workspace {
     pub root: Option<PathBuf>,
     pub documents: DocumentStore,
-    pub trees: HashMap<Url, SyntaxTree>,
+    /// Syntax trees of open documents, parsed lazily; see [`refresh_syntax`].
+    pub syntax: SyntaxCache,
     pub proposals: ProposalStore,
     pub runs: BTreeMap<RunId, RunRecord>,
     pub transcripts: BTreeMap<RunId, Transcript>,
@@ -98,8 +102,9 @@ impl Workspace {
         id
     }
 
-    /// Opens a document, parses it, and brings back the journal's proposals for it.
-    /// Returns the hunks restored, moved or settled.
+    /// Opens a document and brings back the journal's proposals for it; it is
+    /// parsed only when a tree is first needed. Returns the hunks restored,
+    /// moved or settled.
     pub fn open_document(&mut self, document: Document) -> Vec<HunkId> {
         let uri = document.uri.clone();
         let language = Language::from_language_id(&document.language_id).or_else(|| {
@@ -107,13 +112,9 @@ impl Workspace {
                 .ok()
                 .and_then(|path| Language::from_path(&path))
         });
-        match language.and_then(|language| SyntaxTree::parse(language, &document.text)) {
-            Some(tree) => {
-                self.trees.insert(uri.clone(), tree);
-            }
-            None => {
-                self.trees.remove(&uri);
-            }
+        match language {
+            Some(language) => self.syntax.open(&uri, language, &document.text),
+            None => self.syntax.close(&uri),
         }
         let (mine, others): (Vec<Hunk>, Vec<Hunk>) = std::mem::take(&mut self.pending_restore)
             .into_iter()
@@ -153,15 +154,16 @@ impl Workspace {
         self.documents.get(uri).or_else(|| self.unopened.get(uri))
     }
 
-    /// Applies an editor change to a document, its tree, its hunks and the regions
-    /// of runs in flight. Returns the hunks whose range or state changed.
+    /// Applies an editor change to a document, its hunks, findings and the
+    /// regions of runs in flight; its syntax tree is only shifted and marked
+    /// stale, never parsed here.
     pub fn change_document(
         &mut self,
         uri: &Url,
         version: i32,
         changes: &[ContentChange],
         encoding: PositionEncoding,
-    ) -> Result<Vec<HunkId>, DocumentError> {
+    ) -> Result<DocumentChanged, DocumentError> {
         let Some(before) = self
             .documents
             .get(uri)
@@ -171,21 +173,10 @@ impl Workspace {
         };
         let edits = self.documents.change(uri, version, changes, encoding)?;
         let Some(document) = self.documents.get(uri) else {
-            return Ok(Vec::new());
+            return Ok(DocumentChanged::default());
         };
         let text = document.text.clone();
-        if let Some(tree) = self.trees.get_mut(uri) {
-            if let Err(failure) = tree.apply_edits(&edits, &text) {
-                // The shifted tree is unreliable; parse afresh, or go without one.
-                tracing::warn!("incremental parse of {uri} failed: {failure}");
-                match SyntaxTree::parse(tree.language(), &text) {
-                    Some(fresh) => *tree = fresh,
-                    None => {
-                        self.trees.remove(uri);
-                    }
-                }
-            }
-        }
+        let tree_is_stale = self.syntax.edit(uri, &edits, &text);
         for region in self
             .regions
             .values_mut()
@@ -200,7 +191,10 @@ impl Workspace {
         if self.findings.apply_edits(uri, &edits) {
             self.findings_moved.insert(uri.clone());
         }
-        Ok(self.proposals.apply_edits(uri, &edits, &before, &text))
+        Ok(DocumentChanged {
+            hunks: self.proposals.apply_edits(uri, &edits, &before, &text),
+            tree_is_stale,
+        })
     }
 
     /// Puts the new text of `hunks` being accepted into the snapshot of a file
@@ -261,12 +255,50 @@ impl Workspace {
                     .map(|finding| RecordedFinding::new(finding, &document.text)),
             );
         }
-        if self.documents.close(uri).is_err() {
-            tracing::warn!("closing {uri}, which was not open");
-        }
-        self.trees.remove(uri);
+        let closed_bytes = match self.documents.close(uri) {
+            Ok(document) => document.text.len_bytes(),
+            Err(_) => {
+                tracing::warn!("closing {uri}, which was not open");
+                0
+            }
+        };
+        self.syntax.close(uri);
         let hunks = self.proposals.take_document(uri);
         self.pending_restore.extend(hunks);
+        if closed_bytes >= LARGE_DOCUMENT_BYTES {
+            return_freed_memory();
+        }
+    }
+}
+
+/// What a change did beyond the text.
+#[derive(Debug, Default)]
+pub struct DocumentChanged {
+    /// The hunks whose range or state changed.
+    pub hunks: Vec<HunkId>,
+    /// The document's cached tree no longer matches its text: worth a reparse
+    /// once typing pauses.
+    pub tree_is_stale: bool,
+}
+
+/// Brings the syntax tree of `uri` up to date, parsing without holding the
+/// lock: the job is taken and its result installed under it, and edits made
+/// meanwhile are replayed onto the result (which then stays stale).
+pub fn refresh_syntax(workspace: &Mutex<Workspace>, uri: &Url) {
+    let job = {
+        let mut workspace = lock(workspace);
+        let Some(text) = workspace
+            .documents
+            .get(uri)
+            .map(|document| document.text.clone())
+        else {
+            return;
+        };
+        workspace.syntax.parse_job(uri, &text)
+    };
+    if let Some(job) = job {
+        let parsed = job.run();
+        lock(workspace).syntax.install(parsed);
     }
 }
 

@@ -221,12 +221,11 @@ fn report(
                 )),
                 text: edit.new_text.clone(),
             };
-            changed.extend(workspace.change_document(
-                url,
-                version,
-                &[change],
-                PositionEncoding::Utf8,
-            )?);
+            changed.extend(
+                workspace
+                    .change_document(url, version, &[change], PositionEncoding::Utf8)?
+                    .hunks,
+            );
         }
         drop(workspace);
         engine.hunks_changed(url, &changed);

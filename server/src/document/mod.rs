@@ -2,6 +2,7 @@
 //! positions (UTF-8 or UTF-16 code units) become byte offsets and back.
 
 mod edit;
+mod freed_memory;
 mod lines;
 mod minimal;
 mod open_document;
@@ -9,6 +10,9 @@ mod position;
 mod store;
 
 pub use edit::{ByteEdit, Point};
+pub use freed_memory::{
+    LARGE_DOCUMENT_BYTES, return_freed_memory, return_large_allocations_when_freed,
+};
 pub use lines::{char_position_to_offset, whole_lines};
 pub use minimal::unchanged_affix_lengths;
 pub use open_document::{ContentChange, Document, DocumentError};

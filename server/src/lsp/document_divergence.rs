@@ -17,8 +17,10 @@ impl Backend {
     /// the index reads it from disk, and its diagnostics are cleared.
     pub async fn forget_document(&self, uri: Uri, url: &Url) {
         let Ok(session) = self.session() else { return };
-        lock(&session.engine.workspace).close_document(url);
+        // The spec index rereads the file first, so that the memory closing the
+        // document returns to the system includes that reading's.
         self.spec_buffer_closed(url);
+        lock(&session.engine.workspace).close_document(url);
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
     }
 

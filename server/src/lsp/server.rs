@@ -196,7 +196,7 @@ impl LanguageServer for Backend {
                 text: change.text,
             })
             .collect();
-        let changed = lock(&session.engine.workspace).change_document(
+        let changed = session.engine.change_document(
             &url,
             params.text_document.version,
             &changes,

@@ -48,39 +48,46 @@ impl SyntaxTree {
     /// Parses a whole document. `None` when the text is over
     /// [`MAX_PARSE_BYTES`] or the parse exceeds [`PARSE_TIME_LIMIT`].
     pub fn parse(language: Language, text: &Rope) -> Option<SyntaxTree> {
-        match parse_rope(language, text, None, Instant::now() + PARSE_TIME_LIMIT) {
-            Ok(tree) => Some(SyntaxTree { language, tree }),
-            Err(failure) => {
+        SyntaxTree::try_parse(language, text)
+            .inspect_err(|failure| {
                 tracing::debug!(language = language.name(), %failure, "no syntax tree");
-                None
-            }
-        }
+            })
+            .ok()
     }
 
-    /// Brings the tree up to date after a batch of edits (applied in order,
-    /// as [`ByteEdit`] documents), reusing the unchanged parts of the old tree.
+    /// Shifts the tree over a batch of edits (applied in order, as
+    /// [`ByteEdit`] documents) without parsing: cheap, and enough to keep its
+    /// offsets in bounds until [`SyntaxTree::reparse`] brings it up to date.
     ///
-    /// On failure the tree still has the old text's structure, shifted by the
-    /// edits, so its offsets stay in bounds; callers should drop it.
-    pub fn apply_edits(
-        &mut self,
-        edits: &[ByteEdit],
-        text_after: &Rope,
-    ) -> Result<(), ParseFailure> {
-        let deadline = Instant::now() + PARSE_TIME_LIMIT;
+    /// Returns false, leaving the tree unusable, for an edit tree-sitter cannot
+    /// make sense of; the caller should then drop the tree and parse afresh.
+    pub fn edit(&mut self, edits: &[ByteEdit]) -> bool {
         let edits_are_consistent = edits
             .iter()
             .all(|edit| edit.start <= edit.old_end && edit.start <= edit.new_end);
-        if !edits_are_consistent {
-            // An edit tree-sitter cannot make sense of: start over from the text.
-            self.tree = parse_rope(self.language, text_after, None, deadline)?;
-            return Ok(());
+        if edits_are_consistent {
+            for edit in edits {
+                self.tree.edit(&input_edit(edit));
+            }
         }
-        for edit in edits {
-            self.tree.edit(&input_edit(edit));
-        }
-        self.tree = parse_rope(self.language, text_after, Some(&self.tree), deadline)?;
-        Ok(())
+        edits_are_consistent
+    }
+
+    /// Parses `text` again, reusing the parts of this tree (edited by
+    /// [`SyntaxTree::edit`] to match `text`) that the edits left alone.
+    pub fn reparse(&self, text: &Rope) -> Result<SyntaxTree, ParseFailure> {
+        let deadline = Instant::now() + PARSE_TIME_LIMIT;
+        let tree = parse_rope(self.language, text, Some(&self.tree), deadline)?;
+        Ok(SyntaxTree {
+            language: self.language,
+            tree,
+        })
+    }
+
+    /// Parses a whole document, saying why when there is no tree.
+    pub fn try_parse(language: Language, text: &Rope) -> Result<SyntaxTree, ParseFailure> {
+        let tree = parse_rope(language, text, None, Instant::now() + PARSE_TIME_LIMIT)?;
+        Ok(SyntaxTree { language, tree })
     }
 
     pub fn language(&self) -> Language {
@@ -186,7 +193,8 @@ mod tests {
                 .expect("replaced text is in the sample");
             edits.push(apply_edit(&mut text, start..start + old.len(), new));
         }
-        syntax.apply_edits(&edits, &text).expect("reparse succeeds");
+        assert!(syntax.edit(&edits));
+        let syntax = syntax.reparse(&text).expect("reparse succeeds");
         let fresh = SyntaxTree::parse(language, &text).expect("edited text parses");
         assert_eq!(
             syntax.tree().root_node().to_sexp(),
@@ -269,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn inconsistent_edits_fall_back_to_a_fresh_parse() {
+    fn inconsistent_edits_are_refused() {
         let text = Rope::from_str(test_fixture::GO);
         let mut syntax = SyntaxTree::parse(Language::Go, &text).expect("parses");
         let nonsense = ByteEdit {
@@ -281,14 +289,7 @@ mod tests {
             new_end_point: crate::document::Point::default(),
             new_text: String::new(),
         };
-        syntax
-            .apply_edits(&[nonsense], &text)
-            .expect("fresh parse succeeds");
-        let fresh = SyntaxTree::parse(Language::Go, &text).expect("parses");
-        assert_eq!(
-            syntax.tree().root_node().to_sexp(),
-            fresh.tree().root_node().to_sexp()
-        );
+        assert!(!syntax.edit(&[nonsense]));
     }
 
     #[test]

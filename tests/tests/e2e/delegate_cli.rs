@@ -91,10 +91,15 @@ async fn delegate_prints_the_diff_and_apply_writes_it() {
         !stderr.contains("WARN") && !stderr.contains("accept in progress"),
         "applying warns of nothing: {stderr}"
     );
-    let journal = std::fs::read_to_string(dir.path().join(".director/journal.jsonl")).unwrap();
+    let runs = std::process::Command::new(director_binary())
+        .arg("runs")
+        .current_dir(dir.path())
+        .output()
+        .expect("run director runs");
+    let runs = String::from_utf8_lossy(&runs.stdout);
     assert!(
-        journal.contains(r#""decision":"accepted""#),
-        "the applied hunk is journalled accepted: {journal}"
+        runs.contains("1 accepted"),
+        "the applied hunk is journalled accepted: {runs}"
     );
 
     let bad = delegate(

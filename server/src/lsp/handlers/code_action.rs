@@ -16,7 +16,6 @@ use crate::proposal::HunkState;
 use crate::run::preset::PRESETS;
 use crate::spec::model::{FileRole, TaskStatus};
 use crate::spec_assist::task_prompt::task_on_line;
-use crate::syntax::Language;
 use crate::workspace::lock;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,8 +133,7 @@ pub async fn code_actions(
         ));
     }
 
-    let is_source = workspace.trees.contains_key(&url)
-        || Language::from_language_id(&document.language_id).is_some();
+    let is_source = workspace.syntax.language(&url).is_some();
     if is_source {
         for (name, workflow) in &config.workflows {
             // A workflow runs only when all its agents may run here.

@@ -22,15 +22,17 @@ use super::state::{RunKind, RunRecord, RunState, now_ms};
 use crate::agent::{AgentError, AgentEvent, ChatMessage, backend_for};
 use crate::config::trust::untrusted_reason;
 use crate::config::{AgentConfig, Config};
+use crate::document::{ContentChange, DocumentError, PositionEncoding};
 use crate::ids::{HunkId, RunId};
 use crate::proposal::AcceptEdit;
 use crate::run::boundary::absolute_target;
-use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock};
+use crate::syntax::ReparseQueue;
+use crate::workspace::{FileOperation, TrackedRegion, Workspace, lock, refresh_syntax};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -132,6 +134,8 @@ pub struct Engine {
     /// The workspace root, fixed at start, for trust checks that must not lock
     /// the workspace.
     root: Option<PathBuf>,
+    /// Documents whose syntax trees went stale, parsed once typing pauses.
+    reparse: ReparseQueue,
 }
 
 impl Engine {
@@ -141,15 +145,24 @@ impl Engine {
         config: Config,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Arc<Engine> {
-        Arc::new(Engine {
-            root: workspace.root.clone(),
-            workspace: Mutex::new(workspace),
-            journal,
-            config: RwLock::new(Arc::new(config)),
-            events,
-            limits: Mutex::new(HashMap::new()),
-            cancels: Mutex::new(HashMap::new()),
-            trusted_by_editor: AtomicBool::new(false),
+        Arc::new_cyclic(|engine: &Weak<Engine>| {
+            let engine = engine.clone();
+            let reparse = ReparseQueue::spawn(move |uri| {
+                if let Some(engine) = engine.upgrade() {
+                    refresh_syntax(&engine.workspace, uri);
+                }
+            });
+            Engine {
+                root: workspace.root.clone(),
+                workspace: Mutex::new(workspace),
+                journal,
+                config: RwLock::new(Arc::new(config)),
+                events,
+                limits: Mutex::new(HashMap::new()),
+                cancels: Mutex::new(HashMap::new()),
+                trusted_by_editor: AtomicBool::new(false),
+                reparse,
+            }
         })
     }
 
@@ -208,6 +221,23 @@ impl Engine {
         &self.journal
     }
 
+    /// Applies an editor change to the workspace (see
+    /// [`Workspace::change_document`]) and schedules the reparse it makes
+    /// worthwhile. Returns the hunks whose range or state changed.
+    pub fn change_document(
+        &self,
+        uri: &Url,
+        version: i32,
+        changes: &[ContentChange],
+        encoding: PositionEncoding,
+    ) -> Result<Vec<HunkId>, DocumentError> {
+        let changed = lock(&self.workspace).change_document(uri, version, changes, encoding)?;
+        if changed.tree_is_stale {
+            self.reparse.schedule(uri.clone());
+        }
+        Ok(changed.hunks)
+    }
+
     /// Starts a run on a region and returns its id at once.
     pub fn delegate(self: &Arc<Self>, delegation: Delegation) -> Result<RunId, EngineError> {
         self.delegate_with_spec(delegation, SpecContext::default())
@@ -222,10 +252,11 @@ impl Engine {
     ) -> Result<RunId, EngineError> {
         let config = self.config();
         let agent = self.agent_config(&config, &delegation.agent)?;
+        refresh_syntax(&self.workspace, &delegation.uri);
         let mut workspace = lock(&self.workspace);
         let document = open_document_with_range(&workspace, &delegation.uri, &delegation.range)?;
         let (region, context) = region_context(
-            &workspace,
+            &mut workspace,
             &document,
             delegation.range.clone(),
             agent.context_lines as usize,
@@ -549,25 +580,31 @@ fn open_document_with_range(
 }
 
 /// The region a selection widens to (the enclosing item, else whole lines)
-/// and what the agent is told about it.
+/// and what the agent is told about it. Widening needs an exact tree: callers
+/// bring it up to date with [`refresh_syntax`] before locking, and what typing
+/// changed since is parsed here.
 fn region_context(
-    workspace: &Workspace,
+    workspace: &mut Workspace,
     document: &crate::document::Document,
     selection: Range<usize>,
     context_lines: usize,
     spec: SpecContext,
 ) -> (Range<usize>, RegionContext) {
-    let tree = workspace.trees.get(&document.uri);
-    let region = match tree {
+    let tree = workspace.syntax.up_to_date(&document.uri, &document.text);
+    let region = match &tree {
         Some(tree) => tree.widen_selection(&document.text, selection),
         None => crate::document::whole_lines(&document.text, selection),
     };
     let signature = tree
+        .as_ref()
         .and_then(|tree| tree.enclosing_item(&document.text, region.clone()))
         .map(|item| item.signature);
     let context = RegionContext {
         path: display_path(workspace.root.as_deref(), &document.uri),
-        language: tree.map(|tree| tree.language().name().to_owned()),
+        language: workspace
+            .syntax
+            .language(&document.uri)
+            .map(|language| language.name().to_owned()),
         enclosing_signature: signature,
         before: context_before(&document.text, region.start, context_lines),
         region: document.slice(region.clone()),

@@ -45,9 +45,9 @@ impl Engine {
         let context = RegionContext {
             path: display_path(workspace.root.as_deref(), &review.uri),
             language: workspace
-                .trees
-                .get(&review.uri)
-                .map(|tree| tree.language().name().to_owned()),
+                .syntax
+                .language(&review.uri)
+                .map(|language| language.name().to_owned()),
             region: document.slice(region.clone()),
             ..RegionContext::default()
         };

@@ -21,7 +21,7 @@ use crate::run::prompt::{
 };
 use crate::run::review::{ParsedReview, lines_range, parse_findings};
 use crate::run::state::{RunKind, RunRecord, RunState};
-use crate::workspace::lock;
+use crate::workspace::{lock, refresh_syntax};
 use std::ops::Range;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -96,10 +96,11 @@ impl Engine {
                 known: Vec::new(),
             });
         };
+        refresh_syntax(&self.workspace, &request.uri);
         let mut workspace = lock(&self.workspace);
         let document = open_document_with_range(&workspace, &request.uri, &request.range)?;
         let (region, context) = region_context(
-            &workspace,
+            &mut workspace,
             &document,
             request.range.clone(),
             first_config.context_lines as usize,
