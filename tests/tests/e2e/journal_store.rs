@@ -28,18 +28,7 @@ async fn fixture_with(hostile: impl FnOnce(&Path)) -> Fixture {
 
 /// Waits for the warning Director shows about its journal and returns it.
 async fn journal_warning(fixture: &Fixture) -> String {
-    let params = fixture
-        .client
-        .wait_notification(
-            "window/showMessage",
-            |params| {
-                params["message"]
-                    .as_str()
-                    .is_some_and(|message| message.contains("journal"))
-            },
-            secs(10),
-        )
-        .await;
+    let params = wait_message_containing(&fixture.client, "journal", secs(10)).await;
     params["message"].as_str().unwrap_or_default().to_owned()
 }
 

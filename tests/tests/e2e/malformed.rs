@@ -376,18 +376,7 @@ async fn a_change_inside_a_surrogate_pair_is_refused_loudly_and_reopening_resync
             }),
         )
         .await;
-    let message = fixture
-        .client
-        .wait_notification(
-            "window/showMessage",
-            |params| {
-                params["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("lost track"))
-            },
-            secs(10),
-        )
-        .await;
+    let message = wait_message_containing(&fixture.client, "lost track", secs(10)).await;
     assert_eq!(message["type"], 1, "an error: {message}");
     assert!(
         message["message"]

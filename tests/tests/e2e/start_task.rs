@@ -337,19 +337,8 @@ async fn a_task_line_edited_during_its_run_is_left_as_the_user_wrote_it() {
         .await
         .expect("cancel");
     fixture.fixture.wait_run_state(run, "cancelled").await;
-    let message = fixture
-        .fixture
-        .client
-        .wait_notification(
-            "window/showMessage",
-            |params| {
-                params["message"]
-                    .as_str()
-                    .is_some_and(|message| message.contains("left the box of task 1"))
-            },
-            secs(15),
-        )
-        .await;
+    let message =
+        wait_message_containing(&fixture.fixture.client, "left the box of task 1", secs(15)).await;
     assert!(
         message["message"]
             .as_str()

@@ -260,6 +260,21 @@ impl Fixture {
     }
 }
 
+/// Waits for a `window/showMessage` whose text contains `text`; returns its params.
+pub async fn wait_message_containing(client: &LspClient, text: &str, timeout: Duration) -> Value {
+    client
+        .wait_notification(
+            "window/showMessage",
+            |params| {
+                params["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains(text))
+            },
+            timeout,
+        )
+        .await
+}
+
 pub async fn start_client(dir: &Path, utf8: bool) -> LspClient {
     let client = LspClient::start(dir).await;
     client.initialize(&file_uri(dir), utf8, Value::Null).await;
