@@ -64,8 +64,9 @@ impl Confinement {
             }
             Confinement::Bubblewrap(jail) => {
                 let mut command = Command::new(&jail.bwrap);
+                let needed = needed_below_private_folders(program, arguments);
                 command
-                    .args(jail.arguments(working_dir))
+                    .args(jail.arguments(working_dir, &needed))
                     .arg("--")
                     .arg(program)
                     .args(arguments);
@@ -79,7 +80,9 @@ impl Confinement {
 
 impl Jail {
     /// bubblewrap's options, in order: later mounts lie over earlier ones.
-    fn arguments(&self, working_dir: &Path) -> Vec<OsString> {
+    /// `needed` are folders below the private ones (`/tmp`, `/var/tmp`) that
+    /// the program needs to start: they stay visible, read-only.
+    fn arguments(&self, working_dir: &Path, needed: &[PathBuf]) -> Vec<OsString> {
         let mut arguments: Vec<OsString> = [
             "--die-with-parent",
             "--unshare-user",
@@ -113,7 +116,12 @@ impl Jail {
             arguments.push("--unshare-net".into());
         }
         // bubblewrap refuses to bind what does not exist.
-        for (option, paths) in [("--bind", &self.writable), ("--ro-bind", &self.read_only)] {
+        let needed = needed.to_vec();
+        for (option, paths) in [
+            ("--ro-bind", &needed),
+            ("--bind", &self.writable),
+            ("--ro-bind", &self.read_only),
+        ] {
             for path in paths.iter().filter(|path| path.exists()) {
                 arguments.push(option.into());
                 arguments.push(path.into());
@@ -125,6 +133,44 @@ impl Jail {
         arguments.push(working_dir.into());
         arguments
     }
+}
+
+/// Folders the jail replaces with private, empty ones.
+const PRIVATE_FOLDERS: &[&str] = &["/tmp", "/var/tmp"];
+
+/// The folders directly below a private folder that hold the program (found
+/// on `PATH`, links followed) or a file its arguments name: a program kept in
+/// `/tmp/tools/…`, or a script there it is told to run, must still start. Only
+/// those folders come back, read-only; the rest of `/tmp` (other programs'
+/// sockets, say) stays out of sight.
+fn needed_below_private_folders(program: &str, arguments: &[String]) -> Vec<PathBuf> {
+    let program = if program.contains('/') {
+        Some(PathBuf::from(program))
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|folder| folder.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+    };
+    let named = arguments
+        .iter()
+        .map(PathBuf::from)
+        .filter(|argument| argument.is_absolute() && argument.exists());
+    let mut needed: Vec<PathBuf> = Vec::new();
+    for path in program.into_iter().chain(named) {
+        let resolved = path.canonicalize().ok();
+        for path in std::iter::once(path).chain(resolved) {
+            let top = PRIVATE_FOLDERS.iter().find_map(|private| {
+                let first = path.strip_prefix(private).ok()?.components().next()?;
+                Some(Path::new(private).join(first))
+            });
+            if let Some(top) = top.filter(|top| !needed.contains(top)) {
+                needed.push(top);
+            }
+        }
+    }
+    needed
 }
 
 /// How a run's programs are started: inside bubblewrap, writable only in
@@ -199,7 +245,7 @@ fn find_bubblewrap() -> Result<PathBuf, String> {
     };
     // bubblewrap itself, by its absolute path, is a program that surely runs inside.
     let tried = std::process::Command::new(&path)
-        .args(jail.arguments(Path::new("/")))
+        .args(jail.arguments(Path::new("/"), &[]))
         .arg("--")
         .arg(&path)
         .arg("--version")
@@ -252,9 +298,29 @@ mod tests {
         (output.status.success(), text)
     }
 
+    #[test]
+    fn the_folders_in_tmp_holding_the_program_or_its_scripts_stay_visible() {
+        let tools = tempfile::tempdir_in("/tmp").expect("a folder in /tmp");
+        let program = tools.path().join("bin/agent");
+        let script = tools.path().join("agent.sh");
+        std::fs::create_dir_all(program.parent().expect("bin")).expect("bin");
+        std::fs::write(&program, "").expect("program");
+        std::fs::write(&script, "").expect("script");
+        let program = program.display().to_string();
+        let arguments = [
+            script.display().to_string(),
+            "/tmp/no-such-folder/x".to_owned(),
+            "--flag".to_owned(),
+        ];
+        assert_eq!(
+            needed_below_private_folders(&program, &arguments),
+            [tools.path().to_path_buf()]
+        );
+        assert!(needed_below_private_folders("sh", &["-c".to_owned()]).is_empty());
+    }
+
     #[tokio::test]
     async fn a_confined_program_writes_only_where_it_may() {
-        // Not in /tmp, which the program sees as its own empty folder.
         let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target"))
             .expect("a temporary directory");
         let sandbox = dir.path().join("sandbox");
@@ -273,13 +339,10 @@ mod tests {
         );
         let (success, output) = run(&confinement, &sandbox, &script).await;
         assert!(success, "{output}");
-        for expected in [
-            "ok-inside",
-            "refused-outside",
-            "refused-locked",
-            "ok-tmp",
-            "no-sockets",
-        ] {
+        // Writing `outside` fails, or (when this checkout lies in /tmp) lands in
+        // the program's private /tmp: either way the real file is untouched,
+        // as asserted below.
+        for expected in ["ok-inside", "refused-locked", "ok-tmp", "no-sockets"] {
             assert!(output.contains(expected), "{expected}: {output}");
         }
         assert_eq!(
