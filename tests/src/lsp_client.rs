@@ -68,6 +68,9 @@ const STDERR_SHOWN_BYTES: usize = 8192;
 pub struct LspClient {
     child: Child,
     shared: Arc<Shared>,
+    /// The tasks reading the server's stdout and stderr: they end at the
+    /// pipes' end, after the server exits.
+    pipe_readers: Vec<tokio::task::JoinHandle<()>>,
     next_request_id: AtomicI64,
     /// Holds the HOME and XDG directories the server sees; removed on drop.
     isolated_home: TempDir,
@@ -157,11 +160,14 @@ impl LspClient {
             stderr: Mutex::new(Vec::new()),
             program: format!("{} {}", program.display(), args.join(" ")),
         });
-        tokio::spawn(read_server_messages(Arc::clone(&shared), stdout));
-        tokio::spawn(collect_stderr(Arc::clone(&shared), stderr));
+        let pipe_readers = vec![
+            tokio::spawn(read_server_messages(Arc::clone(&shared), stdout)),
+            tokio::spawn(collect_stderr(Arc::clone(&shared), stderr)),
+        ];
         LspClient {
             child,
             shared,
+            pipe_readers,
             next_request_id: AtomicI64::new(1),
             isolated_home,
         }
@@ -495,9 +501,18 @@ impl LspClient {
         }
     }
 
-    /// Waits for the server to exit by itself; panics after `timeout`.
+    /// Waits for the server to exit by itself and for what it wrote before
+    /// to be read (messages and stderr); panics after `timeout`.
     pub async fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
-        match tokio::time::timeout(timeout, self.child.wait()).await {
+        let exited = async {
+            let status = self.child.wait().await;
+            // A process the server left behind may still hold its pipes open:
+            // what the server wrote is in by the time they end, or soon after.
+            let readers = futures_util::future::join_all(self.pipe_readers.drain(..));
+            let _ = tokio::time::timeout(Duration::from_secs(2), readers).await;
+            status
+        };
+        match tokio::time::timeout(timeout, exited).await {
             Ok(Ok(status)) => status,
             Ok(Err(error)) => panic!("cannot wait for the server: {error}"),
             Err(_) => panic!(
