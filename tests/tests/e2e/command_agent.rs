@@ -211,15 +211,7 @@ async fn refining_a_cli_agent_s_run_tells_it_the_earlier_prompt_and_the_feedback
         .await;
     fixture.wait_run_state(first, "proposed").await;
 
-    let refined = fixture
-        .execute(
-            "director.refine",
-            json!({ "run": first, "feedback": "Shorter please" }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+    let refined = fixture.refine(first, "Shorter please").await;
     fixture.wait_run_state(refined, "proposed").await;
     fixture
         .execute("director.acceptAll", json!({ "run": refined }))

@@ -220,15 +220,7 @@ async fn refining_a_task_run_after_a_restart_continues_it_as_a_task_run() {
         "src/lib.rs\n```\n<<<<<<< SEARCH\n    a - b\n=======\n    a + b\n>>>>>>> REPLACE\n```\n";
     fixture.mock.push(Reply::stream(&[fixed], None));
     let lib = fixture.open("src/lib.rs", "rust").await;
-    let refined = fixture
-        .execute(
-            "director.refine",
-            json!({ "run": run, "feedback": "Try again" }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+    let refined = fixture.refine(run, "Try again").await;
     fixture.wait_run_state(refined, "proposed").await;
     fixture.wait_proposals(&lib, 1).await;
     // The task path: the failed blocks go back to the agent, and its blocks

@@ -152,6 +152,18 @@ impl Fixture {
         result["run"].as_u64().expect("run id")
     }
 
+    /// Refines `run` with `feedback` and returns the new run's id.
+    pub async fn refine(&self, run: u64, feedback: &str) -> u64 {
+        let result = self
+            .execute(
+                "director.refine",
+                json!({ "run": run, "feedback": feedback }),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("refine failed: {error}\n{}", self.client.stderr()));
+        result["run"].as_u64().expect("run id")
+    }
+
     /// Delegates the task on line 3 of the open `tasks` file to the mock agent
     /// with `instruction`; returns the run.
     pub async fn delegate_task(&self, tasks: &str, instruction: &str) -> u64 {

@@ -187,15 +187,7 @@ async fn refining_a_task_run_sends_the_failed_blocks_back() {
         "{failed}"
     );
 
-    let refined = fixture
-        .execute(
-            "director.refine",
-            json!({ "run": run, "feedback": "Try again" }),
-        )
-        .await
-        .unwrap()["run"]
-        .as_u64()
-        .unwrap();
+    let refined = fixture.refine(run, "Try again").await;
     fixture.wait_proposals(&lib, 1).await;
     fixture.wait_run_state(refined, "proposed").await;
     let request = &fixture.mock.requests()[1].body;
